@@ -1,0 +1,165 @@
+#include "providers/tencentcloud/api_client.h"
+
+#include <nlohmann/json.hpp>
+
+#include "providers/tencentcloud/signer.h"
+
+namespace reconciler::tencentcloud {
+
+namespace {
+
+using nlohmann::json;
+
+bool StartsWith(const std::string& s, std::string_view prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// "http://127.0.0.1:9100/x" -> "127.0.0.1:9100"
+std::string HostOf(const std::string& url) {
+  size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  size_t end = url.find('/', start);
+  return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+std::string WithRootPath(const std::string& url) {
+  size_t start = url.find("://");
+  start = start == std::string::npos ? 0 : start + 3;
+  return url.find('/', start) == std::string::npos ? url + "/" : url;
+}
+
+}  // namespace
+
+Code ClassifyApiError(const std::string& code) {
+  if (StartsWith(code, "RequestLimitExceeded") ||
+      code == "FailedOperation.OperateFrequencyLimitedError") {
+    return Code::kThrottled;
+  }
+  if (StartsWith(code, "AuthFailure") || StartsWith(code, "UnauthorizedOperation") ||
+      code == "OperationDenied.CamDeniedError" || code == "FailedOperation.CamAuthFailed" ||
+      code == "FailedOperation.CamSigAndAuthError") {
+    return Code::kAuth;
+  }
+  if (StartsWith(code, "InternalError") || code == "ServiceUnavailable" ||
+      code == "UnknownError" || code == "FailedOperation.DatabaseAccessError" ||
+      code == "FailedOperation.ServiceAccessError" || code == "FailedOperation.FailedOperationError" ||
+      code == "FailedOperation.CdbCgwConnectError" || code == "ResourceUnavailable") {
+    return Code::kRetryable;
+  }
+  return Code::kPermanent;
+}
+
+void RedactSecrets(json* doc) {
+  if (doc->is_object()) {
+    for (auto& [key, value] : doc->items()) {
+      if (key.find("Password") != std::string::npos || key == "Token" || key == "SecretKey" ||
+          key == "TmpSecretKey") {
+        if (!value.is_null()) value = "<redacted>";
+      } else {
+        RedactSecrets(&value);
+      }
+    }
+  } else if (doc->is_array()) {
+    for (auto& item : *doc) RedactSecrets(&item);
+  }
+}
+
+ApiClient::ApiClient(CloudConfig config, HttpTransport* transport, Clock* clock)
+    : config_(std::move(config)), transport_(transport), clock_(clock) {}
+
+HttpRequest ApiClient::BuildRequest(const ApiCall& call, std::string body) const {
+  HttpRequest req;
+  req.url = WithRootPath(config_.endpoints.For(call.service));
+  req.body = std::move(body);
+  req.reuse = call.effect == Effect::kPurchase ? Reuse::kFreshConnection : Reuse::kAllowed;
+
+  const std::string host = HostOf(req.url);
+  const std::string content_type = "application/json";
+  const int64_t timestamp = clock_->NowUnixSeconds();
+
+  SignInput in;
+  in.headers = {{"content-type", content_type}, {"host", host}, {"x-tc-action", call.action}};
+  in.payload = req.body;
+  in.service = call.service;
+  in.timestamp = timestamp;
+  in.secret_id = config_.credentials.secret_id;
+  in.secret_key = config_.credentials.secret_key.Reveal();
+  Signature sig = Sign(in);
+
+  req.headers = {
+      {"Host", host},
+      {"Content-Type", content_type},
+      {"Authorization", sig.authorization},
+      {"X-TC-Action", call.action},
+      {"X-TC-Version", call.version},
+      {"X-TC-Timestamp", std::to_string(timestamp)},
+      {"X-TC-Language", "en-US"},
+      {"X-TC-RequestClient", "reconciler"},
+  };
+  if (!call.region.empty()) req.headers.emplace_back("X-TC-Region", call.region);
+  if (!config_.credentials.token.empty()) {
+    req.headers.emplace_back("X-TC-Token", config_.credentials.token.Reveal());
+  }
+  return req;
+}
+
+void ApiClient::Trace(const HttpRequest& request) const {
+  std::string out = "> " + request.method + " " + request.url + "\n";
+  for (const auto& [name, value] : request.headers) {
+    std::string shown = value;
+    if (name == "X-TC-Token") {
+      shown = "<redacted>";
+    } else if (name == "Authorization") {
+      size_t at = shown.find("Signature=");
+      if (at != std::string::npos) shown = shown.substr(0, at) + "Signature=<redacted>";
+    }
+    out += "> " + name + ": " + shown + "\n";
+  }
+  json body = json::parse(request.body, nullptr, false);
+  if (!body.is_discarded()) RedactSecrets(&body);
+  out += "> " + (body.is_discarded() ? std::string("<unparseable body>") : body.dump()) + "\n";
+  trace_(out);
+}
+
+Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
+  HttpRequest request = BuildRequest(call, params.dump());
+  if (trace_) Trace(request);
+
+  Result<HttpResponse> sent = transport_->Send(request);
+  if (!sent.ok()) {
+    if (trace_) trace_("< " + sent.status().ToString() + "\n");
+    return sent.status().Annotate(call.action);
+  }
+  const HttpResponse& response = *sent;
+  if (trace_) {
+    trace_("< HTTP " + std::to_string(response.status) + " (" +
+           std::to_string(response.body.size()) + " bytes)\n");
+  }
+  if (response.status != 200) {
+    Code code = response.status == 429  ? Code::kThrottled
+                : response.status >= 500 ? Code::kOutcomeUnknown
+                                         : Code::kPermanent;
+    return Status(code, call.action + ": HTTP status " + std::to_string(response.status));
+  }
+
+  json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("Response") ||
+      !doc["Response"].is_object()) {
+    return Status(Code::kOutcomeUnknown,
+                  call.action + ": the answer is not a Tencent Cloud API envelope");
+  }
+  json& body = doc["Response"];
+  std::string request_id = body.value("RequestId", "");
+  if (auto err = body.find("Error"); err != body.end()) {
+    if (!err->is_object() || !(*err)["Code"].is_string()) {
+      return Status(Code::kOutcomeUnknown, call.action + ": malformed Error in the answer", "",
+                    request_id);
+    }
+    std::string api_code = (*err)["Code"];
+    std::string message = err->value("Message", "");
+    return Status(ClassifyApiError(api_code), message, api_code, request_id);
+  }
+  return std::move(body);
+}
+
+}  // namespace reconciler::tencentcloud

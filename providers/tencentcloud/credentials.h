@@ -1,0 +1,79 @@
+#pragma once
+
+// Credentials and endpoints for Tencent Cloud.
+//
+// Sources, first match wins:
+//   1. TENCENTCLOUD_SECRET_ID + TENCENTCLOUD_SECRET_KEY (+ TENCENTCLOUD_SESSION_TOKEN);
+//   2. the tccli profile ~/.tccli/<profile>.credential (JSON: secretId, secretKey, token),
+//      where <profile> is the explicit one, else $TCCLI_PROFILE, else "default".
+// The region comes from TENCENTCLOUD_REGION, else the profile's <profile>.configure
+// (`_sys_param.region`). Endpoints come from the explicit override, else
+// TENCENTCLOUD_ENDPOINT, else the profile's `<service>.endpoint`, else
+// https://<service>.tencentcloudapi.com.
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "reconciler/status.h"
+
+namespace reconciler::tencentcloud {
+
+// A secret string. It has no stream operator and no implicit conversion, so it cannot be
+// printed by accident; Reveal() is the one way out and is used only to sign. Its memory is
+// wiped on destruction.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+  Secret(const Secret&) = default;
+  Secret& operator=(const Secret&) = default;
+  ~Secret();
+  bool empty() const { return value_.empty(); }
+  const std::string& Reveal() const { return value_; }
+
+ private:
+  std::string value_;
+};
+
+struct Credentials {
+  std::string secret_id;
+  Secret secret_key;
+  Secret token;         // empty unless temporary (STS) credentials are used
+  std::string source;   // where they came from, for messages: "environment", "tccli profile 'x'"
+};
+
+// Where each service's requests go.
+class Endpoints {
+ public:
+  // `override_url` may contain "{service}", e.g. "https://{service}.ap-guangzhou.tencentcloudapi.com".
+  // Without it, every service goes to the same URL (the emulator serves them all).
+  void SetOverride(std::string override_url) { override_ = std::move(override_url); }
+  void SetForService(const std::string& service, std::string url) { per_service_[service] = std::move(url); }
+  std::string For(const std::string& service) const;
+
+ private:
+  std::string override_;
+  std::map<std::string, std::string> per_service_;
+};
+
+// Everything the environment and the profile say about how to reach the cloud.
+struct CloudConfig {
+  Credentials credentials;
+  std::string region;  // may be empty; callers that need one say so
+  Endpoints endpoints;
+};
+
+struct ConfigSources {
+  // Reads an environment variable; returns nullptr when unset. Default: ::getenv.
+  std::function<const char*(const char*)> getenv;
+  std::string home;          // default: $HOME
+  std::string profile;       // default: $TCCLI_PROFILE, else "default"
+  std::string endpoint;      // explicit override (flag or project file); beats the environment
+};
+
+// Returns kAuth when no credentials are found, naming every source it checked, and
+// kInvalidInput when a source exists but is malformed (saying which file and why).
+Result<CloudConfig> LoadCloudConfig(const ConfigSources& sources);
+
+}  // namespace reconciler::tencentcloud

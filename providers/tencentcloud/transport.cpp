@@ -1,0 +1,184 @@
+#include "providers/tencentcloud/transport.h"
+
+#include <curl/curl.h>
+
+#include <mutex>
+
+namespace reconciler::tencentcloud {
+
+namespace {
+
+void GlobalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// Per-exchange bookkeeping shared with libcurl's callbacks.
+struct Exchange {
+  std::string body;
+  size_t max_bytes = 0;
+  bool oversize = false;
+  size_t bytes_out = 0;  // request bytes libcurl reports as written to the socket
+  char error[CURL_ERROR_SIZE] = {0};
+};
+
+size_t OnWrite(char* data, size_t size, size_t count, void* user) {
+  auto* ex = static_cast<Exchange*>(user);
+  size_t n = size * count;
+  if (ex->body.size() + n > ex->max_bytes) {
+    ex->oversize = true;
+    return 0;  // makes libcurl abort with CURLE_WRITE_ERROR
+  }
+  ex->body.append(data, n);
+  return n;
+}
+
+// libcurl reports each block it has written with CURLINFO_HEADER_OUT / DATA_OUT. We never
+// log the text (it carries the Authorization header); we only learn whether anything left.
+int OnDebug(CURL*, curl_infotype type, char*, size_t size, void* user) {
+  if (type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT) {
+    static_cast<Exchange*>(user)->bytes_out += size;
+  }
+  return 0;
+}
+
+bool FailsBeforeSending(CURLcode rc) {
+  switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_FAILED_INIT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+class CurlTransport final : public HttpTransport {
+ public:
+  explicit CurlTransport(const TransportOptions& options) : options_(options) { GlobalInitOnce(); }
+
+  ~CurlTransport() override {
+    for (CURL* h : idle_) curl_easy_cleanup(h);
+  }
+
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    CURL* h = Acquire();
+    Result<HttpResponse> result = Perform(h, request);
+    Release(h);
+    return result;
+  }
+
+ private:
+  CURL* Acquire() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!idle_.empty()) {
+        CURL* h = idle_.back();
+        idle_.pop_back();
+        return h;
+      }
+    }
+    return curl_easy_init();
+  }
+
+  void Release(CURL* h) {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle_.push_back(h);
+  }
+
+  Result<HttpResponse> Perform(CURL* h, const HttpRequest& request) {
+    // Reset clears options but keeps the handle's connection cache, so keep-alive survives.
+    curl_easy_reset(h);
+    Exchange ex;
+    ex.max_bytes = options_.max_response_bytes;
+
+    curl_slist* headers = nullptr;
+    for (const auto& [name, value] : request.headers) {
+      headers = curl_slist_append(headers, (name + ": " + value).c_str());
+    }
+    // No "Expect: 100-continue" round trip for larger bodies.
+    headers = curl_slist_append(headers, "Expect:");
+
+    curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    if (request.method == "GET") {
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+    }
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl can decode
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(options_.max_response_bytes));
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnWrite);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex);
+    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, OnDebug);
+    curl_easy_setopt(h, CURLOPT_DEBUGDATA, &ex);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ex.error);
+    if (request.reuse == Reuse::kFreshConnection) {
+      curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+      curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+    }
+
+    CURLcode rc = curl_easy_perform(h);
+    curl_slist_free_all(headers);
+
+    if (rc == CURLE_OK) {
+      HttpResponse response;
+      curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+      response.body = std::move(ex.body);
+      return response;
+    }
+    return Classify(rc, ex);
+  }
+
+  Status Classify(CURLcode rc, const Exchange& ex) const {
+    std::string what = ex.error[0] ? ex.error : curl_easy_strerror(rc);
+    if (ex.oversize || rc == CURLE_FILESIZE_EXCEEDED) {
+      return Status(Code::kOutcomeUnknown,
+                    "response larger than " + std::to_string(options_.max_response_bytes) +
+                        " bytes; its content is unknown");
+    }
+    if (FailsBeforeSending(rc) || ex.bytes_out == 0) {
+      return Status(Code::kNotSent, "request not sent: " + what);
+    }
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      return Status(Code::kOutcomeUnknown, "timed out after the request was sent");
+    }
+    return Status(Code::kOutcomeUnknown, "connection failed after the request was sent: " + what);
+  }
+
+  TransportOptions options_;
+  std::mutex mu_;
+  std::vector<CURL*> idle_;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpTransport> NewCurlTransport(const TransportOptions& options) {
+  return std::make_unique<CurlTransport>(options);
+}
+
+}  // namespace reconciler::tencentcloud

@@ -1,0 +1,83 @@
+// The flag parser. This is the only translation unit that includes CLI11.
+
+#include "reconciler/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <ostream>
+
+#include "reconciler/commands.h"
+
+namespace reconciler {
+
+namespace {
+
+constexpr const char* kNotBuilt = " (not built yet)";
+
+// Registers a subcommand that exists in the design but is not implemented yet. It
+// accepts any arguments and says so instead of pretending.
+void AddPlaceholder(CLI::App& app, const std::string& name, const std::string& description,
+                    std::function<int()>* run, Io io) {
+  CLI::App* sub = app.add_subcommand(name, description + kNotBuilt);
+  sub->allow_extras();
+  sub->callback([run, io, name] {
+    *run = [io, name] {
+      io.err << "reconciler " << name << ": not built yet\n";
+      return static_cast<int>(kExitError);
+    };
+  });
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv, Io io) {
+  CLI::App app{"Declarative reconciler for TencentDB for PostgreSQL read-only replicas, "
+               "read-only groups and serverless instances.",
+               "reconciler"};
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 success (plan: no changes), 1 runtime or API error, 2 plan has changes "
+      "(with --detailed-exitcode), 3 invalid input (nothing was sent).\n"
+      "Credentials: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN, "
+      "TENCENTCLOUD_REGION, or a tccli profile (~/.tccli/<profile>.credential).");
+
+  std::function<int()> run;
+
+  AddPlaceholder(app, "validate", "Check the specs of a stack; no network", &run, io);
+  AddPlaceholder(app, "plan", "Show what must change, validated by the cloud (DryRun) and priced",
+                 &run, io);
+  AddPlaceholder(app, "apply", "Make the changes of a plan and follow every order until it runs",
+                 &run, io);
+  AddPlaceholder(app, "run", "Reconcile continuously as a daemon", &run, io);
+  AddPlaceholder(app, "state", "Inspect or rebuild the state store (list | show KEY | rebuild)",
+                 &run, io);
+  AddPlaceholder(app, "import", "Adopt an existing instance: import KIND/NAME INSTANCE_ID", &run,
+                 io);
+  AddPlaceholder(app, "hook", "Git server hooks: hook pre-receive | post-receive", &run, io);
+
+  ApiCommandOptions api;
+  CLI::App* api_cmd = app.add_subcommand("api", "Make one signed API call and print the answer, like tccli");
+  api_cmd->add_option("ACTION", api.action, "API action, e.g. DescribeDBInstances")->required();
+  api_cmd->add_option("--service", api.service, "Service: postgres or tag")->capture_default_str();
+  api_cmd->add_option("--version", api.version, "API version (default: the service's)");
+  api_cmd->add_option("--region", api.region, "Region (default: TENCENTCLOUD_REGION or profile)");
+  api_cmd->add_option("--data", api.data, "Request parameters as a JSON object")->capture_default_str();
+  api_cmd->add_option("--endpoint", api.endpoint, "Endpoint URL (default: TENCENTCLOUD_ENDPOINT)");
+  api_cmd->add_option("--profile", api.profile, "tccli profile (default: TCCLI_PROFILE or default)");
+  api_cmd->add_flag("--verbose,-v", api.verbose, "Show the request, with secrets redacted");
+  api_cmd->callback([&] { run = [&] { return RunApiCommand(api, io); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, io.out, io.err);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, io.out, io.err);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e, io.out, io.err);
+    return kExitInvalidInput;
+  }
+  return run ? run() : kExitInvalidInput;
+}
+
+}  // namespace reconciler

@@ -1,0 +1,28 @@
+#pragma once
+
+// The `reconciler` command line. main() only forwards to RunCli().
+//
+// Exit codes (design.md): 0 success (plan: no changes), 1 runtime or API error,
+// 2 plan has changes (with --detailed-exitcode), 3 invalid input (specs, flags, project
+// file), in which case nothing was sent.
+
+#include <iosfwd>
+
+namespace reconciler {
+
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitError = 1,
+  kExitChanges = 2,
+  kExitInvalidInput = 3,
+};
+
+// Where a command reads and writes. Tests pass string streams.
+struct Io {
+  std::ostream& out;
+  std::ostream& err;
+};
+
+int RunCli(int argc, char** argv, Io io);
+
+}  // namespace reconciler

@@ -1,0 +1,61 @@
+#pragma once
+
+// Time comes from an injected Clock so tests can drive it instead of sleeping.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+namespace reconciler {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Wall-clock time, used for request timestamps and records.
+  virtual std::chrono::system_clock::time_point Now() const = 0;
+  // Blocks for `d` of this clock's time, or until Interrupt() is called. A fake clock
+  // returns as soon as its time has been advanced past the deadline.
+  // Returns false if it was interrupted.
+  virtual bool SleepFor(std::chrono::milliseconds d) = 0;
+  // Wakes every sleeper early (for Ctrl-C and shutdown).
+  virtual void Interrupt() = 0;
+
+  int64_t NowUnixSeconds() const {
+    return std::chrono::duration_cast<std::chrono::seconds>(Now().time_since_epoch()).count();
+  }
+};
+
+// The real clock.
+class SystemClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override;
+  bool SleepFor(std::chrono::milliseconds d) override;
+  void Interrupt() override;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t interrupts_ = 0;
+};
+
+// A clock that only moves when told to. SleepFor() advances it by the requested amount
+// immediately (the sleeper is the only one waiting for time to pass), so code that polls
+// with sleeps runs at full speed and deterministically under test.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(int64_t unix_seconds = 1700000000);
+  std::chrono::system_clock::time_point Now() const override;
+  bool SleepFor(std::chrono::milliseconds d) override;
+  void Interrupt() override {}
+  void Advance(std::chrono::milliseconds d);
+  // Total time handed out through SleepFor(), for tests that assert on backoff.
+  std::chrono::milliseconds slept() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::chrono::system_clock::time_point now_;
+  std::chrono::milliseconds slept_{0};
+};
+
+}  // namespace reconciler

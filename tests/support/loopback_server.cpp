@@ -1,0 +1,31 @@
+#include "tests/support/loopback_server.h"
+
+#include <chrono>
+#include <stdexcept>
+
+namespace reconciler::testing {
+
+LoopbackServer::LoopbackServer() {
+  server_.set_keep_alive_max_count(100000);
+  server_.set_keep_alive_timeout(30);
+  server_.set_tcp_nodelay(true);  // else Nagle and delayed ACKs cost 40 ms per exchange
+  port_ = server_.bind_to_any_port("127.0.0.1");
+  if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port");
+}
+
+void LoopbackServer::Start() {
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+}
+
+LoopbackServer::~LoopbackServer() {
+  if (!thread_.joinable()) return;
+  // stop() only works once the accept loop runs; wait for that, with a deadline.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!server_.is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  server_.stop();
+  thread_.join();
+}
+
+}  // namespace reconciler::testing

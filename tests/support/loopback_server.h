@@ -1,0 +1,32 @@
+#pragma once
+
+// A cpp-httplib server on 127.0.0.1 with a kernel-chosen port, serving in a thread.
+// Register handlers on server() and then call Start(). The socket listens from
+// construction, so clients may connect at once; the destructor stops and joins.
+
+#include <httplib.h>
+
+#include <string>
+#include <thread>
+
+namespace reconciler::testing {
+
+class LoopbackServer {
+ public:
+  LoopbackServer();
+  ~LoopbackServer();
+  LoopbackServer(const LoopbackServer&) = delete;
+  LoopbackServer& operator=(const LoopbackServer&) = delete;
+
+  httplib::Server& server() { return server_; }
+  void Start();
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  httplib::Server server_;
+  int port_ = -1;
+  std::thread thread_;
+};
+
+}  // namespace reconciler::testing
