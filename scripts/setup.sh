@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config make
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev
-  doctest-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev sqlite3
+  doctest-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev sqlite3 zlib1g-dev
 )
 # Extra sets, asked for by name: `setup.sh fuzz` adds clang's libFuzzer runtime.
 for extra in "$@"; do

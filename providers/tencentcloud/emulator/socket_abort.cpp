@@ -21,10 +21,12 @@ int PortOf(const sockaddr_storage& addr) {
   return -1;
 }
 
-int FindSocket(int local_port, int remote_port) {
+// Calls `visit(fd)` for each connected socket whose local port is `local_port` and whose
+// peer port is `remote_port` (any peer when -1), until it returns false.
+template <typename Visit>
+void ForEachSocket(int local_port, int remote_port, Visit visit) {
   DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return -1;
-  int found = -1;
+  if (!dir) return;
   while (dirent* entry = readdir(dir)) {
     int fd = std::atoi(entry->d_name);
     if (entry->d_name[0] == '.' || fd == dirfd(dir)) continue;
@@ -34,12 +36,19 @@ int FindSocket(int local_port, int remote_port) {
     socklen_t local_len = sizeof local, peer_len = sizeof peer;
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0) continue;
     if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) continue;
-    if (PortOf(local) == local_port && PortOf(peer) == remote_port) {
-      found = fd;
-      break;
+    if (PortOf(local) == local_port && (remote_port < 0 || PortOf(peer) == remote_port)) {
+      if (!visit(fd)) break;
     }
   }
   closedir(dir);
+}
+
+int FindSocket(int local_port, int remote_port) {
+  int found = -1;
+  ForEachSocket(local_port, remote_port, [&](int fd) {
+    found = fd;
+    return false;
+  });
   return found;
 }
 
@@ -58,6 +67,16 @@ bool AbortConnection(int local_port, int remote_port, Abort how) {
     shutdown(fd, SHUT_RDWR);
   }
   return true;
+}
+
+int CloseAcceptedConnections(int local_port) {
+  int count = 0;
+  ForEachSocket(local_port, -1, [&](int fd) {
+    shutdown(fd, SHUT_RDWR);
+    ++count;
+    return true;
+  });
+  return count;
 }
 
 }  // namespace reconciler::tencentcloud

@@ -16,4 +16,8 @@ enum class Abort {
 // socket is open in this process.
 bool AbortConnection(int local_port, int remote_port, Abort how);
 
+// Shuts down every connected socket of this process whose local port is `local_port`, i.e.
+// every connection a server on that port accepted. Returns how many it shut down.
+int CloseAcceptedConnections(int local_port);
+
 }  // namespace reconciler::tencentcloud

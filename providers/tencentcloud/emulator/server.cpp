@@ -1,0 +1,346 @@
+#include "providers/tencentcloud/emulator/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <zlib.h>
+
+#include "providers/tencentcloud/emulator/socket_abort.h"
+#include "providers/tencentcloud/signer.h"
+
+namespace reconciler::tencentcloud::emulator {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kMaxSkewSeconds = 300;
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t a = rng(), b = rng();
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>((a >> 16) & 0xffff), static_cast<unsigned>(a & 0xfff),
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+std::string Envelope(Reply& reply, const std::string& request_id) {
+  if (reply.ok && !reply.raw.empty()) {
+    return "{\"Response\":{" + reply.raw + ",\"RequestId\":\"" + request_id + "\"}}";
+  }
+  json envelope = json::object();
+  json& response = envelope["Response"];
+  if (reply.ok) response = std::move(reply.body);
+  else response = {{"Error", {{"Code", reply.code}, {"Message", reply.message}}}};
+  response["RequestId"] = request_id;
+  return envelope.dump();
+}
+
+std::string GzipFast(const std::string& in) {
+  z_stream z{};
+  deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);  // 15 + 16: a gzip wrapper
+  std::string out(deflateBound(&z, in.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string VersionOf(const std::string& service) { return service == "tag" ? "2018-08-13" : "2017-03-12"; }
+
+void SendJson(httplib::Response& res, const json& body, int status = 200) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+}  // namespace
+
+double SystemWallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+EmulatorServer::EmulatorServer(World world, ServerOptions options)
+    : world_(std::move(world)), options_(std::move(options)), limiter_(world_.catalogue.rate_limits) {
+  if (!options_.wall) options_.wall = SystemWallSeconds;
+  cloud_ = std::make_unique<EmulatedCloud>(world_, &faults_, options_.wall);
+  http_ = std::make_unique<httplib::Server>();
+}
+
+EmulatorServer::~EmulatorServer() = default;
+
+Result<std::unique_ptr<EmulatorServer>> EmulatorServer::Create(World world, ServerOptions options) {
+  std::unique_ptr<EmulatorServer> server(new EmulatorServer(std::move(world), std::move(options)));
+  Status faults = server->faults_.Add(json::parse(server->world_.faults_json));
+  if (!faults.ok()) return faults.Annotate("world file");
+  const std::string& data = server->options_.data_path;
+  if (!data.empty() && std::filesystem::exists(data)) {
+    std::ifstream in(data, std::ios::binary);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    json saved = json::parse(buf.str(), nullptr, false);
+    if (saved.is_discarded()) return Status(Code::kInvalidInput, data + ": the data file is not valid JSON");
+    Status loaded = server->cloud_->LoadJson(saved);
+    if (!loaded.ok()) return loaded.Annotate(data);
+  }
+  server->Route();
+  return server;
+}
+
+Result<int> EmulatorServer::Bind(const std::string& host, int port) {
+  http_->set_keep_alive_max_count(1000000);
+  http_->set_keep_alive_timeout(60);
+  http_->set_tcp_nodelay(true);
+  // Oversize requests must reach the handler so it can answer RequestSizeLimitExceeded.
+  http_->set_payload_max_length(std::max<uint64_t>(64u << 20, world_.catalogue.max_request_bytes * 2));
+  // httplib gives each keep-alive connection a pool thread for its lifetime.
+  http_->new_task_queue = [] { return new httplib::ThreadPool(64); };
+  int bound = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) return Status(Code::kInternal, "cannot listen on " + host + ":" + std::to_string(port));
+  port_ = bound;
+  return bound;
+}
+
+void EmulatorServer::Serve() { http_->listen_after_bind(); }
+
+void EmulatorServer::Stop() {
+  // stop() is a no-op until the accept loop runs; wait for it with a deadline.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!http_->is_running() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  http_->stop();
+  // httplib looks at its stop flag only between requests, so an idle keep-alive client
+  // would hold a worker for the whole keep-alive timeout. Close those connections now.
+  CloseAcceptedConnections(port_);
+}
+
+void EmulatorServer::Route() {
+  http_->Post("/", [this](const httplib::Request& req, httplib::Response& res) { HandleApi(req, res); });
+  http_->Get("/_admin/state", [this](const httplib::Request& req, httplib::Response& res) {
+    if (AdminAllowed(req, res)) SendJson(res, cloud_->StateJson());
+  });
+  http_->Get("/_admin/calls", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!AdminAllowed(req, res)) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    SendJson(res, calls_);
+  });
+  http_->Get("/_admin/faults", [this](const httplib::Request& req, httplib::Response& res) {
+    if (AdminAllowed(req, res)) SendJson(res, faults_.ToJson());
+  });
+  http_->Post("/_admin/faults", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!AdminAllowed(req, res)) return;
+    json body = json::parse(req.body, nullptr, false);
+    if (body.is_object() && body.value("clear", false)) {
+      faults_.Clear();
+      SendJson(res, faults_.ToJson());
+      return;
+    }
+    Status added = body.is_discarded() ? Status(Code::kInvalidInput, "the body is not JSON") : faults_.Add(body);
+    if (!added.ok()) return SendJson(res, {{"error", added.message()}}, 400);
+    SendJson(res, faults_.ToJson());
+  });
+  http_->Post("/_admin/advance", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!AdminAllowed(req, res)) return;
+    char* end = nullptr;
+    std::string text = req.get_param_value("seconds");
+    double seconds = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(seconds >= 0)) {
+      return SendJson(res, {{"error", "seconds must be a non-negative number, got '" + text + "'"}}, 400);
+    }
+    cloud_->Advance(seconds);
+    Persist();
+    SendJson(res, {{"now", cloud_->Now()}});
+  });
+  http_->Post("/_admin/reset", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!AdminAllowed(req, res)) return;
+    cloud_->Reset();
+    faults_.Clear();
+    faults_.Add(json::parse(world_.faults_json));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      limiter_.Reset();
+      calls_ = json::object();
+    }
+    Persist();
+    SendJson(res, {{"reset", true}});
+  });
+}
+
+bool EmulatorServer::AdminAllowed(const httplib::Request& req, httplib::Response& res) {
+  if (req.remote_addr == "127.0.0.1" || req.remote_addr == "::1" || req.remote_addr == "::ffff:127.0.0.1") return true;
+  SendJson(res, {{"error", "the admin API is served on loopback only"}}, 403);
+  return false;
+}
+
+void EmulatorServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
+  const std::string action = req.get_header_value("X-TC-Action");
+  if (auto f = faults_.Take(FaultType::kLatency, action)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(f->ms));
+  }
+  if (auto f = faults_.Take(FaultType::kHttpError, action)) {
+    Count(action, Error("HttpError", ""));
+    res.status = static_cast<int>(f->status);
+    res.set_content("<html><body>" + std::to_string(f->status) + " injected fault</body></html>", "text/html");
+    return;
+  }
+  if (faults_.Take(FaultType::kResetBeforeProcessing, action)) {
+    Count(action, Error("ConnectionReset", ""));
+    AbortConnection(req.local_port, req.remote_port, Abort::kReset);
+    return;
+  }
+  Reply reply = Process(req, action);
+  if (reply.committed) Persist();
+  if (reply.committed && faults_.Take(FaultType::kDropAfterCommit, action)) {
+    // The purchase stands; the client never hears of it.
+    AbortConnection(req.local_port, req.remote_port, Abort::kClose);
+    return;
+  }
+  res.status = 200;
+  std::string body = Envelope(reply, NewRequestId());
+  // httplib would gzip "application/json" itself at zlib's default level, which costs more
+  // than the answer takes to build. The emulator compresses at level 1 instead, and the
+  // charset parameter keeps httplib from compressing a second time.
+  if (body.size() > 1024 && req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos) {
+    res.set_header("Content-Encoding", "gzip");
+    body = GzipFast(body);
+  }
+  res.set_content(std::move(body), "application/json; charset=utf-8");
+}
+
+void EmulatorServer::Count(const std::string& action, const Reply& reply) {
+  std::lock_guard<std::mutex> lock(mu_);
+  json& c = calls_[action.empty() ? "<none>" : action];
+  if (c.is_null()) c = {{"total", 0}, {"dryRun", 0}, {"errors", 0}};
+  c["total"] = c["total"].get<int64_t>() + 1;
+  if (reply.dry_run) c["dryRun"] = c["dryRun"].get<int64_t>() + 1;
+  if (!reply.ok) c["errors"] = c["errors"].get<int64_t>() + 1;
+}
+
+Reply EmulatorServer::Authenticate(const httplib::Request& req, std::string* service) {
+  ParsedAuthorization auth;
+  std::string error;
+  if (!req.has_header("Authorization")) return Error("AuthFailure.InvalidAuthorization", "The Authorization header is missing.");
+  if (!ParseAuthorization(req.get_header_value("Authorization"), &auth, &error)) {
+    return Error("AuthFailure.InvalidAuthorization", "Authorization is malformed: " + error + ".");
+  }
+  if (auth.terminator != "tc3_request") {
+    return Error("AuthFailure.InvalidAuthorization", "The credential scope must end in tc3_request.");
+  }
+  auto signs = [&](const char* name) {
+    return std::find(auth.signed_headers.begin(), auth.signed_headers.end(), name) != auth.signed_headers.end();
+  };
+  if (!signs("content-type") || !signs("host")) {
+    return Error("AuthFailure.InvalidAuthorization", "SignedHeaders must include content-type and host.");
+  }
+  const std::string ts_text = req.get_header_value("X-TC-Timestamp");
+  char* end = nullptr;
+  const long long ts = std::strtoll(ts_text.c_str(), &end, 10);
+  if (ts_text.empty() || *end != '\0') {
+    return Error("MissingParameter", "The request is missing a valid header `X-TC-Timestamp`.");
+  }
+  // Clients sign with the wall clock, so skew is measured against it, not against the
+  // emulated clock that lifecycles follow.
+  const double now = options_.wall();
+  if (std::abs(now - static_cast<double>(ts)) > kMaxSkewSeconds) {
+    return Error("AuthFailure.SignatureExpire",
+                 "Signature expired: X-TC-Timestamp " + ts_text + " is more than 5 minutes from the server time " +
+                     std::to_string(static_cast<long long>(now)) + ".");
+  }
+  const CredentialPair* cred = nullptr;
+  for (const CredentialPair& c : world_.catalogue.credentials) {
+    if (c.secret_id == auth.secret_id) cred = &c;
+  }
+  if (!cred) return Error("AuthFailure.SecretIdNotFound", "The SecretId is not found, please ensure that your SecretId is correct.");
+  if (auth.date != UtcDate(ts)) {
+    return Error("AuthFailure.SignatureFailure", "The credential scope date " + auth.date +
+                                                     " is not the UTC date of X-TC-Timestamp.");
+  }
+  SignInput in;
+  in.method = req.method;
+  for (const std::string& name : auth.signed_headers) in.headers.emplace_back(name, req.get_header_value(name.c_str()));
+  in.payload = req.body;
+  in.service = auth.service;
+  in.timestamp = ts;
+  in.secret_id = auth.secret_id;
+  in.secret_key = cred->secret_key;
+  if (!ConstantTimeEquals(Sign(in).signature, auth.signature)) {
+    return Error("AuthFailure.SignatureFailure",
+                 "The provided credentials could not be validated. Please check your signature is correct.");
+  }
+  if (!cred->token.empty() && !ConstantTimeEquals(req.get_header_value("X-TC-Token"), cred->token)) {
+    return Error("AuthFailure.TokenFailure", "The X-TC-Token is missing or invalid for these temporary credentials.");
+  }
+  *service = auth.service;
+  return Reply();
+}
+
+Reply EmulatorServer::Process(const httplib::Request& req, const std::string& action) {
+  Reply reply = [&]() -> Reply {
+    if (req.body.size() > world_.catalogue.max_request_bytes) {
+      return Error("RequestSizeLimitExceeded", "The request body is " + std::to_string(req.body.size()) +
+                                                   " bytes; the limit is " +
+                                                   std::to_string(world_.catalogue.max_request_bytes) + ".");
+    }
+    std::string service;
+    Reply auth = Authenticate(req, &service);
+    if (!auth.ok) return auth;
+    if (action.empty()) return Error("MissingParameter", "The request is missing a required header `X-TC-Action`.");
+    if (!FindAction(service, action)) {
+      std::string owner = ServiceOfAction(action);
+      if (owner.empty()) return Error("InvalidAction", "The action `" + action + "` does not exist.");
+      // The real endpoint verifies with its own service name, so a scope naming another
+      // service fails as a signature mismatch.
+      return Error("AuthFailure.SignatureFailure", "The credential scope names service `" + service +
+                                                       "`, but `" + action + "` belongs to `" + owner + "`.");
+    }
+    const std::string version = req.get_header_value("X-TC-Version");
+    if (version.empty()) return Error("MissingParameter", "The request is missing a required header `X-TC-Version`.");
+    if (version != VersionOf(service)) {
+      return Error("NoSuchVersion", "The API version `" + version + "` does not exist for " + service + ".");
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const bool burst = faults_.Take(FaultType::kThrottle, action).has_value();
+      if (burst || !limiter_.Allow(action, cloud_->Now())) {
+        return Error("RequestLimitExceeded", "Your current request times exceed the frequency limit of " +
+                                                 std::to_string(limiter_.LimitFor(action)) + " per second for " +
+                                                 action + ".");
+      }
+    }
+    std::string type = req.get_header_value("Content-Type");
+    if (req.method != "POST" || type.rfind("application/json", 0) != 0) {
+      return Error("InvalidParameter", "This endpoint takes POST requests with Content-Type application/json.");
+    }
+    json params = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
+    if (params.is_discarded() || !params.is_object()) {
+      return Error("InvalidParameterValue.StructParseFailed", "The request body is not a JSON object.");
+    }
+    return cloud_->Handle(service, action, req.get_header_value("X-TC-Region"), params);
+  }();
+  Count(action, reply);
+  return reply;
+}
+
+void EmulatorServer::Persist() {
+  if (options_.data_path.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string tmp = options_.data_path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << cloud_->SaveJson().dump();
+  }
+  std::filesystem::rename(tmp, options_.data_path);
+}
+
+}  // namespace reconciler::tencentcloud::emulator
