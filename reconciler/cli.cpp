@@ -43,7 +43,10 @@ int RunCli(int argc, char** argv, Io io) {
 
   std::function<int()> run;
 
-  AddPlaceholder(app, "validate", "Check the specs of a stack; no network", &run, io);
+  ValidateCommandOptions validate;
+  CLI::App* validate_cmd = app.add_subcommand("validate", "Check the specs of a stack; no network");
+  validate_cmd->add_option("STACK", validate.stack, "Stack directory (default: .)");
+  validate_cmd->callback([&] { run = [&] { return RunValidateCommand(validate, io); }; });
   AddPlaceholder(app, "plan", "Show what must change, validated by the cloud (DryRun) and priced",
                  &run, io);
   AddPlaceholder(app, "apply", "Make the changes of a plan and follow every order until it runs",

@@ -23,4 +23,15 @@ struct ApiCommandOptions {
 // `reconciler api ACTION --data JSON`: one signed call, the response printed as JSON.
 int RunApiCommand(const ApiCommandOptions& options, Io io);
 
+struct ValidateCommandOptions {
+  std::string stack = ".";
+};
+
+// `reconciler validate [STACK]`: loads the specs, prints every problem, exits 3 on errors.
+// Makes no network call.
+int RunValidateCommand(const ValidateCommandOptions& options, Io io);
+
+// Whether to colour output written to stderr: a terminal, and NO_COLOR unset.
+bool UseColor(int fd);
+
 }  // namespace reconciler

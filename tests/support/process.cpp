@@ -28,7 +28,7 @@ std::vector<std::string> BuildEnv(const std::vector<std::string>& changes) {
 }  // namespace
 
 ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                         const std::string& input) {
+                         const std::string& input, const std::string& cwd) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) || pipe(out_pipe) || pipe(err_pipe)) return {};
   std::vector<std::string> env_strings = BuildEnv(env);
@@ -44,6 +44,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::vector
     args.push_back(nullptr);
     for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     execve(args[0], args.data(), envp.data());
     _exit(127);
   }

@@ -18,7 +18,7 @@ struct ProcessResult {
 // "-NAME" unsets. Feeds `input` on stdin and waits for the process to exit.
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {},
-                         const std::string& input = "");
+                         const std::string& input = "", const std::string& cwd = "");
 
 // Path of a binary built next to the test binary, e.g. BinaryPath("reconciler").
 std::string BinaryPath(const std::string& name);

@@ -1,0 +1,177 @@
+#include "specs/project.h"
+
+#include <cctype>
+
+#include "specs/field_reader.h"
+#include "specs/rules.h"
+
+namespace reconciler::specs {
+
+namespace {
+
+// Actions whose budget a project may set.
+const std::vector<std::string>& BudgetedActions() {
+  static const std::vector<std::string> kActions = {
+      "CreateReadOnlyDBInstance", "CreateServerlessDBInstance", "CreateReadOnlyGroup", "DescribeDBInstances",
+      "DescribeDBInstanceAttribute", "DescribeServerlessDBInstances", "DescribeOrders", "DescribeReadOnlyGroups",
+      "DescribeZones", "DescribeClasses", "DescribeRegions", "InquiryPriceCreateDBInstances", "ModifyDBInstanceName",
+      "ModifyDBInstanceDeletionProtection", "ModifyDBInstanceSpec", "ModifyDBInstanceSecurityGroups",
+      "ModifyDBInstanceReadOnlyGroup", "IsolateDBInstances", "DisIsolateDBInstances", "DestroyDBInstance",
+      "DeleteServerlessDBInstance", "DeleteReadOnlyGroup", "TagResources", "UnTagResources", "ModifyResourceTags"};
+  return kActions;
+}
+
+void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
+  FieldReader outer(provider, "provider", {"tencentcloud"}, provider.at, diags);
+  const Node* tc = outer.Get("tencentcloud");
+  outer.Finish();
+  if (!tc) return;
+  if (!tc->IsMap()) {
+    diags->Error(tc->at, "provider.tencentcloud must be a mapping, got " + tc->Describe());
+    return;
+  }
+  FieldReader r(*tc, "provider.tencentcloud", {"region", "endpoint", "profile", "rateLimits"}, tc->at, diags,
+                "provider.tencentcloud.");
+  if (r.String("region", &p->region) && !IsSupportedRegion(p->region)) {
+    std::string hint = DidYouMean(p->region, SupportedRegions());
+    r.Error("region", "region \"" + p->region + "\" is not a region TencentDB for PostgreSQL supports" +
+                          (hint.empty() ? "" : "; did you mean \"" + hint + "\"?"));
+  }
+  if (r.String("endpoint", &p->endpoint) && p->endpoint.rfind("http://", 0) != 0 &&
+      p->endpoint.rfind("https://", 0) != 0) {
+    r.Error("endpoint", "endpoint must be an http:// or https:// URL, got \"" + p->endpoint + "\"");
+  }
+  r.String("profile", &p->profile);
+  if (const Node* limits = r.Get("rateLimits")) {
+    if (!limits->IsMap()) {
+      diags->Error(limits->at, "rateLimits must map API actions to requests per second, got " + limits->Describe());
+    }
+    for (const auto& [k, v] : limits->members) {
+      const auto& actions = BudgetedActions();
+      if (std::find(actions.begin(), actions.end(), k.scalar) == actions.end()) {
+        std::string hint = DidYouMean(k.scalar, actions);
+        diags->Error(k.at, "rateLimits: unknown action \"" + k.scalar + "\"" +
+                               (hint.empty() ? "" : "; did you mean \"" + hint + "\"?"));
+        continue;
+      }
+      int64_t n = 0;
+      if (!ParseInteger(v, &n) || n < 1 || n > 10000) {
+        diags->Error(v.at, "rateLimits." + k.scalar + " must be 1 to 10000 requests per second, got " + v.Describe());
+        continue;
+      }
+      p->rate_limits[k.scalar] = static_cast<int>(n);
+    }
+  }
+  r.Finish();
+}
+
+void ParseDaemon(const Node& daemon, Project* p, Diagnostics* diags) {
+  FieldReader r(daemon, "daemon", {"interval", "autoApply", "allowDestroy", "listen"}, daemon.at, diags, "daemon.");
+  if (const Node* interval = r.Get("interval")) {
+    int64_t seconds = 0;
+    if (!interval->IsScalar() || !ParseDuration(interval->scalar, &seconds) || seconds < 1) {
+      diags->Error(interval->at, "daemon.interval must be a duration such as 30s, 5m or 1h, got " + interval->Describe());
+    } else {
+      p->daemon.interval_seconds = seconds;
+    }
+  }
+  r.Bool("autoApply", &p->daemon.auto_apply);
+  r.Bool("allowDestroy", &p->daemon.allow_destroy);
+  if (r.String("listen", &p->daemon.listen)) {
+    size_t colon = p->daemon.listen.rfind(':');
+    int64_t port = -1;
+    Node port_node;
+    port_node.type = Node::Type::kScalar;
+    if (colon != std::string::npos) port_node.scalar = p->daemon.listen.substr(colon + 1);
+    if (colon == std::string::npos || colon == 0 || !ParseInteger(port_node, &port) || port < 1 || port > 65535) {
+      r.Error("listen", "daemon.listen must be host:port, got \"" + p->daemon.listen + "\"");
+    }
+  }
+  r.Finish();
+}
+
+void CheckDefaults(const Node& defaults, Diagnostics* diags) {
+  if (!defaults.IsMap()) {
+    diags->Error(defaults.at, "defaults must be a mapping of spec fields, got " + defaults.Describe());
+    return;
+  }
+  for (const auto& [k, v] : defaults.members) {
+    const auto& known = DefaultableFields();
+    if (std::find(known.begin(), known.end(), k.scalar) != known.end()) continue;
+    std::string hint = DidYouMean(k.scalar, known);
+    diags->Error(k.at, "defaults: \"" + k.scalar + "\" is not a field defaults may set" +
+                           (hint.empty() ? "" : "; did you mean \"" + hint + "\"?"));
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& DefaultableFields() {
+  static const std::vector<std::string> kFields = {
+      "region",          "zone",        "masterInstanceId", "specCode",    "storageGB",   "periodMonths",
+      "vpcId",           "subnetId",    "chargeType",       "autoVoucher", "autoRenew",   "projectId",
+      "activityId",      "securityGroupIds", "needSupportIpv6", "dedicatedClusterId", "deletionProtection",
+      "tags",            "deletionPolicy"};
+  return kFields;
+}
+
+bool ParseDuration(const std::string& text, int64_t* seconds) {
+  if (text.empty()) return false;
+  int64_t total = 0, number = -1;
+  for (char c : text) {
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      number = (number < 0 ? 0 : number) * 10 + (c - '0');
+      if (number > 100000000) return false;
+      continue;
+    }
+    int64_t unit = c == 's' ? 1 : c == 'm' ? 60 : c == 'h' ? 3600 : c == 'd' ? 86400 : 0;
+    if (unit == 0 || number < 0) return false;
+    total += number * unit;
+    number = -1;
+  }
+  if (number >= 0) total += number;  // trailing plain seconds ("90")
+  *seconds = total;
+  return true;
+}
+
+Project ParseProject(const Node& doc, const Location& file, Diagnostics* diags, Node* defaults) {
+  Project p;
+  p.at = file;
+  if (!doc.IsMap()) {
+    diags->Error(doc.at.line ? doc.at : file, "the project file must be a mapping with at least \"stack\", got " +
+                                                  doc.Describe());
+    return p;
+  }
+  FieldReader r(doc, "reconciler.yaml", {"apiVersion", "stack", "provider", "state", "daemon", "defaults"}, file, diags);
+  std::string api_version;
+  if (r.String("apiVersion", &api_version) && api_version != "reconciler/v1") {
+    r.Error("apiVersion", "apiVersion must be reconciler/v1, got \"" + api_version + "\"");
+  }
+  r.Require("stack");
+  if (r.String("stack", &p.stack)) {
+    if (std::string why = CheckLabel(p.stack); !why.empty()) r.Error("stack", "stack name \"" + p.stack + "\" " + why);
+  }
+  if (const Node* provider = r.Get("provider")) {
+    if (provider->IsMap()) ParseProvider(*provider, &p, diags);
+    else diags->Error(provider->at, "provider must be a mapping, got " + provider->Describe());
+  }
+  if (r.String("state", &p.state)) {
+    bool sqlite = p.state.rfind("sqlite:", 0) == 0 && p.state.size() > 7;
+    bool postgres = p.state.rfind("postgres://", 0) == 0 || p.state.rfind("postgresql://", 0) == 0;
+    if (!sqlite && !postgres) {
+      r.Error("state", "state must be sqlite:PATH or a postgres:// URL, got \"" + p.state + "\"");
+    }
+  }
+  if (const Node* daemon = r.Get("daemon")) {
+    if (daemon->IsMap()) ParseDaemon(*daemon, &p, diags);
+    else diags->Error(daemon->at, "daemon must be a mapping, got " + daemon->Describe());
+  }
+  if (const Node* d = r.Get("defaults")) {
+    CheckDefaults(*d, diags);
+    if (d->IsMap()) *defaults = *d;
+  }
+  r.Finish();
+  return p;
+}
+
+}  // namespace reconciler::specs

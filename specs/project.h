@@ -1,0 +1,34 @@
+#pragma once
+
+// reconciler.yaml, the project file at the root of a stack.
+//
+//   stack: orders                      # required; the name in every resource's tags
+//   provider:
+//     tencentcloud:
+//       region: ap-beijing            # default region of every resource
+//       endpoint: https://...         # optional; default TENCENTCLOUD_ENDPOINT, then the cloud
+//       profile: default              # optional tccli profile
+//       rateLimits: {CreateReadOnlyDBInstance: 50}   # per action, requests per second
+//   state: sqlite:.reconciler/state.db
+//   daemon: {interval: 60s, autoApply: false, allowDestroy: false, listen: 127.0.0.1:9464}
+//   defaults: {zone: ap-beijing-4, vpcId: vpc-..., subnetId: subnet-..., tags: {team: data}}
+
+#include <optional>
+#include <string>
+
+#include "specs/desired_state.h"
+#include "specs/yaml_tree.h"
+
+namespace reconciler::specs {
+
+// The spec fields `defaults` may set. Each is merged into every spec whose kind has it.
+const std::vector<std::string>& DefaultableFields();
+
+// Parses the project document. `*defaults` receives the validated `defaults` mapping (or a
+// null node). Problems go to `diags`.
+Project ParseProject(const Node& doc, const Location& file, Diagnostics* diags, Node* defaults);
+
+// "90s", "5m", "1h30m", or plain seconds. Returns false when malformed.
+bool ParseDuration(const std::string& text, int64_t* seconds);
+
+}  // namespace reconciler::specs

@@ -1,0 +1,274 @@
+#include "specs/spec_loader.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "specs/field_reader.h"
+#include "specs/kinds.h"
+#include "specs/project.h"
+#include "specs/rules.h"
+
+namespace reconciler::specs {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kApiVersion = "reconciler/v1";
+
+std::string DisplayPath(const std::string& dir, const std::string& name) {
+  if (dir.empty() || dir == ".") return name;
+  return dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+bool IsSpecFile(const fs::path& p) {
+  std::string name = p.filename().string();
+  std::string ext = p.extension().string();
+  return !name.empty() && name[0] != '.' && (ext == ".yaml" || ext == ".yml") && name != kProjectFile;
+}
+
+// Reads a file of at most `max_bytes`; larger files are reported and left unread.
+std::optional<std::string> ReadLimited(const fs::path& path, const std::string& shown, size_t max_bytes,
+                                       Diagnostics* diags) {
+  std::error_code ec;
+  uintmax_t size = fs::file_size(path, ec);
+  if (ec) {
+    diags->Error({shown, 0, 0}, "cannot read the file: " + ec.message());
+    return std::nullopt;
+  }
+  if (size > max_bytes) {
+    diags->Error({shown, 0, 0}, "the file is " + std::to_string(size) + " bytes; the limit is " +
+                                    std::to_string(max_bytes) + " bytes");
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  if (!in && !in.eof()) {
+    diags->Error({shown, 0, 0}, "cannot read the file");
+    return std::nullopt;
+  }
+  return buf.str();
+}
+
+// Where a kind is read from the document, with defaults merged in.
+Node MergeDefaults(const Node& spec, const Node& defaults, Kind kind) {
+  Node merged = spec;
+  const std::vector<std::string>& fields = FieldsOf(kind);
+  for (const auto& [k, v] : defaults.members) {
+    if (std::find(fields.begin(), fields.end(), k.scalar) == fields.end()) continue;
+    Node* own = nullptr;
+    for (auto& [mk, mv] : merged.members) {
+      if (mk.scalar == k.scalar) own = &mv;
+    }
+    if (!own) {
+      merged.members.emplace_back(k, v);
+    } else if (k.scalar == "tags" && own->IsMap() && v.IsMap()) {
+      // Tags merge key by key; the spec's own win.
+      for (const auto& [tk, tv] : v.members) {
+        if (!own->Find(tk.scalar)) own->members.emplace_back(tk, tv);
+      }
+    }
+  }
+  return merged;
+}
+
+class Loader {
+ public:
+  Loader(LoadedStack* out, const ParseLimits& limits) : out_(out), limits_(limits) {}
+
+  void LoadProject(const StackSource& source) {
+    const std::string shown = DisplayPath(source.dir, kProjectFile);
+    if (!source.project) {
+      if (!source.read_errors.has_errors()) {
+        out_->diags.Error({shown, 0, 0}, "no project file: a stack directory needs a reconciler.yaml with at least \"stack\"");
+      }
+      return;
+    }
+    out_->sources[source.project->path] = source.project->contents;
+    std::vector<Node> docs = ParseYaml(source.project->path, source.project->contents, &out_->diags, limits_);
+    docs.erase(std::remove_if(docs.begin(), docs.end(), [](const Node& d) { return d.IsNull(); }), docs.end());
+    if (docs.empty()) {
+      if (!out_->diags.has_errors()) {
+        out_->diags.Error({source.project->path, 0, 0}, "the project file is empty; it needs at least \"stack\"");
+      }
+      return;
+    }
+    if (docs.size() > 1) out_->diags.Error(docs[1].at, "the project file must hold one YAML document");
+    out_->desired.project = ParseProject(docs[0], {source.project->path, 1, 1}, &out_->diags, &defaults_);
+  }
+
+  void LoadFile(const StackFile& file) {
+    out_->sources[file.path] = file.contents;
+    size_t errors_before = out_->diags.error_count();
+    std::vector<Node> docs = ParseYaml(file.path, file.contents, &out_->diags, limits_);
+    size_t documents = 0;
+    for (const Node& doc : docs) {
+      if (doc.IsNull()) continue;
+      ++documents;
+      LoadDocument(doc);
+    }
+    if (documents == 0 && out_->diags.error_count() == errors_before) {
+      out_->diags.Error({file.path, 0, 0}, "the file holds no YAML documents");
+    }
+  }
+
+  void Finish() { CheckStack(&out_->desired, &out_->diags); }
+
+ private:
+  void LoadDocument(const Node& doc) {
+    Diagnostics& diags = out_->diags;
+    if (!doc.IsMap()) {
+      diags.Error(doc.at, "a document must be a mapping with apiVersion, kind, metadata and spec, got " + doc.Describe());
+      return;
+    }
+    if (doc.Find("items") || (doc.Find("kind") && doc.Find("kind")->scalar == "List")) {
+      LoadList(doc);
+      return;
+    }
+    FieldReader top(doc, "the document", {"apiVersion", "kind", "metadata", "spec"}, doc.at, &diags);
+    top.Require("apiVersion");
+    top.Require("kind");
+    top.Require("metadata");
+    top.Require("spec");
+    std::string api_version, kind_name, name;
+    if (top.String("apiVersion", &api_version) && api_version != kApiVersion) {
+      top.Error("apiVersion", "apiVersion must be " + std::string(kApiVersion) + ", got \"" + api_version + "\"");
+    }
+    std::optional<Kind> kind;
+    if (top.String("kind", &kind_name)) {
+      kind = ParseKind(kind_name);
+      if (!kind) {
+        std::string hint = DidYouMean(kind_name, {"ReadOnlyInstance", "ReadOnlyGroup", "ServerlessInstance"});
+        top.Error("kind", "unknown kind \"" + kind_name + "\"; the kinds are ReadOnlyInstance, ReadOnlyGroup and ServerlessInstance" +
+                              (hint.empty() ? "" : "; did you mean \"" + hint + "\"?"));
+      }
+    }
+    Location name_at = doc.at;
+    if (const Node* metadata = top.Get("metadata")) {
+      if (!metadata->IsMap()) {
+        diags.Error(metadata->at, "metadata must be a mapping with a name, got " + metadata->Describe());
+      } else {
+        FieldReader m(*metadata, "metadata", {"name"}, doc.FindKey("metadata")->at, &diags);
+        m.Require("name");
+        if (m.String("name", &name)) {
+          if (std::string why = CheckLabel(name); !why.empty()) {
+            m.Error("name", "metadata.name \"" + name + "\" " + why);
+            name.clear();
+          }
+          name_at = m.At("name");
+        }
+        m.Finish();
+      }
+    }
+    const Node* spec = top.Get("spec");
+    top.Finish();
+    if (spec && !spec->IsMap()) {
+      diags.Error(spec->at, "spec must be a mapping, got " + spec->Describe());
+      return;
+    }
+    if (!kind || !spec) return;
+
+    Node merged = MergeDefaults(*spec, defaults_, *kind);
+    Resource resource;
+    resource.key = {*kind, name};
+    resource.at = doc.at;
+    FieldReader r(merged, std::string(KindName(*kind)) + " spec", FieldsOf(*kind), doc.FindKey("spec")->at, &diags);
+    resource.spec = ReadSpec(*kind, r, name, out_->desired.project, &resource.depends_on, &diags);
+    r.Finish();
+    resource.fields = r.Locations();
+    if (name.empty()) return;
+
+    auto [first, fresh] = seen_.emplace(resource.key, name_at);
+    if (!fresh) {
+      const Location& f = first->second;
+      diags.Error(name_at, "duplicate " + resource.key.ToString() + "; first defined at " + f.file + ":" +
+                               std::to_string(f.line) + ":" + std::to_string(f.column));
+      return;
+    }
+    out_->desired.resources.push_back(std::move(resource));
+  }
+
+  // kind: List holds several manifests in one document, so they can share YAML anchors.
+  void LoadList(const Node& doc) {
+    Diagnostics& diags = out_->diags;
+    FieldReader list(doc, "the List", {"apiVersion", "kind", "items"}, doc.at, &diags);
+    std::string api_version, kind;
+    list.Require("apiVersion");
+    list.Require("items");
+    if (list.String("apiVersion", &api_version) && api_version != kApiVersion) {
+      list.Error("apiVersion", "apiVersion must be " + std::string(kApiVersion) + ", got \"" + api_version + "\"");
+    }
+    if (list.String("kind", &kind) && kind != "List") list.Error("kind", "a document with items must be kind: List");
+    const Node* items = list.Get("items");
+    list.Finish();
+    if (!items) return;
+    if (!items->IsSequence()) {
+      diags.Error(items->at, "items must be a list of manifests, got " + items->Describe());
+      return;
+    }
+    for (const Node& item : items->items) {
+      if (item.IsMap() && item.Find("items")) {
+        diags.Error(item.at, "a List may not hold another List");
+        continue;
+      }
+      LoadDocument(item);
+    }
+  }
+
+  LoadedStack* out_;
+  const ParseLimits& limits_;
+  Node defaults_;
+  std::map<ResourceKey, Location> seen_;
+};
+
+}  // namespace
+
+StackSource ReadStack(const std::string& dir, const ParseLimits& limits) {
+  StackSource source;
+  source.dir = dir;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    source.read_errors.Error({dir, 0, 0}, "not a stack directory (it should hold reconciler.yaml and spec files)");
+    return source;
+  }
+  fs::path project = fs::path(dir) / kProjectFile;
+  if (fs::exists(project, ec)) {
+    std::string shown = DisplayPath(dir, kProjectFile);
+    if (auto text = ReadLimited(project, shown, limits.max_bytes, &source.read_errors)) {
+      source.project = StackFile{shown, std::move(*text)};
+    }
+  }
+  std::vector<fs::path> paths;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec) && IsSpecFile(entry.path())) paths.push_back(entry.path());
+  }
+  std::sort(paths.begin(), paths.end());
+  for (const fs::path& p : paths) {
+    std::string shown = DisplayPath(dir, p.filename().string());
+    if (auto text = ReadLimited(p, shown, limits.max_bytes, &source.read_errors)) {
+      source.files.push_back({shown, std::move(*text)});
+    }
+  }
+  return source;
+}
+
+LoadedStack LoadStack(const StackSource& source, const ParseLimits& limits) {
+  LoadedStack out;
+  out.diags.Merge(source.read_errors);
+  Loader loader(&out, limits);
+  loader.LoadProject(source);
+  for (const StackFile& file : source.files) loader.LoadFile(file);
+  loader.Finish();
+  return out;
+}
+
+LoadedStack LoadStackDir(const std::string& dir, const ParseLimits& limits) {
+  return LoadStack(ReadStack(dir, limits), limits);
+}
+
+}  // namespace reconciler::specs

@@ -1,0 +1,46 @@
+#pragma once
+
+// Loads a stack: a directory holding reconciler.yaml and any number of *.yaml / *.yml spec
+// files (top level only, hidden files skipped), each possibly multi-document. Every problem
+// in every file is collected before anything is sent anywhere.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "specs/desired_state.h"
+#include "specs/diagnostics.h"
+#include "specs/yaml_tree.h"
+
+namespace reconciler::specs {
+
+inline constexpr const char* kProjectFile = "reconciler.yaml";
+
+struct StackFile {
+  std::string path;      // as shown in messages: "dir/name", or "name" when dir is "."
+  std::string contents;
+};
+
+struct StackSource {
+  std::string dir;
+  std::optional<StackFile> project;
+  std::vector<StackFile> files;  // sorted by name
+  Diagnostics read_errors;       // unreadable, oversize or missing files
+};
+
+// Reads the directory. Oversize files are reported and not read.
+StackSource ReadStack(const std::string& dir, const ParseLimits& limits = {});
+
+struct LoadedStack {
+  DesiredState desired;
+  Diagnostics diags;
+  std::map<std::string, std::string> sources;  // path -> contents, for rendering diagnostics
+  bool ok() const { return !diags.has_errors(); }
+  std::string RenderDiagnostics(bool color = false) const { return diags.Render(sources, color); }
+};
+
+LoadedStack LoadStack(const StackSource& source, const ParseLimits& limits = {});
+LoadedStack LoadStackDir(const std::string& dir, const ParseLimits& limits = {});
+
+}  // namespace reconciler::specs
