@@ -1,5 +1,6 @@
 #include "specs/project.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "specs/field_reader.h"

@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "specs/field_reader.h"
 #include "specs/kinds.h"
@@ -66,16 +68,23 @@ Node MergeDefaults(const Node& spec, const Node& defaults, Kind kind) {
       if (mk.scalar == k.scalar) own = &mv;
     }
     if (!own) {
-      merged.members.emplace_back(k, v);
+      merged.members.push_back({k, v});
     } else if (k.scalar == "tags" && own->IsMap() && v.IsMap()) {
       // Tags merge key by key; the spec's own win.
       for (const auto& [tk, tv] : v.members) {
-        if (!own->Find(tk.scalar)) own->members.emplace_back(tk, tv);
+        if (!own->Find(tk.scalar)) own->members.push_back({tk, tv});
       }
     }
   }
   return merged;
 }
+
+// What one spec file yields. Files are loaded in parallel, each into its own result, and
+// merged in file order so the output does not depend on scheduling.
+struct FileResult {
+  Diagnostics diags;
+  std::vector<std::pair<Resource, Location>> resources;  // with where metadata.name was written
+};
 
 class Loader {
  public:
@@ -102,32 +111,47 @@ class Loader {
     out_->desired.project = ParseProject(docs[0], {source.project->path, 1, 1}, &out_->diags, &defaults_);
   }
 
-  void LoadFile(const StackFile& file) {
-    out_->sources[file.path] = file.contents;
-    size_t errors_before = out_->diags.error_count();
-    std::vector<Node> docs = ParseYaml(file.path, file.contents, &out_->diags, limits_);
+  // Thread-safe: reads only the project and defaults, writes only `result`.
+  void LoadFile(const StackFile& file, FileResult* result) const {
+    std::vector<Node> docs = ParseYaml(file.path, file.contents, &result->diags, limits_);
     size_t documents = 0;
     for (const Node& doc : docs) {
       if (doc.IsNull()) continue;
       ++documents;
-      LoadDocument(doc);
+      LoadDocument(doc, result);
     }
-    if (documents == 0 && out_->diags.error_count() == errors_before) {
-      out_->diags.Error({file.path, 0, 0}, "the file holds no YAML documents");
+    if (documents == 0 && !result->diags.has_errors()) {
+      result->diags.Error({file.path, 0, 0}, "the file holds no YAML documents");
+    }
+  }
+
+  // Adds one file's outcome, in file order: duplicates are judged here.
+  void Merge(const StackFile& file, FileResult&& result) {
+    out_->sources[file.path] = file.contents;
+    out_->diags.Merge(result.diags);
+    for (auto& [resource, name_at] : result.resources) {
+      auto [first, fresh] = seen_.emplace(resource.key, name_at);
+      if (!fresh) {
+        const Location& f = first->second;
+        out_->diags.Error(name_at, "duplicate " + resource.key.ToString() + "; first defined at " + f.file + ":" +
+                                       std::to_string(f.line) + ":" + std::to_string(f.column));
+        continue;
+      }
+      out_->desired.resources.push_back(std::move(resource));
     }
   }
 
   void Finish() { CheckStack(&out_->desired, &out_->diags); }
 
  private:
-  void LoadDocument(const Node& doc) {
-    Diagnostics& diags = out_->diags;
+  void LoadDocument(const Node& doc, FileResult* result) const {
+    Diagnostics& diags = result->diags;
     if (!doc.IsMap()) {
       diags.Error(doc.at, "a document must be a mapping with apiVersion, kind, metadata and spec, got " + doc.Describe());
       return;
     }
     if (doc.Find("items") || (doc.Find("kind") && doc.Find("kind")->scalar == "List")) {
-      LoadList(doc);
+      LoadList(doc, result);
       return;
     }
     FieldReader top(doc, "the document", {"apiVersion", "kind", "metadata", "spec"}, doc.at, &diags);
@@ -182,20 +206,12 @@ class Loader {
     r.Finish();
     resource.fields = r.Locations();
     if (name.empty()) return;
-
-    auto [first, fresh] = seen_.emplace(resource.key, name_at);
-    if (!fresh) {
-      const Location& f = first->second;
-      diags.Error(name_at, "duplicate " + resource.key.ToString() + "; first defined at " + f.file + ":" +
-                               std::to_string(f.line) + ":" + std::to_string(f.column));
-      return;
-    }
-    out_->desired.resources.push_back(std::move(resource));
+    result->resources.emplace_back(std::move(resource), name_at);
   }
 
   // kind: List holds several manifests in one document, so they can share YAML anchors.
-  void LoadList(const Node& doc) {
-    Diagnostics& diags = out_->diags;
+  void LoadList(const Node& doc, FileResult* result) const {
+    Diagnostics& diags = result->diags;
     FieldReader list(doc, "the List", {"apiVersion", "kind", "items"}, doc.at, &diags);
     std::string api_version, kind;
     list.Require("apiVersion");
@@ -216,7 +232,7 @@ class Loader {
         diags.Error(item.at, "a List may not hold another List");
         continue;
       }
-      LoadDocument(item);
+      LoadDocument(item, result);
     }
   }
 
@@ -262,7 +278,20 @@ LoadedStack LoadStack(const StackSource& source, const ParseLimits& limits) {
   out.diags.Merge(source.read_errors);
   Loader loader(&out, limits);
   loader.LoadProject(source);
-  for (const StackFile& file : source.files) loader.LoadFile(file);
+  // Spec files are independent until duplicates and references are checked, so they are
+  // parsed on one thread per core.
+  std::vector<FileResult> results(source.files.size());
+  size_t workers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 8);
+  workers = std::min(workers, source.files.size() / 4 + 1);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < source.files.size();) loader.LoadFile(source.files[i], &results[i]);
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+  for (size_t i = 0; i < source.files.size(); ++i) loader.Merge(source.files[i], std::move(results[i]));
   loader.Finish();
   return out;
 }

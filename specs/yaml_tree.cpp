@@ -1,9 +1,14 @@
 #include "specs/yaml_tree.h"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
+#include <map>
+#include <optional>
 #include <set>
+#include <sstream>
 
 namespace reconciler::specs {
 
@@ -11,108 +16,204 @@ namespace {
 
 constexpr std::string_view kMergeKey = "<<";
 
-class Converter {
+// Thrown from inside yaml-cpp's parse loop to abandon a file that exceeds a budget; the
+// diagnostic is already recorded.
+struct Abandon {};
+
+// Builds Nodes straight from yaml-cpp's parse events. Working from events instead of
+// YAML::Load lets every budget bite inside the parser's own loop: yaml-cpp 0.7 never
+// returns on some inputs (a lone ',' yields empty documents forever), and an alias bomb
+// would otherwise be expanded by our copying.
+class TreeBuilder : public YAML::EventHandler {
  public:
-  Converter(const std::string& file, Diagnostics* diags, const ParseLimits& limits)
+  TreeBuilder(const std::string& file, Diagnostics* diags, const ParseLimits& limits)
       : file_(file), diags_(diags), limits_(limits) {}
 
-  // Returns false when the document had to be abandoned (an error was reported).
-  bool Convert(const YAML::Node& in, int depth, Node* out) {
-    if (++nodes_ > limits_.max_nodes) {
-      if (!budget_reported_) {
-        diags_->Error(At(in), "the document expands to more than " + std::to_string(limits_.max_nodes) +
-                                  " nodes through aliases; is this an alias bomb?");
-        budget_reported_ = true;
-      }
-      return false;
+  std::vector<Node> TakeDocuments() { return std::move(docs_); }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    // yaml-cpp 0.7 sometimes loops on malformed input, starting empty documents at one
+    // position forever (a lone "," does it). Stop at the third lap.
+    stalled_ = mark.pos == last_start_ && !last_had_root_ ? stalled_ + 1 : 0;
+    last_start_ = mark.pos;
+    if (stalled_ >= 2) Fail(mark, "invalid YAML: the text cannot be parsed from here on");
+    if (++documents_ > limits_.max_documents) {
+      Fail(mark, "more than " + std::to_string(limits_.max_documents) + " YAML documents in one file");
     }
-    if (depth > limits_.max_depth) {
-      diags_->Error(At(in), "nesting is deeper than " + std::to_string(limits_.max_depth) + " levels");
-      return false;
-    }
-    out->at = At(in);
-    switch (in.Type()) {
-      case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
-        out->type = Node::Type::kNull;
-        return true;
-      case YAML::NodeType::Scalar:
-        out->type = Node::Type::kScalar;
-        out->scalar = in.Scalar();
-        out->quoted = in.Tag() == "!" || in.Tag() == "tag:yaml.org,2002:str";
-        return true;
-      case YAML::NodeType::Sequence:
-        out->type = Node::Type::kSequence;
-        for (const YAML::Node& item : in) {
-          out->items.emplace_back();
-          if (!Convert(item, depth + 1, &out->items.back())) return false;
-        }
-        return true;
-      case YAML::NodeType::Map:
-        out->type = Node::Type::kMap;
-        return ConvertMap(in, depth, out);
-    }
-    return true;
+    have_root_ = false;
   }
 
+  void OnDocumentEnd() override {
+    last_had_root_ = have_root_ && !root_.IsNull();
+    if (have_root_) docs_.push_back(std::move(root_));
+    root_ = Node();
+  }
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Node n = NewNode(mark);
+    Add(std::move(n), anchor);
+  }
+
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) Fail(mark, "an alias refers to an anchor that is still being defined");
+    Node copy = it->second;
+    Count(copy, mark);
+    Add(std::move(copy), 0);
+  }
+
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    Node n = NewNode(mark);
+    n.type = Node::Type::kScalar;
+    n.scalar = value;
+    n.quoted = tag == "!" || tag == "tag:yaml.org,2002:str";
+    Add(std::move(n), anchor);
+  }
+
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(mark, Node::Type::kSequence, anchor);
+  }
+  void OnSequenceEnd() override { Close(); }
+
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Open(mark, Node::Type::kMap, anchor);
+  }
+  void OnMapEnd() override { Close(); }
+
  private:
-  Location At(const YAML::Node& n) const {
-    const YAML::Mark m = n.Mark();
+  struct Frame {
+    Node node;
+    YAML::anchor_t anchor = 0;
+    std::optional<Node> key;  // a map's key waiting for its value
+  };
+
+  [[noreturn]] void Fail(const YAML::Mark& mark, const std::string& message) {
+    diags_->Error(At(mark), message);
+    throw Abandon();
+  }
+
+  Location At(const YAML::Mark& m) const {
     return {file_, m.line >= 0 ? m.line + 1 : 0, m.column >= 0 ? m.column + 1 : 0};
   }
 
-  bool ConvertMap(const YAML::Node& in, int depth, Node* out) {
-    std::vector<const YAML::Node*> merges;
-    std::set<std::string> seen;
-    std::vector<YAML::Node> merge_values;
-    for (const auto& kv : in) {
-      Node key;
-      if (!Convert(kv.first, depth + 1, &key)) return false;
-      if (!key.IsScalar()) {
-        diags_->Error(key.at, "mapping keys must be plain strings, not " + key.Describe());
-        continue;
-      }
-      if (key.scalar == kMergeKey && !key.quoted) {
-        merge_values.push_back(kv.second);
-        continue;
-      }
-      if (!seen.insert(key.scalar).second) {
-        const Node* first = out->FindKey(key.scalar);
-        diags_->Error(key.at, "duplicate key \"" + key.scalar + "\"" +
-                                  (first ? " (first set at line " + std::to_string(first->at.line) + ")" : ""));
-        continue;
-      }
-      Node value;
-      if (!Convert(kv.second, depth + 1, &value)) return false;
-      out->members.emplace_back(std::move(key), std::move(value));
+  Node NewNode(const YAML::Mark& mark) {
+    if (++nodes_ > limits_.max_nodes) FailBudget(mark);
+    Node n;
+    n.at = At(mark);
+    return n;
+  }
+
+  void FailBudget(const YAML::Mark& mark) {
+    Fail(mark, "the document expands to more than " + std::to_string(limits_.max_nodes) +
+                   " nodes through aliases; is this an alias bomb?");
+  }
+
+  // Counts every node of an alias's copy against the budget.
+  void Count(const Node& n, const YAML::Mark& mark) {
+    nodes_ += 1;
+    if (nodes_ > limits_.max_nodes) FailBudget(mark);
+    for (const Node& item : n.items) Count(item, mark);
+    for (const Member& m : n.members) {
+      Count(m.key, mark);
+      Count(m.value, mark);
     }
-    // Merge keys: keys written in this mapping win; among merged maps, earlier ones win.
-    for (const YAML::Node& merge : merge_values) {
-      std::vector<YAML::Node> sources;
-      if (merge.IsMap()) sources.push_back(merge);
-      else if (merge.IsSequence()) {
-        for (const YAML::Node& s : merge) sources.push_back(s);
-      }
-      if (sources.empty() || !std::all_of(sources.begin(), sources.end(), [](const YAML::Node& s) { return s.IsMap(); })) {
-        diags_->Error(At(merge), "a merge key (<<) takes a mapping or a list of mappings");
+  }
+
+  void Open(const YAML::Mark& mark, Node::Type type, YAML::anchor_t anchor) {
+    if (static_cast<int>(stack_.size()) >= limits_.max_depth) {
+      Fail(mark, "nesting is deeper than " + std::to_string(limits_.max_depth) + " levels");
+    }
+    Frame f;
+    f.node = NewNode(mark);
+    f.node.type = type;
+    f.anchor = anchor;
+    stack_.push_back(std::move(f));
+  }
+
+  void Close() {
+    Frame f = std::move(stack_.back());
+    stack_.pop_back();
+    if (f.node.IsMap()) FinishMap(&f.node);
+    Add(std::move(f.node), f.anchor);
+  }
+
+  // Places a finished node in its parent (or as the document root) and records its anchor.
+  void Add(Node n, YAML::anchor_t anchor) {
+    if (anchor != 0) anchors_[anchor] = n;
+    if (stack_.empty()) {
+      root_ = std::move(n);
+      have_root_ = true;
+      return;
+    }
+    Frame& parent = stack_.back();
+    if (parent.node.IsSequence()) {
+      parent.node.items.push_back(std::move(n));
+    } else if (!parent.key) {
+      parent.key = std::move(n);
+    } else {
+      parent.node.members.push_back({std::move(*parent.key), std::move(n)});
+      parent.key.reset();
+    }
+  }
+
+  // Rejects bad and duplicate keys and expands merge keys: keys written in the mapping win;
+  // among merged mappings, earlier ones win.
+  void FinishMap(Node* map) {
+    std::vector<Member> members = std::move(map->members);
+    map->members.clear();
+    std::set<std::string> seen;
+    std::vector<Node> merges;
+    for (Member& m : members) {
+      if (!m.key.IsScalar()) {
+        diags_->Error(m.key.at, "mapping keys must be plain strings, not " + m.key.Describe());
         continue;
       }
-      for (const YAML::Node& source : sources) {
-        Node merged;
-        if (!Convert(source, depth + 1, &merged)) return false;
-        for (auto& [k, v] : merged.members) {
-          if (seen.insert(k.scalar).second) out->members.emplace_back(std::move(k), std::move(v));
+      if (m.key.scalar == kMergeKey && !m.key.quoted) {
+        merges.push_back(std::move(m.value));
+        continue;
+      }
+      if (!seen.insert(m.key.scalar).second) {
+        const Node* first = map->FindKey(m.key.scalar);
+        diags_->Error(m.key.at, "duplicate key \"" + m.key.scalar + "\"" +
+                                    (first ? " (first set at line " + std::to_string(first->at.line) + ")" : ""));
+        continue;
+      }
+      map->members.push_back(std::move(m));
+    }
+    for (Node& merge : merges) {
+      std::vector<Node> sources;
+      if (merge.IsMap()) sources.push_back(std::move(merge));
+      else if (merge.IsSequence()) sources = std::move(merge.items);
+      bool maps = !sources.empty() &&
+                  std::all_of(sources.begin(), sources.end(), [](const Node& s) { return s.IsMap(); });
+      if (!maps) {
+        diags_->Error(merge.at, "a merge key (<<) takes a mapping or a list of mappings");
+        continue;
+      }
+      for (Node& source : sources) {
+        for (Member& m : source.members) {
+          if (seen.insert(m.key.scalar).second) map->members.push_back(std::move(m));
         }
       }
     }
-    return true;
   }
 
   const std::string& file_;
   Diagnostics* diags_;
   const ParseLimits& limits_;
+  std::vector<Frame> stack_;
+  std::map<YAML::anchor_t, Node> anchors_;
+  std::vector<Node> docs_;
+  Node root_;
+  bool have_root_ = false;
   size_t nodes_ = 0;
-  bool budget_reported_ = false;
+  size_t documents_ = 0;
+  int last_start_ = -1;
+  bool last_had_root_ = true;
+  int stalled_ = 0;
 };
 
 // YAML forbids tabs in indentation; yaml-cpp's own message for them is cryptic.
@@ -207,13 +308,18 @@ std::vector<Node> ParseYaml(const std::string& file, const std::string& text, Di
   }
   if (!CheckText(file, text, diags)) return docs;
   if (!CheckTabs(file, text, diags)) return docs;
-  std::vector<YAML::Node> parsed;
+  TreeBuilder builder(file, diags, limits);
   try {
-    parsed = YAML::LoadAll(text);
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(builder)) {
+    }
+  } catch (const Abandon&) {
+    return builder.TakeDocuments();
   } catch (const YAML::DeepRecursion& e) {
     diags->Error({file, e.mark.line + 1, e.mark.column + 1},
                  "nesting is deeper than " + std::to_string(limits.max_depth) + " levels");
-    return docs;
+    return builder.TakeDocuments();
   } catch (const YAML::Exception& e) {
     // yaml-cpp's words for the usual mistakes, made plainer.
     static const std::pair<const char*, const char*> kPlainer[] = {
@@ -230,14 +336,10 @@ std::vector<Node> ParseYaml(const std::string& file, const std::string& text, Di
     }
     diags->Error({file, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0},
                  "invalid YAML: " + msg);
-    return docs;
+    // Documents completed before the error are still checked.
+    return builder.TakeDocuments();
   }
-  Converter converter(file, diags, limits);
-  for (const YAML::Node& doc : parsed) {
-    Node out;
-    if (converter.Convert(doc, 0, &out)) docs.push_back(std::move(out));
-  }
-  return docs;
+  return builder.TakeDocuments();
 }
 
 }  // namespace reconciler::specs

@@ -16,6 +16,8 @@
 
 namespace reconciler::specs {
 
+struct Member;
+
 struct Node {
   enum class Type { kNull, kScalar, kSequence, kMap };
   Type type = Type::kNull;
@@ -23,7 +25,7 @@ struct Node {
   bool quoted = false;  // written quoted or tagged !!str: always a string, never a number
   Location at;
   std::vector<Node> items;                     // a sequence's elements
-  std::vector<std::pair<Node, Node>> members;  // a mapping's keys and values, in order
+  std::vector<Member> members;                 // a mapping's keys and values, in order
 
   bool IsMap() const { return type == Type::kMap; }
   bool IsSequence() const { return type == Type::kSequence; }
@@ -37,9 +39,15 @@ struct Node {
   std::string Describe() const;
 };
 
+struct Member {
+  Node key;
+  Node value;
+};
+
 struct ParseLimits {
   size_t max_bytes = 4u << 20;  // per file
   size_t max_nodes = 500000;    // per file, after expanding aliases
+  size_t max_documents = 10000; // per file
   int max_depth = 64;
 };
 
