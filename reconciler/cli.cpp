@@ -47,15 +47,46 @@ int RunCli(int argc, char** argv, Io io) {
   CLI::App* validate_cmd = app.add_subcommand("validate", "Check the specs of a stack; no network");
   validate_cmd->add_option("STACK", validate.stack, "Stack directory (default: .)");
   validate_cmd->callback([&] { run = [&] { return RunValidateCommand(validate, io); }; });
-  AddPlaceholder(app, "plan", "Show what must change, validated by the cloud (DryRun) and priced",
-                 &run, io);
-  AddPlaceholder(app, "apply", "Make the changes of a plan and follow every order until it runs",
-                 &run, io);
+  PlanCommandOptions plan;
+  CLI::App* plan_cmd = app.add_subcommand("plan", "Show what must change, validated by the cloud (DryRun) and priced");
+  plan_cmd->add_option("STACK", plan.stack, "Stack directory (default: .)");
+  plan_cmd->add_option("--out", plan.out, "Save the plan to FILE for `apply FILE`");
+  plan_cmd->add_flag("--json", plan.json, "Print the plan as JSON (docs/plan-format.md)");
+  plan_cmd->add_flag("--markdown", plan.markdown, "Print the plan as Markdown, for pull-request comments");
+  plan_cmd->add_flag("--detailed-exitcode", plan.detailed_exitcode, "Exit 0 for no changes, 2 for changes, 1 for errors");
+  plan_cmd->add_flag("--allow-destroy", plan.allow_destroy, "Plan deletions and replacements instead of blocking them");
+  plan_cmd->callback([&] { run = [&] { return RunPlanCommand(plan, io); }; });
+
+  ApplyCommandOptions apply;
+  CLI::App* apply_cmd = app.add_subcommand("apply", "Make the changes of a plan and follow every order until it runs");
+  apply_cmd->add_option("TARGET", apply.target, "Stack directory (default: .) or a plan file from `plan --out`");
+  apply_cmd->add_flag("--auto-approve", apply.auto_approve, "Apply without asking for confirmation");
+  apply_cmd->add_flag("--allow-destroy", apply.allow_destroy, "Allow deleting and replacing instances");
+  apply_cmd->add_flag("--json-progress", apply.json_progress, "Report progress as JSON lines");
+  apply_cmd->callback([&] { run = [&] { return RunApplyCommand(apply, io); }; });
+
   AddPlaceholder(app, "run", "Reconcile continuously as a daemon", &run, io);
-  AddPlaceholder(app, "state", "Inspect or rebuild the state store (list | show KEY | rebuild)",
-                 &run, io);
-  AddPlaceholder(app, "import", "Adopt an existing instance: import KIND/NAME INSTANCE_ID", &run,
-                 io);
+
+  StateCommandOptions state;
+  CLI::App* state_cmd = app.add_subcommand("state", "Inspect or rebuild the state store: list | show KEY | rebuild");
+  state_cmd->add_option("--stack", state.stack, "Stack directory (default: .)");
+  CLI::App* state_list = state_cmd->add_subcommand("list", "Resources, their instances and purchases in flight");
+  CLI::App* state_show = state_cmd->add_subcommand("show", "Everything recorded for one resource, as JSON");
+  state_show->add_option("KEY", state.key, "KIND/NAME")->required();
+  CLI::App* state_rebuild = state_cmd->add_subcommand("rebuild", "Recover the state from the cloud's tags");
+  state_cmd->require_subcommand(1);
+  state_list->callback([&] { state.action = "list"; });
+  state_show->callback([&] { state.action = "show"; });
+  state_rebuild->callback([&] { state.action = "rebuild"; });
+  for (CLI::App* sub : {state_list, state_show, state_rebuild}) sub->add_option("--stack", state.stack, "Stack directory (default: .)");
+  state_cmd->final_callback([&] { run = [&] { return RunStateCommand(state, io); }; });
+
+  ImportCommandOptions import;
+  CLI::App* import_cmd = app.add_subcommand("import", "Adopt an existing instance: import KIND/NAME INSTANCE_ID");
+  import_cmd->add_option("RESOURCE", import.resource, "KIND/NAME of a resource in the specs")->required();
+  import_cmd->add_option("ID", import.instance_id, "The existing instance or group id")->required();
+  import_cmd->add_option("--stack", import.stack, "Stack directory (default: .)");
+  import_cmd->callback([&] { run = [&] { return RunImportCommand(import, io); }; });
   AddPlaceholder(app, "hook", "Git server hooks: hook pre-receive | post-receive", &run, io);
 
   ApiCommandOptions api;

@@ -7,6 +7,7 @@
 // file), in which case nothing was sent.
 
 #include <iosfwd>
+#include <istream>
 
 namespace reconciler {
 
@@ -21,6 +22,7 @@ enum ExitCode : int {
 struct Io {
   std::ostream& out;
   std::ostream& err;
+  std::istream* in = nullptr;  // answers to prompts; nullptr: none
 };
 
 int RunCli(int argc, char** argv, Io io);

@@ -31,7 +31,45 @@ struct ValidateCommandOptions {
 // Makes no network call.
 int RunValidateCommand(const ValidateCommandOptions& options, Io io);
 
-// Whether to colour output written to stderr: a terminal, and NO_COLOR unset.
+// Whether to colour output written to `fd`: a terminal, and NO_COLOR unset.
 bool UseColor(int fd);
+
+struct PlanCommandOptions {
+  std::string stack = ".";
+  std::string out;         // --out FILE: save the plan
+  bool json = false;       // --json
+  bool markdown = false;   // --markdown
+  bool detailed_exitcode = false;
+  bool allow_destroy = false;
+};
+
+// `reconciler plan`: 0 no changes (or changes without --detailed-exitcode), 2 changes with
+// --detailed-exitcode, 1 error or a plan that cannot apply, 3 invalid specs.
+int RunPlanCommand(const PlanCommandOptions& options, Io io);
+
+struct ApplyCommandOptions {
+  std::string target = ".";  // a stack directory or a saved plan file
+  bool auto_approve = false;
+  bool allow_destroy = false;
+  bool json_progress = false;  // progress as JSON lines
+};
+
+int RunApplyCommand(const ApplyCommandOptions& options, Io io);
+
+struct StateCommandOptions {
+  std::string action;  // list | show | rebuild
+  std::string key;     // show KEY
+  std::string stack = ".";
+};
+
+int RunStateCommand(const StateCommandOptions& options, Io io);
+
+struct ImportCommandOptions {
+  std::string resource;     // KIND/NAME
+  std::string instance_id;  // postgres-..., pgro-... or pgrogrp-...
+  std::string stack = ".";
+};
+
+int RunImportCommand(const ImportCommandOptions& options, Io io);
 
 }  // namespace reconciler

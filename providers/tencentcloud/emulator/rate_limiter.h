@@ -6,11 +6,9 @@
 #include <map>
 #include <string>
 
-namespace reconciler::tencentcloud::emulator {
+#include "providers/tencentcloud/rate_limits.h"
 
-// The documented limit of `action` in requests per second (the seed pages and the table in
-// tencent-api.md; unknown actions get 20/s).
-int DocumentedRateLimit(const std::string& action);
+namespace reconciler::tencentcloud::emulator {
 
 class RateLimiter {
  public:

@@ -1,0 +1,215 @@
+#pragma once
+
+// The provider contract: what the engine asks of a cloud, as plain request and response
+// structs. TencentCloud (providers/tencentcloud/tencent_cloud.h) implements it over the real
+// API; tests implement it in memory (tests/support/fake_cloud.h).
+//
+// Failures come back as Status codes the engine branches on (reconciler/status.h):
+// kNotSent and kThrottled prove a call had no effect; kOutcomeUnknown does not.
+// No method retries a purchase; read methods may retry internally.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reconciler/status.h"
+
+namespace reconciler::cloud {
+
+using Tags = std::map<std::string, std::string>;
+
+// The three tags every purchase carries.
+inline constexpr const char* kStackTag = "reconciler/stack";
+inline constexpr const char* kResourceTag = "reconciler/resource";
+inline constexpr const char* kOperationTag = "reconciler/operation";
+
+enum class DryRun { kNo, kYes };
+
+struct Instance {
+  std::string id;
+  std::string name;
+  std::string region;
+  std::string zone;
+  std::string type;  // "readonly", "primary" or "serverless"
+  std::string master_id;
+  std::string status;  // DBInstanceStatus, e.g. "running", "isolated"
+  std::string spec_code;
+  uint64_t cpu = 0;
+  uint64_t memory_gb = 0;
+  uint64_t storage_gb = 0;
+  std::string pay_type;  // "prepaid" or "postpaid"
+  bool auto_renew = false;
+  uint64_t project_id = 0;
+  std::string vpc_id;
+  std::string subnet_id;
+  Tags tags;
+  bool deletion_protection = false;
+  bool ipv6 = false;
+  std::string dedicated_cluster_id;
+  std::string db_version;
+  std::string charset;
+  std::string create_time;
+  std::string read_only_group_id;  // filled from the group listing; the instance listing lacks it
+};
+
+struct Group {
+  std::string id;
+  std::string name;
+  std::string region;
+  std::string master_id;
+  std::string status;
+  uint64_t project_id = 0;
+  std::string vpc_id;
+  std::string subnet_id;
+  bool replay_lag_eliminate = false;
+  bool replay_latency_eliminate = false;
+  uint64_t max_replay_lag_seconds = 0;
+  uint64_t max_replay_latency_mb = 0;
+  uint64_t min_delay_eliminate_reserve = 0;
+  std::vector<std::string> member_ids;
+};
+
+struct ListFilter {
+  std::string tag_key;                    // db-tag-key
+  std::vector<std::string> instance_ids;  // db-instance-id (at most 100)
+};
+
+struct ReplicaRequest {
+  std::string region;
+  std::string zone;
+  std::string master_id;
+  std::string spec_code;
+  uint64_t storage_gb = 0;
+  uint64_t count = 1;  // 1-6
+  uint64_t period_months = 1;
+  std::string vpc_id;
+  std::string subnet_id;
+  bool prepaid = false;
+  bool auto_voucher = false;
+  std::vector<std::string> voucher_ids;
+  bool auto_renew = false;
+  uint64_t project_id = 0;
+  std::optional<int64_t> activity_id;
+  std::string group_id;
+  std::vector<std::string> security_group_ids;
+  bool ipv6 = false;
+  std::string name;
+  std::string dedicated_cluster_id;
+  bool deletion_protection = false;
+  Tags tags;
+};
+
+struct Purchase {
+  std::vector<std::string> deal_names;
+  std::string bill_id;
+  std::vector<std::string> instance_ids;  // at once for postpaid only
+};
+
+struct ServerlessRequest {
+  std::string region;
+  std::string zone;
+  std::string name;
+  std::string db_version;
+  std::string charset;
+  uint64_t project_id = 0;
+  std::string vpc_id;
+  std::string subnet_id;
+  Tags tags;
+};
+
+struct GroupRequest {
+  std::string region;
+  std::string master_id;
+  std::string name;
+  uint64_t project_id = 0;
+  std::string vpc_id;
+  std::string subnet_id;
+  bool replay_lag_eliminate = false;
+  bool replay_latency_eliminate = false;
+  uint64_t max_replay_lag_seconds = 0;
+  uint64_t max_replay_latency_mb = 0;
+  uint64_t min_delay_eliminate_reserve = 0;
+  std::vector<std::string> security_group_ids;
+};
+
+struct PriceQuery {
+  std::string region;
+  std::string zone;
+  std::string spec_code;
+  uint64_t storage_gb = 0;
+  uint64_t count = 1;
+  uint64_t period_months = 1;
+  bool prepaid = false;
+};
+
+struct Price {
+  uint64_t original_cents = 0;
+  uint64_t cents = 0;  // prepaid: the whole period; postpaid: one hour
+  std::string currency = "CNY";
+};
+
+struct SpecClass {
+  std::string spec_code;
+  uint64_t cpu = 0;
+  uint64_t memory_mb = 0;
+  uint64_t min_storage_gb = 0;
+  uint64_t max_storage_gb = 0;
+};
+
+struct ZoneInfo {
+  std::string zone;
+  std::string state;  // AVAILABLE | UNAVAILABLE | SELLOUT | SUPPORTMODIFYONLY
+};
+
+struct Deal {
+  std::string deal_name;
+  std::vector<std::string> instance_ids;  // empty until delivered
+};
+
+class Cloud {
+ public:
+  virtual ~Cloud() = default;
+
+  // Lists, paging internally (100 per page).
+  virtual Result<std::vector<Instance>> ListInstances(const std::string& region, const ListFilter& filter) = 0;
+  virtual Result<std::vector<Instance>> ListServerless(const std::string& region, const std::string& tag_key) = 0;
+  virtual Result<std::vector<Group>> ListGroups(const std::string& region, const std::string& master_id) = 0;
+  virtual Result<Instance> DescribeInstance(const std::string& region, const std::string& id) = 0;
+  virtual Result<std::vector<ZoneInfo>> DescribeZones(const std::string& region) = 0;
+  virtual Result<std::vector<SpecClass>> DescribeClasses(const std::string& region, const std::string& zone,
+                                                         const std::string& major_version) = 0;
+  virtual Result<Price> InquiryPrice(const PriceQuery& query) = 0;
+  virtual Result<std::vector<Deal>> DescribeOrders(const std::string& region,
+                                                   const std::vector<std::string>& deal_names) = 0;
+
+  // Purchases. Never retried inside.
+  virtual Result<Purchase> CreateReplicas(const ReplicaRequest& request, DryRun dry_run) = 0;
+  // Returns the new instance's id ("" for a dry run).
+  virtual Result<std::string> CreateServerless(const ServerlessRequest& request, DryRun dry_run) = 0;
+  virtual Result<std::string> CreateGroup(const GroupRequest& request) = 0;
+  // Returns the deal name of the spec change.
+  virtual Result<std::string> ModifySpec(const std::string& region, const std::string& id, uint64_t memory_gb,
+                                         uint64_t cpu, uint64_t storage_gb) = 0;
+
+  // Changes in place.
+  virtual Status ModifyName(const std::string& region, const std::string& id, const std::string& name) = 0;
+  virtual Status ModifyDeletionProtection(const std::string& region, const std::string& id, bool on) = 0;
+  virtual Status ModifySecurityGroups(const std::string& region, const std::string& id,
+                                      const std::vector<std::string>& security_group_ids) = 0;
+  virtual Status MoveToGroup(const std::string& region, const std::string& id, const std::string& from_group,
+                             const std::string& to_group) = 0;
+  // Sets `replace` and removes `remove` (keys) in one change.
+  virtual Status ModifyTags(const std::string& region, const std::string& id, const Tags& replace,
+                            const std::vector<std::string>& remove) = 0;
+
+  // Deletion.
+  virtual Status Isolate(const std::string& region, const std::string& id) = 0;
+  virtual Status Restore(const std::string& region, const std::string& id) = 0;
+  virtual Status Destroy(const std::string& region, const std::string& id) = 0;
+  virtual Status DeleteServerless(const std::string& region, const std::string& id) = 0;
+  virtual Status DeleteGroup(const std::string& region, const std::string& id) = 0;
+};
+
+}  // namespace reconciler::cloud

@@ -1,0 +1,408 @@
+#include "providers/tencentcloud/tencent_cloud.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <random>
+
+namespace reconciler::tencentcloud {
+
+using nlohmann::json;
+namespace c = reconciler::cloud;
+
+namespace {
+
+constexpr size_t kPageSize = 100;
+
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+uint64_t U64(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return 0;
+  return it->is_number_unsigned() ? it->get<uint64_t>() : static_cast<uint64_t>(std::max<int64_t>(0, it->get<int64_t>()));
+}
+
+bool Bool(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return false;
+  if (it->is_boolean()) return it->get<bool>();
+  return it->is_number() && it->get<int64_t>() != 0;
+}
+
+c::Tags TagsOf(const json& list) {
+  c::Tags tags;
+  if (!list.is_array()) return tags;
+  for (const json& t : list) tags[Str(t, "TagKey")] = Str(t, "TagValue");
+  return tags;
+}
+
+json TagList(const c::Tags& tags) {
+  json list = json::array();
+  for (const auto& [k, v] : tags) list.push_back({{"TagKey", k}, {"TagValue", v}});
+  return list;
+}
+
+c::Instance InstanceOf(const json& d) {
+  c::Instance i;
+  i.id = Str(d, "DBInstanceId");
+  i.name = Str(d, "DBInstanceName");
+  i.region = Str(d, "Region");
+  i.zone = Str(d, "Zone");
+  i.type = Str(d, "DBInstanceType");
+  i.master_id = Str(d, "MasterDBInstanceId");
+  i.status = Str(d, "DBInstanceStatus");
+  i.spec_code = Str(d, "DBInstanceClass");
+  i.cpu = U64(d, "DBInstanceCpu");
+  i.memory_gb = U64(d, "DBInstanceMemory");
+  i.storage_gb = U64(d, "DBInstanceStorage");
+  i.pay_type = Str(d, "PayType");
+  i.auto_renew = U64(d, "AutoRenew") == 1;
+  i.project_id = U64(d, "ProjectId");
+  i.vpc_id = Str(d, "VpcId");
+  i.subnet_id = Str(d, "SubnetId");
+  i.tags = TagsOf(d.value("TagList", json::array()));
+  i.deletion_protection = Bool(d, "DeletionProtection");
+  i.ipv6 = U64(d, "SupportIpv6") == 1;
+  if (auto nodes = d.find("DBNodeSet"); nodes != d.end() && nodes->is_array() && !nodes->empty()) {
+    i.dedicated_cluster_id = Str((*nodes)[0], "DedicatedClusterId");
+  }
+  i.db_version = Str(d, "DBVersion");
+  i.charset = Str(d, "DBCharset");
+  i.create_time = Str(d, "CreateTime");
+  return i;
+}
+
+c::Instance ServerlessOf(const json& d) {
+  c::Instance i;
+  i.id = Str(d, "DBInstanceId");
+  i.name = Str(d, "DBInstanceName");
+  i.region = Str(d, "Region");
+  i.zone = Str(d, "Zone");
+  i.type = "serverless";
+  i.status = Str(d, "DBInstanceStatus");
+  i.project_id = U64(d, "ProjectId");
+  i.vpc_id = Str(d, "VpcId");
+  i.subnet_id = Str(d, "SubnetId");
+  i.tags = TagsOf(d.value("TagList", json::array()));
+  i.db_version = Str(d, "DBVersion");
+  i.charset = Str(d, "DBCharset");
+  i.create_time = Str(d, "CreateTime");
+  return i;
+}
+
+c::Group GroupOf(const json& d) {
+  c::Group g;
+  g.id = Str(d, "ReadOnlyGroupId");
+  g.name = Str(d, "ReadOnlyGroupName");
+  g.region = Str(d, "Region");
+  g.master_id = Str(d, "MasterDBInstanceId");
+  g.status = Str(d, "Status");
+  g.project_id = U64(d, "ProjectId");
+  g.vpc_id = Str(d, "VpcId");
+  g.subnet_id = Str(d, "SubnetId");
+  g.replay_lag_eliminate = U64(d, "ReplayLagEliminate") == 1;
+  g.replay_latency_eliminate = U64(d, "ReplayLatencyEliminate") == 1;
+  g.max_replay_lag_seconds = d.contains("MaxReplayLag") && d["MaxReplayLag"].is_number()
+                                 ? static_cast<uint64_t>(d["MaxReplayLag"].get<double>())
+                                 : 0;
+  g.max_replay_latency_mb = U64(d, "MaxReplayLatency");
+  g.min_delay_eliminate_reserve = U64(d, "MinDelayEliminateReserve");
+  for (const json& m : d.value("ReadOnlyDBInstanceList", json::array())) g.member_ids.push_back(Str(m, "DBInstanceId"));
+  return g;
+}
+
+bool Retriable(Code code, Effect effect) {
+  switch (code) {
+    case Code::kThrottled:
+    case Code::kNotSent:
+      return effect != Effect::kPurchase;
+    case Code::kRetryable:
+    case Code::kOutcomeUnknown:
+      return effect == Effect::kRead;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string PostgresResourceName(const std::string& region, const std::string& id) {
+  // The owner uin may be left empty, as the Terraform provider does.
+  return "qcs::postgres:" + region + ":uin/:DBInstanceId/" + id;
+}
+
+TencentCloud::TencentCloud(ApiClient* client, RateBudget* budget, Clock* clock, TencentCloudOptions options)
+    : client_(client), budget_(budget), clock_(clock), options_(options) {}
+
+Result<json> TencentCloud::Call(const std::string& action, const std::string& region, const json& params,
+                                Effect effect, const std::string& service) {
+  ApiCall call;
+  call.service = service;
+  call.version = service == "tag" ? "2018-08-13" : "2017-03-12";
+  call.action = action;
+  call.region = region;
+  call.effect = effect;
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::chrono::milliseconds backoff = options_.backoff;
+  for (int attempt = 1;; ++attempt) {
+    if (!budget_->Acquire(action)) return Status(Code::kCancelled, action + ": interrupted before sending");
+    Result<json> r = client_->Call(call, params);
+    if (r.ok()) return r;
+    if (r.status().code() == Code::kThrottled) budget_->Throttled(action);
+    if (!Retriable(r.status().code(), effect) || attempt >= options_.read_attempts) return r;
+    // Full jitter: anywhere up to the current backoff.
+    std::uniform_int_distribution<int64_t> jitter(backoff.count() / 2, backoff.count());
+    if (!clock_->SleepFor(std::chrono::milliseconds(jitter(rng)))) return r;
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+  }
+}
+
+Result<std::vector<c::Instance>> TencentCloud::ListInstances(const std::string& region, const c::ListFilter& filter) {
+  json filters = json::array();
+  if (!filter.tag_key.empty()) filters.push_back({{"Name", "db-tag-key"}, {"Values", {filter.tag_key}}});
+  if (!filter.instance_ids.empty()) filters.push_back({{"Name", "db-instance-id"}, {"Values", filter.instance_ids}});
+  std::vector<c::Instance> out;
+  // In creation order, so instances bought while we page land after the pages already read.
+  for (uint64_t offset = 0;;) {
+    json params = {{"Limit", kPageSize}, {"Offset", offset}, {"OrderBy", "CreateTime"}, {"OrderByType", "asc"}};
+    if (!filters.empty()) params["Filters"] = filters;
+    Result<json> r = Call("DescribeDBInstances", region, params, Effect::kRead);
+    if (!r.ok()) return r.status();
+    const json& set = (*r)["DBInstanceSet"];
+    for (const json& d : set) out.push_back(InstanceOf(d));
+    offset += set.size();
+    if (set.size() < kPageSize || offset >= U64(*r, "TotalCount")) break;
+  }
+  return out;
+}
+
+Result<std::vector<c::Instance>> TencentCloud::ListServerless(const std::string& region, const std::string& tag_key) {
+  std::vector<c::Instance> out;
+  for (uint64_t offset = 0;;) {
+    json params = {{"Limit", kPageSize}, {"Offset", offset}};
+    if (!tag_key.empty()) params["Filter"] = json::array({{{"Name", "db-tag-key"}, {"Values", {tag_key}}}});
+    Result<json> r = Call("DescribeServerlessDBInstances", region, params, Effect::kRead);
+    if (!r.ok()) return r.status();
+    const json& set = (*r)["DBInstanceSet"];
+    for (const json& d : set) out.push_back(ServerlessOf(d));
+    offset += set.size();
+    if (set.size() < kPageSize || offset >= U64(*r, "TotalCount")) break;
+  }
+  return out;
+}
+
+Result<std::vector<c::Group>> TencentCloud::ListGroups(const std::string& region, const std::string& master_id) {
+  std::vector<c::Group> out;
+  constexpr int64_t kGroupPage = 99;
+  for (int64_t page = 1;; ++page) {
+    json params = {{"Filters", {{{"Name", "db-master-instance-id"}, {"Values", {master_id}}}}},
+                   {"PageSize", kGroupPage},
+                   {"PageNumber", page}};
+    Result<json> r = Call("DescribeReadOnlyGroups", region, params, Effect::kRead);
+    if (!r.ok()) return r.status();
+    const json& list = (*r)["ReadOnlyGroupList"];
+    for (const json& d : list) out.push_back(GroupOf(d));
+    if (static_cast<int64_t>(list.size()) < kGroupPage) break;
+  }
+  return out;
+}
+
+Result<c::Instance> TencentCloud::DescribeInstance(const std::string& region, const std::string& id) {
+  Result<json> r = Call("DescribeDBInstanceAttribute", region, {{"DBInstanceId", id}}, Effect::kRead);
+  if (!r.ok()) {
+    if (r.status().api_code() == "ResourceNotFound.InstanceNotFoundError" ||
+        r.status().api_code() == "InvalidParameterValue.InstanceNotExist") {
+      return Status(Code::kNotFound, r.status().message(), r.status().api_code(), r.status().request_id());
+    }
+    return r.status();
+  }
+  return InstanceOf((*r)["DBInstance"]);
+}
+
+Result<std::vector<c::ZoneInfo>> TencentCloud::DescribeZones(const std::string& region) {
+  Result<json> r = Call("DescribeZones", region, json::object(), Effect::kRead);
+  if (!r.ok()) return r.status();
+  std::vector<c::ZoneInfo> out;
+  for (const json& z : (*r)["ZoneSet"]) out.push_back({Str(z, "Zone"), Str(z, "ZoneState")});
+  return out;
+}
+
+Result<std::vector<c::SpecClass>> TencentCloud::DescribeClasses(const std::string& region, const std::string& zone,
+                                                                const std::string& major_version) {
+  Result<json> r = Call("DescribeClasses", region,
+                        {{"Zone", zone}, {"DBEngine", "postgresql"}, {"DBMajorVersion", major_version}}, Effect::kRead);
+  if (!r.ok()) return r.status();
+  std::vector<c::SpecClass> out;
+  for (const json& k : (*r)["ClassInfoSet"]) {
+    out.push_back({Str(k, "SpecCode"), U64(k, "CPU"), U64(k, "Memory"), U64(k, "MinStorage"), U64(k, "MaxStorage")});
+  }
+  return out;
+}
+
+Result<c::Price> TencentCloud::InquiryPrice(const c::PriceQuery& q) {
+  // This action spells postpaid "POSTPAID", unlike the create actions.
+  json params = {{"Zone", q.zone}, {"SpecCode", q.spec_code}, {"Storage", q.storage_gb},
+                 {"InstanceCount", q.count}, {"Period", q.prepaid ? q.period_months : 1},
+                 {"InstanceChargeType", q.prepaid ? "PREPAID" : "POSTPAID"}, {"InstanceType", "readonly"},
+                 {"DBEngine", "postgresql"}};
+  Result<json> r = Call("InquiryPriceCreateDBInstances", q.region, params, Effect::kRead);
+  if (!r.ok()) return r.status();
+  return c::Price{U64(*r, "OriginalPrice"), U64(*r, "Price"), Str(*r, "Currency")};
+}
+
+Result<std::vector<c::Deal>> TencentCloud::DescribeOrders(const std::string& region,
+                                                          const std::vector<std::string>& deal_names) {
+  Result<json> r = Call("DescribeOrders", region, {{"DealNames", deal_names}}, Effect::kRead);
+  if (!r.ok()) return r.status();
+  std::vector<c::Deal> out;
+  for (const json& d : (*r)["Deals"]) {
+    c::Deal deal;
+    deal.deal_name = Str(d, "DealName");
+    for (const json& id : d.value("DBInstanceIdSet", json::array())) {
+      if (id.is_string()) deal.instance_ids.push_back(id);
+    }
+    out.push_back(std::move(deal));
+  }
+  return out;
+}
+
+Result<c::Purchase> TencentCloud::CreateReplicas(const c::ReplicaRequest& q, c::DryRun dry_run) {
+  json params = {{"Zone", q.zone},
+                 {"MasterDBInstanceId", q.master_id},
+                 {"SpecCode", q.spec_code},
+                 {"Storage", q.storage_gb},
+                 {"InstanceCount", q.count},
+                 {"Period", q.prepaid ? q.period_months : 1},
+                 {"VpcId", q.vpc_id},
+                 {"SubnetId", q.subnet_id},
+                 {"InstanceChargeType", q.prepaid ? "PREPAID" : "POSTPAID_BY_HOUR"},
+                 {"AutoVoucher", q.auto_voucher ? 1 : 0},
+                 {"AutoRenewFlag", q.auto_renew ? 1 : 0},
+                 {"ProjectId", q.project_id},
+                 {"NeedSupportIpv6", q.ipv6 ? 1 : 0},
+                 {"DeletionProtection", q.deletion_protection},
+                 {"Tags", TagList(q.tags)}};
+  if (!q.voucher_ids.empty()) params["VoucherIds"] = q.voucher_ids;
+  if (q.activity_id) params["ActivityId"] = *q.activity_id;
+  if (!q.group_id.empty()) params["ReadOnlyGroupId"] = q.group_id;
+  if (!q.security_group_ids.empty()) params["SecurityGroupIds"] = q.security_group_ids;
+  if (!q.name.empty()) params["Name"] = q.name;
+  if (!q.dedicated_cluster_id.empty()) params["DedicatedClusterId"] = q.dedicated_cluster_id;
+  if (dry_run == c::DryRun::kYes) params["DryRun"] = true;
+  Result<json> r = Call("CreateReadOnlyDBInstance", q.region, params,
+                        dry_run == c::DryRun::kYes ? Effect::kRead : Effect::kPurchase);
+  if (!r.ok()) return r.status();
+  c::Purchase p;
+  p.deal_names = r->value("DealNames", std::vector<std::string>{});
+  p.bill_id = Str(*r, "BillId");
+  p.instance_ids = r->value("DBInstanceIdSet", std::vector<std::string>{});
+  return p;
+}
+
+Result<std::string> TencentCloud::CreateServerless(const c::ServerlessRequest& q, c::DryRun dry_run) {
+  json params = {{"Zone", q.zone}, {"DBInstanceName", q.name}, {"DBVersion", q.db_version},
+                 {"DBCharset", q.charset}, {"ProjectId", q.project_id}, {"TagList", TagList(q.tags)}};
+  if (!q.vpc_id.empty()) {
+    params["VpcId"] = q.vpc_id;
+    params["SubnetId"] = q.subnet_id;
+  }
+  if (dry_run == c::DryRun::kYes) params["DryRun"] = true;
+  Result<json> r = Call("CreateServerlessDBInstance", q.region, params,
+                        dry_run == c::DryRun::kYes ? Effect::kRead : Effect::kPurchase);
+  if (!r.ok()) return r.status();
+  return Str(*r, "DBInstanceId");
+}
+
+Result<std::string> TencentCloud::CreateGroup(const c::GroupRequest& q) {
+  json params = {{"MasterDBInstanceId", q.master_id},
+                 {"Name", q.name},
+                 {"ProjectId", q.project_id},
+                 {"VpcId", q.vpc_id},
+                 {"SubnetId", q.subnet_id},
+                 {"ReplayLagEliminate", q.replay_lag_eliminate ? 1 : 0},
+                 {"ReplayLatencyEliminate", q.replay_latency_eliminate ? 1 : 0},
+                 {"MaxReplayLag", q.max_replay_lag_seconds},
+                 {"MaxReplayLatency", q.max_replay_latency_mb},
+                 {"MinDelayEliminateReserve", q.min_delay_eliminate_reserve}};
+  if (!q.security_group_ids.empty()) params["SecurityGroupIds"] = q.security_group_ids;
+  Result<json> r = Call("CreateReadOnlyGroup", q.region, params, Effect::kPurchase);
+  if (!r.ok()) return r.status();
+  return Str(*r, "ReadOnlyGroupId");
+}
+
+Result<std::string> TencentCloud::ModifySpec(const std::string& region, const std::string& id, uint64_t memory_gb,
+                                             uint64_t cpu, uint64_t storage_gb) {
+  json params = {{"DBInstanceId", id}, {"Memory", memory_gb}, {"Storage", storage_gb}};
+  if (cpu > 0) params["Cpu"] = cpu;
+  Result<json> r = Call("ModifyDBInstanceSpec", region, params, Effect::kPurchase);
+  if (!r.ok()) return r.status();
+  return Str(*r, "DealName");
+}
+
+Status TencentCloud::ModifyName(const std::string& region, const std::string& id, const std::string& name) {
+  return Call("ModifyDBInstanceName", region, {{"DBInstanceId", id}, {"InstanceName", name}}, Effect::kMutate).status();
+}
+
+Status TencentCloud::ModifyDeletionProtection(const std::string& region, const std::string& id, bool on) {
+  return Call("ModifyDBInstanceDeletionProtection", region, {{"DBInstanceId", id}, {"DeletionProtection", on}},
+              Effect::kMutate)
+      .status();
+}
+
+Status TencentCloud::ModifySecurityGroups(const std::string& region, const std::string& id,
+                                          const std::vector<std::string>& security_group_ids) {
+  return Call("ModifyDBInstanceSecurityGroups", region, {{"DBInstanceId", id}, {"SecurityGroupIdSet", security_group_ids}},
+              Effect::kMutate)
+      .status();
+}
+
+Status TencentCloud::MoveToGroup(const std::string& region, const std::string& id, const std::string& from_group,
+                                 const std::string& to_group) {
+  return Call("ModifyDBInstanceReadOnlyGroup", region,
+              {{"DBInstanceId", id}, {"ReadOnlyGroupId", from_group}, {"NewReadOnlyGroupId", to_group}}, Effect::kMutate)
+      .status();
+}
+
+Status TencentCloud::ModifyTags(const std::string& region, const std::string& id, const c::Tags& replace,
+                                const std::vector<std::string>& remove) {
+  // ModifyResourceTags takes at most 10 of each per call, and neither list may be empty.
+  std::vector<std::pair<std::string, std::string>> sets(replace.begin(), replace.end());
+  size_t s = 0, d = 0;
+  while (s < sets.size() || d < remove.size()) {
+    json params = {{"Resource", PostgresResourceName(region, id)}};
+    json replace_tags = json::array(), delete_tags = json::array();
+    for (size_t n = 0; n < 10 && s < sets.size(); ++n, ++s) {
+      replace_tags.push_back({{"TagKey", sets[s].first}, {"TagValue", sets[s].second}});
+    }
+    for (size_t n = 0; n < 10 && d < remove.size(); ++n, ++d) delete_tags.push_back({{"TagKey", remove[d]}});
+    if (!replace_tags.empty()) params["ReplaceTags"] = replace_tags;
+    if (!delete_tags.empty()) params["DeleteTags"] = delete_tags;
+    Status st = Call("ModifyResourceTags", "", params, Effect::kMutate, "tag").status();
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status TencentCloud::Isolate(const std::string& region, const std::string& id) {
+  return Call("IsolateDBInstances", region, {{"DBInstanceIdSet", {id}}}, Effect::kMutate).status();
+}
+
+Status TencentCloud::Restore(const std::string& region, const std::string& id) {
+  return Call("DisIsolateDBInstances", region, {{"DBInstanceIdSet", {id}}}, Effect::kMutate).status();
+}
+
+Status TencentCloud::Destroy(const std::string& region, const std::string& id) {
+  return Call("DestroyDBInstance", region, {{"DBInstanceId", id}}, Effect::kMutate).status();
+}
+
+Status TencentCloud::DeleteServerless(const std::string& region, const std::string& id) {
+  return Call("DeleteServerlessDBInstance", region, {{"DBInstanceId", id}}, Effect::kMutate).status();
+}
+
+Status TencentCloud::DeleteGroup(const std::string& region, const std::string& id) {
+  return Call("DeleteReadOnlyGroup", region, {{"ReadOnlyGroupId", id}}, Effect::kMutate).status();
+}
+
+}  // namespace reconciler::tencentcloud

@@ -1,0 +1,69 @@
+#pragma once
+
+// The provider contract over the Tencent Cloud API (postgres 2017-03-12, tag 2018-08-13).
+//
+// Every call first takes a token from the RateBudget. Reads, and changes that are safe to
+// repeat, are retried with jittered backoff when throttled or when the answer was lost;
+// purchases (CreateReplicas, CreateServerless, CreateGroup, ModifySpec) are sent once, on
+// a fresh connection, and their outcome is returned as is.
+
+#include "providers/provider.h"
+#include "providers/tencentcloud/api_client.h"
+#include "reconciler/rate_budget.h"
+
+namespace reconciler::tencentcloud {
+
+struct TencentCloudOptions {
+  int read_attempts = 6;  // tries per read before giving up (default 6)
+  std::chrono::milliseconds backoff{200};  // first backoff; doubles, jittered, to at most 5 s
+};
+
+class TencentCloud final : public cloud::Cloud {
+ public:
+  // `client`, `budget` and `clock` must outlive this object.
+  TencentCloud(ApiClient* client, RateBudget* budget, Clock* clock, TencentCloudOptions options = {});
+
+  Result<std::vector<cloud::Instance>> ListInstances(const std::string& region, const cloud::ListFilter& filter) override;
+  Result<std::vector<cloud::Instance>> ListServerless(const std::string& region, const std::string& tag_key) override;
+  Result<std::vector<cloud::Group>> ListGroups(const std::string& region, const std::string& master_id) override;
+  Result<cloud::Instance> DescribeInstance(const std::string& region, const std::string& id) override;
+  Result<std::vector<cloud::ZoneInfo>> DescribeZones(const std::string& region) override;
+  Result<std::vector<cloud::SpecClass>> DescribeClasses(const std::string& region, const std::string& zone,
+                                                        const std::string& major_version) override;
+  Result<cloud::Price> InquiryPrice(const cloud::PriceQuery& query) override;
+  Result<std::vector<cloud::Deal>> DescribeOrders(const std::string& region,
+                                                  const std::vector<std::string>& deal_names) override;
+  Result<cloud::Purchase> CreateReplicas(const cloud::ReplicaRequest& request, cloud::DryRun dry_run) override;
+  Result<std::string> CreateServerless(const cloud::ServerlessRequest& request, cloud::DryRun dry_run) override;
+  Result<std::string> CreateGroup(const cloud::GroupRequest& request) override;
+  Result<std::string> ModifySpec(const std::string& region, const std::string& id, uint64_t memory_gb, uint64_t cpu,
+                                 uint64_t storage_gb) override;
+  Status ModifyName(const std::string& region, const std::string& id, const std::string& name) override;
+  Status ModifyDeletionProtection(const std::string& region, const std::string& id, bool on) override;
+  Status ModifySecurityGroups(const std::string& region, const std::string& id,
+                              const std::vector<std::string>& security_group_ids) override;
+  Status MoveToGroup(const std::string& region, const std::string& id, const std::string& from_group,
+                     const std::string& to_group) override;
+  Status ModifyTags(const std::string& region, const std::string& id, const cloud::Tags& replace,
+                    const std::vector<std::string>& remove) override;
+  Status Isolate(const std::string& region, const std::string& id) override;
+  Status Restore(const std::string& region, const std::string& id) override;
+  Status Destroy(const std::string& region, const std::string& id) override;
+  Status DeleteServerless(const std::string& region, const std::string& id) override;
+  Status DeleteGroup(const std::string& region, const std::string& id) override;
+
+ private:
+  // One call, budgeted. Repeats it per the read policy when `effect` allows.
+  Result<nlohmann::json> Call(const std::string& action, const std::string& region, const nlohmann::json& params,
+                              Effect effect, const std::string& service = "postgres");
+
+  ApiClient* client_;
+  RateBudget* budget_;
+  Clock* clock_;
+  TencentCloudOptions options_;
+};
+
+// The six-segment resource name the tag service takes for a postgres instance.
+std::string PostgresResourceName(const std::string& region, const std::string& id);
+
+}  // namespace reconciler::tencentcloud

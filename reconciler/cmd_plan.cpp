@@ -1,0 +1,252 @@
+// reconciler plan and reconciler apply.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "reconciler/commands.h"
+#include "reconciler/engine.h"
+#include "reconciler/executor.h"
+#include "reconciler/plan_render.h"
+#include "specs/spec_loader.h"
+
+namespace reconciler {
+
+using nlohmann::json;
+
+namespace {
+
+// Loads and validates the stack; on errors prints them and returns nullopt.
+std::optional<specs::LoadedStack> LoadOrReport(const std::string& dir, Io io) {
+  specs::LoadedStack stack = specs::LoadStackDir(dir);
+  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
+  if (!stack.ok()) {
+    size_t n = stack.diags.error_count();
+    io.err << n << (n == 1 ? " error" : " errors") << "; nothing was sent\n";
+    return std::nullopt;
+  }
+  return stack;
+}
+
+// Only the project file of a stack, for commands that act on a saved plan.
+std::optional<specs::LoadedStack> LoadProjectOnly(const std::string& dir, Io io) {
+  specs::StackSource full = specs::ReadStack(dir);
+  specs::StackSource source;
+  source.dir = full.dir;
+  source.project = full.project;
+  specs::LoadedStack stack = specs::LoadStack(source);
+  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
+  if (!stack.ok()) return std::nullopt;
+  return stack;
+}
+
+int ReportError(Io io, const std::string& what, const Status& s) {
+  io.err << "reconciler " << what << ": " << (s.api_code().empty() ? "" : s.api_code() + ": ") << s.message();
+  if (!s.request_id().empty()) io.err << " (RequestId " << s.request_id() << ")";
+  io.err << "\n";
+  return s.code() == Code::kInvalidInput ? kExitInvalidInput : kExitError;
+}
+
+// Stops an apply cleanly on the first SIGINT/SIGTERM, at once on the second.
+class InterruptGuard {
+ public:
+  InterruptGuard(Executor* executor, Io io) : io_(io) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this, executor] {
+      int seen = 0;
+      timespec tick{0, 200 * 1000 * 1000};
+      while (!done_) {
+        if (sigtimedwait(&set_, nullptr, &tick) < 0) continue;
+        if (++seen == 1) {
+          io_.err << "\ninterrupted: no new work starts; purchases already sent are recorded and followed "
+                     "no further (the next apply resumes them). Press Ctrl-C again to quit now.\n"
+                  << std::flush;
+          executor->Interrupt();
+        } else {
+          io_.err << "quitting now; every purchase sent is in the state store and the next apply resumes it\n";
+          _exit(130);
+        }
+      }
+    });
+  }
+  ~InterruptGuard() {
+    done_ = true;
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  Io io_;
+  sigset_t set_, old_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+bool Confirm(const ApplyCommandOptions& options, Io io) {
+  if (options.auto_approve) return true;
+  if (!isatty(STDIN_FILENO) || !io.in) {
+    io.err << "reconciler apply: stdin is not a terminal, so nobody can confirm; pass --auto-approve to apply "
+              "without asking\n";
+    return false;
+  }
+  io.out << "\nApply these changes? Only 'yes' is accepted: " << std::flush;
+  std::string answer;
+  std::getline(*io.in, answer);
+  if (answer != "yes") {
+    io.out << "Apply cancelled; nothing was sent.\n";
+    return false;
+  }
+  return true;
+}
+
+int Execute(const Plan& plan, const ApplyCommandOptions& options, cloud::Cloud* cloud, StateStore* store,
+            Clock* clock, Io io) {
+  std::unique_ptr<Reporter> reporter;
+  if (options.json_progress) reporter = std::make_unique<JsonReporter>(io.out);
+  else if (isatty(STDOUT_FILENO) && UseColor(STDOUT_FILENO)) reporter = std::make_unique<TtyReporter>(io.out);
+  else reporter = std::make_unique<TextReporter>(io.out);
+  Executor executor(cloud, store, clock, reporter.get(), plan.stack);
+  ApplyResult result;
+  {
+    InterruptGuard guard(&executor, io);
+    result = executor.Apply(plan);
+  }
+  int done = 0, failed = 0, skipped = 0, pending = 0;
+  for (const ChangeResult& r : result.changes) {
+    done += r.outcome == Outcome::kDone;
+    failed += r.outcome == Outcome::kFailed;
+    skipped += r.outcome == Outcome::kSkipped;
+    pending += r.outcome == Outcome::kPending;
+    if (r.outcome != Outcome::kDone) io.err << r.resource << " (" << r.change_id << "): " << OutcomeName(r.outcome) << ": " << r.message << "\n";
+  }
+  io.out << "\nApply " << (result.ok() ? "complete" : "incomplete") << ": " << done << " done, " << failed
+         << " failed, " << skipped << " skipped, " << pending << " pending.\n";
+  if (!result.pending.empty()) {
+    io.out << "Purchases still in flight (the next apply follows them to the end):\n";
+    for (const Operation& op : result.pending) {
+      io.out << "  " << op.id << "  " << op.resource_key << "  " << PhaseName(op.phase);
+      if (!op.deal_names.empty()) {
+        io.out << "  deals:";
+        for (const std::string& d : op.deal_names) io.out << " " << d;
+      }
+      if (!op.instance_ids.empty()) {
+        io.out << "  instances:";
+        for (const std::string& i : op.instance_ids) io.out << " " << i;
+      }
+      io.out << "\n";
+    }
+  }
+  return result.ok() ? kExitOk : kExitError;
+}
+
+}  // namespace
+
+int RunPlanCommand(const PlanCommandOptions& options, Io io) {
+  if (options.json && options.markdown) {
+    io.err << "reconciler plan: --json and --markdown cannot be used together\n";
+    return kExitInvalidInput;
+  }
+  std::optional<specs::LoadedStack> stack = LoadOrReport(options.stack, io);
+  if (!stack) return kExitInvalidInput;
+  SystemClock clock;
+  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
+  if (!session.ok()) return ReportError(io, "plan", session.status());
+  Result<std::string> path = StatePath(options.stack, stack->desired.project);
+  if (!path.ok()) return ReportError(io, "plan", path.status());
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(*path, &clock);
+  if (!store.ok()) return ReportError(io, "plan", store.status());
+  Result<Plan> plan = MakePlan(session->cloud.get(), store->get(), &clock, stack->desired, options.stack,
+                               {options.allow_destroy});
+  if (!plan.ok()) return ReportError(io, "plan", plan.status());
+  if (options.json) io.out << PlanToJson(*plan).dump(2) << "\n";
+  else if (options.markdown) io.out << RenderPlanMarkdown(*plan);
+  else io.out << RenderPlanText(*plan, UseColor(STDOUT_FILENO));
+  if (!options.out.empty()) {
+    std::ofstream file(options.out, std::ios::trunc);
+    file << PlanToJson(*plan).dump(2) << "\n";
+    if (!file) {
+      io.err << "reconciler plan: cannot write " << options.out << "\n";
+      return kExitError;
+    }
+    if (!options.json) io.out << "Saved the plan to " << options.out << "; apply exactly it with: reconciler apply " << options.out << "\n";
+  }
+  if (plan->HasErrors()) return kExitError;
+  if (options.detailed_exitcode) return plan->HasChanges() ? kExitChanges : kExitOk;
+  return kExitOk;
+}
+
+int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
+  std::error_code ec;
+  const bool from_file = std::filesystem::is_regular_file(options.target, ec);
+  std::optional<Plan> saved;
+  std::string stack_dir = options.target;
+  if (from_file) {
+    std::ifstream in(options.target);
+    json j = json::parse(in, nullptr, false);
+    Result<Plan> plan = j.is_discarded() ? Result<Plan>(Status(Code::kInvalidInput, "not JSON")) : PlanFromJson(j);
+    if (!plan.ok()) {
+      io.err << "reconciler apply: " << options.target << ": " << plan.status().message() << "\n";
+      return kExitInvalidInput;
+    }
+    saved = std::move(plan).value();
+    stack_dir = saved->stack_dir;
+  }
+  std::optional<specs::LoadedStack> stack = from_file ? LoadProjectOnly(stack_dir, io) : LoadOrReport(stack_dir, io);
+  if (!stack) return kExitInvalidInput;
+  if (saved && stack->desired.project.stack != saved->stack) {
+    io.err << "reconciler apply: the plan is for stack " << saved->stack << ", but " << stack_dir << " holds stack "
+           << stack->desired.project.stack << "\n";
+    return kExitInvalidInput;
+  }
+
+  SystemClock clock;
+  Result<std::string> path = StatePath(stack_dir, stack->desired.project);
+  if (!path.ok()) return ReportError(io, "apply", path.status());
+  std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
+  Result<std::unique_ptr<StackLock>> lock = StackLock::Acquire(*path + ".lock", &clock);
+  if (!lock.ok()) return ReportError(io, "apply", lock.status());
+  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
+  if (!session.ok()) return ReportError(io, "apply", session.status());
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(*path, &clock);
+  if (!store.ok()) return ReportError(io, "apply", store.status());
+
+  Plan plan;
+  if (saved) {
+    plan = std::move(*saved);
+    Status fresh = CheckFresh(plan, session->cloud.get(), store->get());
+    if (!fresh.ok()) return ReportError(io, "apply", fresh);
+    io.out << RenderPlanText(plan, UseColor(STDOUT_FILENO));
+  } else {
+    Result<Plan> made = MakePlan(session->cloud.get(), store->get(), &clock, stack->desired, stack_dir,
+                                 {options.allow_destroy});
+    if (!made.ok()) return ReportError(io, "apply", made.status());
+    plan = std::move(made).value();
+    io.out << RenderPlanText(plan, UseColor(STDOUT_FILENO));
+  }
+  if (!plan.HasChanges()) return kExitOk;
+  if (plan.HasErrors()) {
+    io.err << "reconciler apply: refusing to apply a plan with failed preflights or blocked changes; nothing was sent\n";
+    return kExitError;
+  }
+  for (const Change& c : plan.changes) {
+    if (c.destroys && !options.allow_destroy) {
+      io.err << "reconciler apply: " << c.key.ToString() << " would destroy " << (c.instance_ids.empty() ? "it" : c.instance_ids.front())
+             << "; pass --allow-destroy to allow it. Nothing was sent.\n";
+      return kExitError;
+    }
+  }
+  if (!Confirm(options, io)) return kExitError;
+  return Execute(plan, options, session->cloud.get(), store->get(), &clock, io);
+}
+
+}  // namespace reconciler

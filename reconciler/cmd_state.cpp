@@ -1,0 +1,275 @@
+// reconciler state list | show KEY | rebuild, and reconciler import KIND/NAME ID.
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <set>
+
+#include "reconciler/commands.h"
+#include "reconciler/diff.h"
+#include "reconciler/engine.h"
+#include "specs/rules.h"
+#include "specs/spec_loader.h"
+
+namespace reconciler {
+
+using nlohmann::json;
+
+namespace {
+
+int Fail(Io io, const std::string& what, const Status& s) {
+  io.err << "reconciler " << what << ": " << (s.api_code().empty() ? "" : s.api_code() + ": ") << s.message() << "\n";
+  return s.code() == Code::kInvalidInput ? kExitInvalidInput : kExitError;
+}
+
+std::optional<specs::LoadedStack> Load(const std::string& dir, Io io) {
+  specs::LoadedStack stack = specs::LoadStackDir(dir);
+  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
+  if (!stack.ok()) return std::nullopt;
+  return stack;
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+int List(StateStore* store, Io io) {
+  Result<std::vector<ResourceRecord>> resources = store->Resources();
+  Result<std::vector<InstanceRecord>> instances = store->Instances();
+  Result<std::vector<Operation>> ops = store->InFlight();
+  if (!resources.ok() || !instances.ok() || !ops.ok()) return Fail(io, "state list", resources.status());
+  std::map<std::string, std::vector<std::string>> ids;
+  for (const InstanceRecord& i : *instances) ids[i.resource_key].push_back(i.id);
+  io.out << std::left << std::setw(36) << "RESOURCE" << std::setw(14) << "REGION" << std::setw(8) << "POLICY"
+         << "INSTANCES\n";
+  for (const ResourceRecord& r : *resources) {
+    std::string owned = r.group_id.empty() ? Join(ids[r.key]) : r.group_id;
+    io.out << std::left << std::setw(36) << r.key << std::setw(14) << r.region << std::setw(8) << r.deletion_policy
+           << (owned.empty() ? "-" : owned) << "\n";
+  }
+  for (const auto& [key, list] : ids) {
+    bool listed = std::any_of(resources->begin(), resources->end(), [&](const ResourceRecord& r) { return r.key == key; });
+    if (!listed) io.out << std::left << std::setw(36) << key << std::setw(14) << "" << std::setw(8) << "" << Join(list) << "\n";
+  }
+  if (!ops->empty()) {
+    io.out << "\nPurchases in flight:\n";
+    for (const Operation& op : *ops) {
+      io.out << "  " << op.id << "  " << op.resource_key << "  " << PhaseName(op.phase) << "  attempts " << op.attempts;
+      if (!op.deal_names.empty()) io.out << "  deals " << Join(op.deal_names);
+      if (!op.instance_ids.empty()) io.out << "  instances " << Join(op.instance_ids);
+      io.out << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int Show(StateStore* store, const std::string& key, Io io) {
+  Result<std::vector<ResourceRecord>> resources = store->Resources();
+  if (!resources.ok()) return Fail(io, "state show", resources.status());
+  json out = {{"key", key}};
+  bool found = false;
+  for (const ResourceRecord& r : *resources) {
+    if (r.key != key) continue;
+    found = true;
+    json spec = json::parse(r.spec_json, nullptr, false);
+    out["region"] = r.region;
+    out["deletionPolicy"] = r.deletion_policy;
+    out["lastApplied"] = spec.is_discarded() ? json(r.spec_json) : spec;
+    if (!r.group_id.empty()) out["groupId"] = r.group_id;
+    out["updatedAt"] = r.updated_at;
+  }
+  Result<std::vector<InstanceRecord>> recorded = store->Instances();
+  Result<std::vector<Operation>> ops = store->Operations();
+  if (!recorded.ok() || !ops.ok()) return Fail(io, "state show", recorded.ok() ? ops.status() : recorded.status());
+  json instances = json::array();
+  for (const InstanceRecord& i : *recorded) {
+    if (i.resource_key == key) instances.push_back({{"id", i.id}, {"operation", i.operation_id}, {"recordedAt", i.recorded_at}});
+  }
+  json operations = json::array();
+  for (const Operation& op : *ops) {
+    if (op.resource_key != key) continue;
+    json events = json::array();
+    Result<std::vector<Event>> log = store->Events(op.id);
+    if (log.ok()) {
+      for (const Event& e : *log) events.push_back({{"at", e.at}, {"phase", e.phase}, {"detail", e.detail}});
+    }
+    operations.push_back({{"id", op.id}, {"kind", op.kind}, {"phase", PhaseName(op.phase)}, {"attempts", op.attempts},
+                          {"dealNames", op.deal_names}, {"billId", op.bill_id}, {"instanceIds", op.instance_ids},
+                          {"error", op.error}, {"events", events}});
+  }
+  if (!found && instances.empty() && operations.empty()) {
+    io.err << "reconciler state show: nothing is recorded for " << key << "\n";
+    return kExitError;
+  }
+  out["instances"] = instances;
+  out["operations"] = operations;
+  io.out << out.dump(2) << "\n";
+  return kExitOk;
+}
+
+int Rebuild(const specs::LoadedStack& stack, const std::string& dir, StateStore* store, cloud::Cloud* cloud, Io io) {
+  Result<RecordedState> recorded = LoadRecorded(store);
+  if (!recorded.ok()) return Fail(io, "state rebuild", recorded.status());
+  ObserveScope scope = ScopeOf(stack.desired, *recorded);
+  Result<ObservedState> observed = Observe(cloud, stack.desired.project.stack, scope);
+  if (!observed.ok()) return Fail(io, "state rebuild", observed.status());
+  std::vector<ResourceRecord> resources;
+  std::vector<InstanceRecord> instances;
+  std::set<std::string> keys;
+  for (const specs::Resource& r : stack.desired.resources) {
+    ResourceRecord rec{r.key.ToString(), r.region(), specs::DeletionPolicyName(r.deletion_policy()), SpecJson(r), "", ""};
+    if (const auto* g = r.group()) {
+      for (const cloud::Group& found : observed->groups) {
+        if (found.master_id == g->master_instance_id && found.name == g->group_name) rec.group_id = found.id;
+      }
+      if (rec.group_id.empty()) continue;  // not in the cloud: nothing to remember
+    }
+    resources.push_back(rec);
+    keys.insert(rec.key);
+  }
+  auto add = [&](const cloud::Instance& i) {
+    auto res = i.tags.find(cloud::kResourceTag);
+    auto op = i.tags.find(cloud::kOperationTag);
+    if (res == i.tags.end()) return;
+    instances.push_back({i.id, res->second, i.region, op == i.tags.end() ? "" : op->second, ""});
+    if (keys.insert(res->second).second) {
+      // Tagged for a resource the specs no longer hold: remember it, to be orphaned by policy.
+      resources.push_back({res->second, i.region, "Orphan", "{}", "", ""});
+    }
+  };
+  for (const cloud::Instance& i : observed->instances) add(i);
+  for (const cloud::Instance& i : observed->serverless) add(i);
+  Status s = store->ReplaceAll(resources, instances);
+  if (!s.ok()) return Fail(io, "state rebuild", s);
+  io.out << "Rebuilt the state of stack " << stack.desired.project.stack << " from the cloud: " << resources.size()
+         << " resource(s), " << instances.size() << " instance(s). Purchases in flight were kept.\n";
+  (void)dir;
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunStateCommand(const StateCommandOptions& options, Io io) {
+  std::optional<specs::LoadedStack> stack = Load(options.stack, io);
+  if (!stack) return kExitInvalidInput;
+  SystemClock clock;
+  Result<std::string> path = StatePath(options.stack, stack->desired.project);
+  if (!path.ok()) return Fail(io, "state", path.status());
+  if (options.action != "rebuild" && !std::filesystem::exists(*path)) {
+    io.err << "reconciler state: no state at " << *path << " yet; nothing has been applied\n";
+    return kExitError;
+  }
+  std::unique_ptr<StackLock> lock;
+  if (options.action == "rebuild") {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
+    Result<std::unique_ptr<StackLock>> held = StackLock::Acquire(*path + ".lock", &clock);
+    if (!held.ok()) return Fail(io, "state rebuild", held.status());
+    lock = std::move(held).value();
+  }
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(*path, &clock);
+  if (!store.ok()) return Fail(io, "state", store.status());
+  if (options.action == "list") return List(store->get(), io);
+  if (options.action == "show") return Show(store->get(), options.key, io);
+  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
+  if (!session.ok()) return Fail(io, "state rebuild", session.status());
+  return Rebuild(*stack, options.stack, store->get(), session->cloud.get(), io);
+}
+
+int RunImportCommand(const ImportCommandOptions& options, Io io) {
+  auto key = specs::ParseResourceKey(options.resource);
+  if (!key) {
+    io.err << "reconciler import: " << options.resource
+           << " is not KIND/NAME (kinds: ReadOnlyInstance, ReadOnlyGroup, ServerlessInstance)\n";
+    return kExitInvalidInput;
+  }
+  const char* prefix = key->kind == specs::Kind::kReadOnlyInstance ? "pgro-"
+                       : key->kind == specs::Kind::kReadOnlyGroup  ? "pgrogrp-"
+                                                                   : "postgres-";
+  if (!specs::IdHasForm(options.instance_id, prefix)) {
+    io.err << "reconciler import: a " << specs::KindName(key->kind) << " id looks like " << prefix << "xxxxxxxx, not "
+           << options.instance_id << "\n";
+    return kExitInvalidInput;
+  }
+  std::optional<specs::LoadedStack> stack = Load(options.stack, io);
+  if (!stack) return kExitInvalidInput;
+  const specs::Resource* resource = stack->desired.Find(*key);
+  if (!resource) {
+    io.err << "reconciler import: " << key->ToString() << " is not in the specs of " << options.stack
+           << "; write its spec first, then import\n";
+    return kExitInvalidInput;
+  }
+  SystemClock clock;
+  Result<std::string> path = StatePath(options.stack, stack->desired.project);
+  if (!path.ok()) return Fail(io, "import", path.status());
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
+  Result<std::unique_ptr<StackLock>> lock = StackLock::Acquire(*path + ".lock", &clock);
+  if (!lock.ok()) return Fail(io, "import", lock.status());
+  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
+  if (!session.ok()) return Fail(io, "import", session.status());
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(*path, &clock);
+  if (!store.ok()) return Fail(io, "import", store.status());
+  cloud::Cloud* cloud = session->cloud.get();
+  const std::string& region = resource->region();
+  const std::string& stack_name = stack->desired.project.stack;
+
+  if (key->kind == specs::Kind::kReadOnlyGroup) {
+    Result<std::vector<cloud::Group>> groups = cloud->ListGroups(region, resource->group()->master_instance_id);
+    if (!groups.ok()) return Fail(io, "import", groups.status());
+    bool found = std::any_of(groups->begin(), groups->end(), [&](const cloud::Group& g) { return g.id == options.instance_id; });
+    if (!found) {
+      io.err << "reconciler import: no group " << options.instance_id << " on " << resource->group()->master_instance_id << "\n";
+      return kExitError;
+    }
+    Status s = (*store)->PutResource({key->ToString(), region, specs::DeletionPolicyName(resource->deletion_policy()),
+                                      SpecJson(*resource), options.instance_id, ""});
+    if (!s.ok()) return Fail(io, "import", s);
+    io.out << "Imported " << options.instance_id << " as " << key->ToString() << ".\n";
+    return kExitOk;
+  }
+
+  Result<cloud::Instance> instance = Status(Code::kNotFound, "no instance " + options.instance_id + " in " + region);
+  if (key->kind == specs::Kind::kServerlessInstance) {
+    Result<std::vector<cloud::Instance>> all = cloud->ListServerless(region, "");
+    if (!all.ok()) return Fail(io, "import", all.status());
+    for (const cloud::Instance& i : *all) {
+      if (i.id == options.instance_id) instance = i;
+    }
+  } else {
+    instance = cloud->DescribeInstance(region, options.instance_id);
+  }
+  if (!instance.ok()) return Fail(io, "import", instance.status());
+  if (key->kind == specs::Kind::kReadOnlyInstance && instance->type != "readonly") {
+    io.err << "reconciler import: " << options.instance_id << " is a " << instance->type << " instance, not a read-only one\n";
+    return kExitError;
+  }
+  auto owner = instance->tags.find(cloud::kStackTag);
+  auto claimed = instance->tags.find(cloud::kResourceTag);
+  if ((owner != instance->tags.end() && owner->second != stack_name) ||
+      (claimed != instance->tags.end() && claimed->second != key->ToString())) {
+    io.err << "reconciler import: " << options.instance_id << " already belongs to "
+           << (owner != instance->tags.end() ? "stack " + owner->second : std::string("another stack")) << " as "
+           << (claimed != instance->tags.end() ? claimed->second : std::string("?")) << "; refusing to take it over\n";
+    return kExitError;
+  }
+  Status tagged = cloud->ModifyTags(region, options.instance_id,
+                                    {{cloud::kStackTag, stack_name}, {cloud::kResourceTag, key->ToString()}}, {});
+  if (!tagged.ok()) return Fail(io, "import", tagged);
+  Status s = (*store)->PutInstance({options.instance_id, key->ToString(), region, "", ""});
+  if (s.ok()) {
+    s = (*store)->PutResource({key->ToString(), region, specs::DeletionPolicyName(resource->deletion_policy()),
+                               SpecJson(*resource), "", ""});
+  }
+  if (!s.ok()) return Fail(io, "import", s);
+  io.out << "Imported " << options.instance_id << " as " << key->ToString()
+         << " and tagged it for stack " << stack_name << ". Run plan to see any drift from its spec.\n";
+  return kExitOk;
+}
+
+}  // namespace reconciler

@@ -1,0 +1,65 @@
+#pragma once
+
+// Diff: what must change so the cloud matches the specs. A pure function of three inputs:
+//   desired   the specs (specs::DesiredState)
+//   observed  what the cloud holds under our stack tag, and the groups of referenced masters
+//   recorded  the state store: resources as last applied, instances, purchases in flight
+// It makes no calls. Preflight (DryRun, prices) runs on its output.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "providers/provider.h"
+#include "reconciler/plan.h"
+#include "reconciler/state_store.h"
+#include "specs/desired_state.h"
+
+namespace reconciler {
+
+struct ObservedState {
+  std::vector<cloud::Instance> instances;   // read-only instances carrying our stack tag
+  std::vector<cloud::Instance> serverless;  // serverless instances carrying our stack tag
+  std::vector<cloud::Group> groups;         // every group of every referenced master
+};
+
+struct RecordedState {
+  std::map<std::string, ResourceRecord> resources;  // by key
+  std::map<std::string, InstanceRecord> instances;  // by id
+  std::vector<Operation> in_flight;
+  int64_t generation = 0;
+};
+
+struct DiffOptions {
+  bool allow_destroy = false;
+};
+
+struct DiffResult {
+  std::vector<Change> changes;  // in execution order, with `after` dependencies filled in
+  std::vector<std::string> warnings;  // drift the reconciler reports but does not act on
+};
+
+// What must change. No preflight yet.
+DiffResult Diff(const specs::DesiredState& desired, const ObservedState& observed, const RecordedState& recorded,
+                const DiffOptions& options);
+
+// The spec of a resource as JSON, recorded as "last applied" after a successful change.
+std::string SpecJson(const specs::Resource& resource);
+
+// The request that buys `resource` (its tags include the stack and resource tags; the
+// executor adds the operation tag). REQUIRES: the resource's kind matches the function.
+cloud::ReplicaRequest ReplicaRequestFor(const specs::Resource& resource, const std::string& stack);
+cloud::ServerlessRequest ServerlessRequestFor(const specs::Resource& resource, const std::string& stack);
+cloud::GroupRequest GroupRequestFor(const specs::Resource& resource);
+
+// A short description of what matters about an instance or group, for a saved plan to
+// notice that the cloud changed under it.
+std::string Digest(const cloud::Instance& i);
+std::string Digest(const cloud::Group& g);
+std::map<std::string, std::string> DigestAll(const ObservedState& observed);
+
+// Statuses in which an instance is on its way out; such instances count for nothing.
+bool IsGoing(const std::string& status);
+bool IsIsolated(const std::string& status);
+
+}  // namespace reconciler

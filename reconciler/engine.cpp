@@ -1,0 +1,101 @@
+#include "reconciler/engine.h"
+
+#include <ctime>
+#include <filesystem>
+
+#include "providers/tencentcloud/rate_limits.h"
+#include "providers/tencentcloud/tencent_cloud.h"
+#include "reconciler/diff.h"
+#include "reconciler/preflight.h"
+
+namespace reconciler {
+
+namespace tc = tencentcloud;
+
+Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock) {
+  tc::ConfigSources sources;
+  sources.profile = project.profile;
+  sources.endpoint = project.endpoint;
+  Result<tc::CloudConfig> config = tc::LoadCloudConfig(sources);
+  if (!config.ok()) return config.status();
+  CloudSession s;
+  s.transport = tc::NewCurlTransport({});
+  s.client = std::make_unique<tc::ApiClient>(std::move(config).value(), s.transport.get(), clock);
+  s.budget = std::make_unique<RateBudget>(clock, &tc::DocumentedRateLimit, project.rate_limits);
+  s.cloud = std::make_unique<tc::TencentCloud>(s.client.get(), s.budget.get(), clock);
+  return s;
+}
+
+Result<std::string> StatePath(const std::string& stack_dir, const specs::Project& project) {
+  const std::string& state = project.state;
+  if (state.rfind("sqlite:", 0) != 0) {
+    return Status(Code::kInvalidInput, "state " + state + ": only sqlite:PATH state is supported by this command");
+  }
+  std::filesystem::path path = state.substr(7);
+  if (path.is_relative()) path = std::filesystem::path(stack_dir) / path;
+  return path.lexically_normal().string();
+}
+
+namespace {
+
+std::string NowText(Clock* clock) {
+  std::time_t t = std::chrono::system_clock::to_time_t(clock->Now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, const specs::DesiredState& desired,
+                      const std::string& stack_dir, const PlanOptions& options) {
+  Result<RecordedState> recorded = LoadRecorded(store);
+  if (!recorded.ok()) return recorded.status();
+  ObserveScope scope = ScopeOf(desired, *recorded);
+  Result<ObservedState> observed = Observe(cloud, desired.project.stack, scope);
+  if (!observed.ok()) return observed.status();
+  DiffResult diff = Diff(desired, *observed, *recorded, {options.allow_destroy});
+  RunPreflight(cloud, *observed, &diff.changes);
+
+  Plan plan;
+  plan.stack = desired.project.stack;
+  plan.created_at = NowText(clock);
+  plan.stack_dir = std::filesystem::absolute(stack_dir).lexically_normal().string();
+  plan.regions = scope.regions;
+  plan.masters = scope.masters;
+  plan.allow_destroy = options.allow_destroy;
+  plan.changes = std::move(diff.changes);
+  plan.warnings = std::move(diff.warnings);
+  plan.observed = DigestAll(*observed);
+  plan.state_generation = recorded->generation;
+  return plan;
+}
+
+Status CheckFresh(const Plan& plan, cloud::Cloud* cloud, StateStore* store) {
+  std::vector<std::string> changed;
+  int64_t generation = store->Generation();
+  if (generation != plan.state_generation) {
+    changed.push_back("the state was written since the plan was made (generation " +
+                      std::to_string(plan.state_generation) + " -> " + std::to_string(generation) + ")");
+  }
+  Result<ObservedState> observed = Observe(cloud, plan.stack, {plan.regions, plan.masters});
+  if (!observed.ok()) return observed.status();
+  std::map<std::string, std::string> now = DigestAll(*observed);
+  for (const auto& [id, digest] : plan.observed) {
+    auto it = now.find(id);
+    if (it == now.end()) changed.push_back(id + " is gone (was: " + digest + ")");
+    else if (it->second != digest) changed.push_back(id + " changed: " + digest + " -> " + it->second);
+  }
+  for (const auto& [id, digest] : now) {
+    if (!plan.observed.count(id)) changed.push_back(id + " appeared: " + digest);
+  }
+  if (changed.empty()) return Status::Ok();
+  std::string message = "the cloud or the state changed since the plan was made:";
+  for (const std::string& c : changed) message += "\n  - " + c;
+  message += "\nmake a new plan";
+  return Status(Code::kConflict, message);
+}
+
+}  // namespace reconciler

@@ -1,0 +1,47 @@
+#pragma once
+
+// The stages wired together for the commands: open a cloud session for a stack, find its
+// state, make a plan (observe -> diff -> preflight), and check a saved plan still holds.
+
+#include <memory>
+#include <string>
+
+#include "providers/provider.h"
+#include "providers/tencentcloud/api_client.h"
+#include "reconciler/clock.h"
+#include "reconciler/observe.h"
+#include "reconciler/plan.h"
+#include "reconciler/rate_budget.h"
+#include "reconciler/state_store.h"
+#include "specs/desired_state.h"
+
+namespace reconciler {
+
+// Everything that talks to Tencent Cloud for one stack.
+struct CloudSession {
+  std::unique_ptr<tencentcloud::HttpTransport> transport;
+  std::unique_ptr<tencentcloud::ApiClient> client;
+  std::unique_ptr<RateBudget> budget;
+  std::unique_ptr<cloud::Cloud> cloud;
+};
+
+// Credentials from the environment or the tccli profile (the project may name the profile);
+// the endpoint from the project, else the environment; rate limits from the project.
+// `signing_clock` stamps requests, `clock` paces them. Fails with kAuth when no credentials.
+Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock);
+
+// The SQLite path of `state: sqlite:PATH`, relative to the stack directory.
+Result<std::string> StatePath(const std::string& stack_dir, const specs::Project& project);
+
+struct PlanOptions {
+  bool allow_destroy = false;
+};
+
+Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, const specs::DesiredState& desired,
+                      const std::string& stack_dir, const PlanOptions& options);
+
+// Whether the cloud and the state are still as a saved plan saw them. kConflict names every
+// difference: instances that appeared, vanished or changed, and state written since.
+Status CheckFresh(const Plan& plan, cloud::Cloud* cloud, StateStore* store);
+
+}  // namespace reconciler

@@ -1,0 +1,1027 @@
+#include "reconciler/executor.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "reconciler/preflight.h"
+
+namespace reconciler {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using TimePoint = std::chrono::system_clock::time_point;
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kDone: return "done";
+    case Outcome::kFailed: return "failed";
+    case Outcome::kSkipped: return "skipped";
+    case Outcome::kPending: return "pending";
+  }
+  return "?";
+}
+
+bool ApplyResult::ok() const {
+  if (interrupted || !pending.empty()) return false;
+  return std::all_of(changes.begin(), changes.end(), [](const ChangeResult& c) { return c.outcome == Outcome::kDone; });
+}
+
+namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+std::string NewOperationId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string id = "op-";
+  uint64_t x = rng();
+  for (int i = 0; i < 12; ++i, x /= 36) id.push_back(kAlphabet[x % 36]);
+  return id;
+}
+
+bool Proves(Code code) {
+  // Answers that prove the create bought nothing.
+  return code == Code::kThrottled || code == Code::kNotSent || code == Code::kPermanent || code == Code::kAuth ||
+         code == Code::kInvalidInput || code == Code::kCancelled;
+}
+
+}  // namespace
+
+class Executor::Impl {
+ public:
+  Impl(cloud::Cloud* cloud, StateStore* store, Clock* clock, Reporter* reporter, std::string stack,
+       ExecutorOptions options, std::atomic<bool>* interrupted)
+      : cloud_(cloud), store_(store), clock_(clock), reporter_(reporter), stack_(std::move(stack)),
+        options_(options), interrupted_(interrupted) {}
+
+  ApplyResult Apply(const Plan& plan);
+
+  // Wakes every wait: the tracker, the workers, and sleeps on the clock.
+  void Wake() {
+    { std::lock_guard<std::mutex> lock(track_mu_); }
+    track_cv_.notify_all();
+    { std::lock_guard<std::mutex> lock(sched_mu_); }
+    sched_cv_.notify_all();
+    clock_->Interrupt();
+  }
+
+ private:
+  // ---------------------------------------------------------------- reporting and state
+
+  void Report(const std::string& change, const std::string& resource, const std::string& phase,
+              const std::string& detail, bool final = false) {
+    reporter_->Progress({change, resource, phase, detail, final});
+  }
+
+  // Commits a transition of `op`. A purchase must never go out without a durable intent, so
+  // a failed write stops the operation.
+  bool Persist(const Operation& op, const std::string& detail, const std::string& change_id = "") {
+    Status s = store_->PutOperation(op, detail);
+    Report(change_id.empty() ? op.id : change_id, op.resource_key, PhaseName(op.phase), detail);
+    if (!s.ok()) Report(change_id, op.resource_key, "failed", "cannot record the operation: " + s.message(), true);
+    return s.ok();
+  }
+
+  void RecordInstances(const Operation& op) {
+    for (const std::string& id : op.instance_ids) {
+      if (op.kind == "create-group" || op.kind == "modify-spec") continue;
+      store_->PutInstance({id, op.resource_key, op.region, op.id, ""});
+    }
+  }
+
+  bool Interrupted() const { return interrupted_->load(); }
+
+  // Sleeps in slices so a stop or interrupt that lands just before a sleep is seen within
+  // one slice. On a fake clock each slice only moves time.
+  bool Sleep(milliseconds d) {
+    constexpr milliseconds kSlice{200};
+    while (d.count() > 0) {
+      if (Interrupted() || stop_tracker_) return false;
+      milliseconds step = std::min(d, kSlice);
+      if (!clock_->SleepFor(step)) return false;
+      d -= step;
+    }
+    return !Interrupted();
+  }
+
+  // ---------------------------------------------------------------- tracking
+
+  struct Tracked {
+    Operation op;
+    TimePoint phase_since;
+    bool timed_out = false;
+    std::string note;
+  };
+
+  void Track(const Operation& op) {
+    {
+      std::lock_guard<std::mutex> lock(track_mu_);
+      Tracked& t = tracked_[op.id];
+      t.op = op;
+      t.phase_since = clock_->Now();
+      t.timed_out = false;
+    }
+    track_cv_.notify_all();
+  }
+
+  // Blocks until `id` is done, failed or timed out, or apply is interrupted.
+  Outcome Wait(const std::string& id, Operation* out, std::string* message) {
+    std::unique_lock<std::mutex> lock(track_mu_);
+    track_cv_.wait(lock, [&] {
+      const Tracked& t = tracked_.at(id);
+      return IsTerminal(t.op.phase) || t.timed_out || Interrupted();
+    });
+    const Tracked& t = tracked_.at(id);
+    *out = t.op;
+    if (t.op.phase == Phase::kDone) {
+      *message = t.op.error;  // a note, e.g. delivered short
+      return Outcome::kDone;
+    }
+    if (t.op.phase == Phase::kFailed) {
+      *message = t.op.error;
+      return Outcome::kFailed;
+    }
+    *message = t.timed_out ? t.note : "interrupted; " + id + " is still in flight and the next apply resumes it";
+    return Outcome::kPending;
+  }
+
+  void TrackerLoop() {
+    milliseconds interval = options_.poll_min;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(track_mu_);
+        track_cv_.wait(lock, [&] { return stop_tracker_ || Interrupted() || HasOpenLocked(); });
+        if (stop_tracker_ || Interrupted()) return;
+      }
+      bool progress = PollOnce();
+      track_cv_.notify_all();
+      interval = progress ? options_.poll_min
+                          : std::min(options_.poll_max, milliseconds(static_cast<int64_t>(interval.count() * 1.5)));
+      if (HasOpen() && !Sleep(interval)) return;
+    }
+  }
+
+  bool HasOpenLocked() const {
+    return std::any_of(tracked_.begin(), tracked_.end(),
+                       [](const auto& kv) { return !IsTerminal(kv.second.op.phase) && !kv.second.timed_out; });
+  }
+
+  bool HasOpen() {
+    std::lock_guard<std::mutex> lock(track_mu_);
+    return HasOpenLocked();
+  }
+
+  // One round for every open operation: DescribeOrders for all pending deals of a region in
+  // one call, then the status of every delivered instance, batched 100 to a call.
+  bool PollOnce() {
+    std::vector<Operation> open;
+    {
+      std::lock_guard<std::mutex> lock(track_mu_);
+      for (const auto& [id, t] : tracked_) {
+        if (!IsTerminal(t.op.phase) && !t.timed_out) open.push_back(t.op);
+      }
+    }
+    bool progress = false;
+    std::map<std::string, std::vector<std::string>> deals_by_region;
+    for (const Operation& op : open) {
+      if (op.phase == Phase::kOrdered) {
+        for (const std::string& d : op.deal_names) deals_by_region[op.region].push_back(d);
+      }
+    }
+    std::map<std::string, std::vector<std::string>> delivered;  // deal -> ids
+    for (auto& [region, deals] : deals_by_region) {
+      std::sort(deals.begin(), deals.end());
+      deals.erase(std::unique(deals.begin(), deals.end()), deals.end());
+      for (size_t i = 0; i < deals.size(); i += 100) {
+        std::vector<std::string> chunk(deals.begin() + static_cast<long>(i),
+                                       deals.begin() + static_cast<long>(std::min(deals.size(), i + 100)));
+        Result<std::vector<cloud::Deal>> r = cloud_->DescribeOrders(region, chunk);
+        if (!r.ok()) continue;  // tried again next round
+        for (const cloud::Deal& d : *r) delivered[d.deal_name] = d.instance_ids;
+      }
+    }
+    for (Operation& op : open) {
+      if (op.phase != Phase::kOrdered) continue;
+      std::set<std::string> ids(op.instance_ids.begin(), op.instance_ids.end());
+      bool all_listed = !op.deal_names.empty();
+      for (const std::string& d : op.deal_names) {
+        auto it = delivered.find(d);
+        if (it == delivered.end() || it->second.empty()) all_listed = false;
+        else ids.insert(it->second.begin(), it->second.end());
+      }
+      if (all_listed || (op.expected > 0 && static_cast<int64_t>(ids.size()) >= op.expected)) {
+        op.instance_ids.assign(ids.begin(), ids.end());
+        op.phase = Phase::kDelivered;
+        if (static_cast<int64_t>(ids.size()) < op.expected) {
+          op.error = "delivered " + std::to_string(ids.size()) + " of " + std::to_string(op.expected);
+        }
+        Update(op, "delivered: " + Join(op.instance_ids));
+        RecordInstances(op);
+        progress = true;
+      }
+    }
+    progress |= PollStatuses(open);
+    progress |= CheckDeadlines();
+    return progress;
+  }
+
+  bool PollStatuses(const std::vector<Operation>& open) {
+    std::map<std::string, std::vector<std::string>> ids_by_region, serverless_regions;
+    for (const Operation& op : open) {
+      if (op.phase != Phase::kDelivered) continue;
+      auto& target = op.kind == "create-serverless" ? serverless_regions : ids_by_region;
+      target[op.region].insert(target[op.region].end(), op.instance_ids.begin(), op.instance_ids.end());
+    }
+    std::map<std::string, cloud::Instance> seen;
+    for (auto& [region, ids] : ids_by_region) {
+      for (size_t i = 0; i < ids.size(); i += 100) {
+        cloud::ListFilter f;
+        f.instance_ids.assign(ids.begin() + static_cast<long>(i), ids.begin() + static_cast<long>(std::min(ids.size(), i + 100)));
+        Result<std::vector<cloud::Instance>> r = cloud_->ListInstances(region, f);
+        if (!r.ok()) continue;
+        for (cloud::Instance& inst : *r) seen[inst.id] = std::move(inst);
+      }
+    }
+    for (auto& [region, ids] : serverless_regions) {
+      Result<std::vector<cloud::Instance>> r = cloud_->ListServerless(region, cloud::kStackTag);
+      if (!r.ok()) continue;
+      for (cloud::Instance& inst : *r) seen[inst.id] = std::move(inst);
+    }
+    bool progress = false;
+    for (Operation op : open) {
+      if (op.phase != Phase::kDelivered) continue;
+      std::string target_spec;
+      if (op.kind == "modify-spec") target_spec = json::parse(op.request_json).value("specCode", "");
+      bool all_running = !op.instance_ids.empty();
+      for (const std::string& id : op.instance_ids) {
+        auto it = seen.find(id);
+        bool ready = it != seen.end() && it->second.status == "running" &&
+                     (target_spec.empty() || it->second.spec_code == target_spec);
+        all_running = all_running && ready;
+      }
+      if (all_running) {
+        op.phase = Phase::kDone;
+        Update(op, "running: " + Join(op.instance_ids) + (op.error.empty() ? "" : " (" + op.error + ")"));
+        progress = true;
+      }
+    }
+    return progress;
+  }
+
+  bool CheckDeadlines() {
+    std::vector<Operation> overdue_orders;
+    std::vector<std::pair<Operation, std::string>> overdue_running;
+    {
+      std::lock_guard<std::mutex> lock(track_mu_);
+      const TimePoint now = clock_->Now();
+      for (auto& [id, t] : tracked_) {
+        if (IsTerminal(t.op.phase) || t.timed_out) continue;
+        auto waited = now - t.phase_since;
+        if (t.op.phase == Phase::kOrdered && waited > options_.order_deadline) overdue_orders.push_back(t.op);
+        if (t.op.phase == Phase::kDelivered && waited > options_.running_deadline) {
+          t.timed_out = true;
+          t.note = "still not running after " + std::to_string(options_.running_deadline.count()) + "s: " +
+                   Join(t.op.instance_ids) + "; the next apply keeps waiting";
+          overdue_running.emplace_back(t.op, t.note);
+        }
+      }
+    }
+    for (const auto& [op, note] : overdue_running) Report(op.id, op.resource_key, "timed out", note);
+    for (Operation op : overdue_orders) {
+      // The order never listed (all) its instances. The tags decide what was bought.
+      Result<std::vector<std::string>> found = Search(op);
+      if (!found.ok()) continue;
+      if (found->empty()) {
+        op.phase = Phase::kFailed;
+        op.error = "order(s) " + Join(op.deal_names) + " delivered nothing in " +
+                   std::to_string(options_.order_deadline.count()) + "s, and nothing carries this operation's tag";
+        Update(op, op.error);
+      } else {
+        op.instance_ids = *found;
+        op.phase = Phase::kDelivered;
+        if (static_cast<int64_t>(found->size()) < op.expected) {
+          op.error = "delivered " + std::to_string(found->size()) + " of " + std::to_string(op.expected);
+        }
+        Update(op, "found by tag: " + Join(op.instance_ids));
+        RecordInstances(op);
+      }
+    }
+    return !overdue_orders.empty() || !overdue_running.empty();
+  }
+
+  // Writes a tracked operation's new phase through to the store and the table.
+  void Update(const Operation& op, const std::string& detail) {
+    Persist(op, detail);
+    std::lock_guard<std::mutex> lock(track_mu_);
+    Tracked& t = tracked_[op.id];
+    t.op = op;
+    t.phase_since = clock_->Now();
+  }
+
+  // ---------------------------------------------------------------- purchases
+
+  // Instances (or the group) the cloud holds for `op`, found by its operation tag.
+  Result<std::vector<std::string>> Search(const Operation& op) {
+    std::vector<std::string> found;
+    json req = json::parse(op.request_json, nullptr, false);
+    if (op.kind == "create-group") {
+      Result<std::vector<cloud::Group>> groups = cloud_->ListGroups(op.region, req.value("masterInstanceId", ""));
+      if (!groups.ok()) return groups.status();
+      for (const cloud::Group& g : *groups) {
+        if (g.name == req.value("groupName", "")) found.push_back(g.id);
+      }
+      return found;
+    }
+    if (op.kind == "modify-spec") {
+      Result<cloud::Instance> i = cloud_->DescribeInstance(op.region, req.value("instanceId", ""));
+      if (!i.ok()) return i.status();
+      if (i->status == "expanding" || i->spec_code == req.value("specCode", "")) found.push_back(i->id);
+      return found;
+    }
+    Result<std::vector<cloud::Instance>> all = op.kind == "create-serverless"
+                                                   ? cloud_->ListServerless(op.region, cloud::kStackTag)
+                                                   : cloud_->ListInstances(op.region, {cloud::kStackTag, {}});
+    if (!all.ok()) return all.status();
+    for (const cloud::Instance& i : *all) {
+      auto t = i.tags.find(cloud::kOperationTag);
+      if (t != i.tags.end() && t->second == op.id) found.push_back(i.id);
+    }
+    return found;
+  }
+
+  struct Sent {
+    Status status;
+    cloud::Purchase purchase;
+  };
+
+  Sent Send(const Operation& op, cloud::DryRun dry_run) {
+    Sent out;
+    try {
+      json req = json::parse(op.request_json);
+      if (op.kind == "create-replicas") {
+        cloud::ReplicaRequest q = ReplicaRequestFromJson(req);
+        q.count = static_cast<uint64_t>(op.expected);
+        q.tags[cloud::kOperationTag] = op.id;
+        Result<cloud::Purchase> r = cloud_->CreateReplicas(q, dry_run);
+        if (r.ok()) out.purchase = *r;
+        else out.status = r.status();
+      } else if (op.kind == "create-serverless") {
+        cloud::ServerlessRequest q = ServerlessRequestFromJson(req);
+        q.tags[cloud::kOperationTag] = op.id;
+        Result<std::string> r = cloud_->CreateServerless(q, dry_run);
+        if (!r.ok()) out.status = r.status();
+        else if (!r->empty()) out.purchase.instance_ids = {*r};
+      } else if (op.kind == "create-group") {
+        Result<std::string> r = cloud_->CreateGroup(GroupRequestFromJson(req));
+        if (r.ok()) out.purchase.instance_ids = {*r};
+        else out.status = r.status();
+      } else if (op.kind == "modify-spec") {
+        Result<std::string> r = cloud_->ModifySpec(op.region, req.at("instanceId"), req.at("memoryGB"), req.at("cpu"),
+                                                   req.at("storageGB"));
+        if (r.ok()) out.purchase.deal_names = {*r};
+        else out.status = r.status();
+      }
+    } catch (const json::exception& e) {
+      out.status = Status(Code::kInternal, std::string("operation record is damaged: ") + e.what());
+    }
+    return out;
+  }
+
+  bool HasDryRun(const Operation& op) const { return op.kind == "create-replicas" || op.kind == "create-serverless"; }
+
+  // Takes `op` from wherever it stands to ordered (or beyond), or to failed. Returns false
+  // when apply was interrupted before the operation got anywhere worth tracking.
+  Outcome SendUntilOrdered(Operation& op, const std::string& change_id, std::string* message) {
+    milliseconds backoff = milliseconds(500);
+    for (;;) {
+      if (op.phase == Phase::kIntent && op.attempts > op.settled) {
+        op.phase = Phase::kUnknown;
+        if (!Persist(op, "an earlier attempt may have gone out: searching before any retry", change_id)) return Outcome::kFailed;
+      }
+      if (op.phase == Phase::kUnknown) {
+        Outcome o = Resolve(op, change_id, message);
+        if (o != Outcome::kDone) return o;
+        continue;
+      }
+      if (op.phase != Phase::kIntent) return Outcome::kDone;  // ordered, delivered, done or failed
+      if (Interrupted()) {
+        op.phase = Phase::kFailed;
+        op.error = "interrupted before anything was sent";
+        Persist(op, op.error, change_id);
+        *message = op.error;
+        return Outcome::kFailed;
+      }
+      if (op.attempts >= options_.max_send_attempts) {
+        op.phase = Phase::kFailed;
+        op.error = "gave up after " + std::to_string(op.attempts) + " attempts, each of which provably bought nothing";
+        Persist(op, op.error, change_id);
+        *message = op.error;
+        return Outcome::kFailed;
+      }
+      if (HasDryRun(op)) {
+        Sent dry = Send(op, cloud::DryRun::kYes);
+        if (!dry.status.ok()) {
+          if (dry.status.code() == Code::kThrottled || dry.status.code() == Code::kNotSent ||
+              dry.status.code() == Code::kRetryable || dry.status.code() == Code::kOutcomeUnknown) {
+            if (!Sleep(backoff)) continue;
+            backoff = std::min(backoff * 2, milliseconds(10000));
+            continue;
+          }
+          if (dry.status.api_code() != "UnknownParameter") {  // an endpoint without DryRun goes on
+            op.phase = Phase::kFailed;
+            op.error = "DryRun refused: " + dry.status.ToString();
+            Persist(op, op.error, change_id);
+            *message = op.error;
+            return Outcome::kFailed;
+          }
+        }
+      }
+      ++op.attempts;
+      if (!Persist(op, "sending attempt " + std::to_string(op.attempts), change_id)) {
+        --op.attempts;
+        *message = "cannot record the intent; nothing was sent";
+        return Outcome::kFailed;
+      }
+      Sent sent = Send(op, cloud::DryRun::kNo);
+      if (sent.status.ok()) {
+        op.deal_names = sent.purchase.deal_names;
+        op.bill_id = sent.purchase.bill_id;
+        op.instance_ids = sent.purchase.instance_ids;
+        bool ids_complete = op.kind == "create-group" || op.kind == "create-serverless"
+                                ? !op.instance_ids.empty()
+                                : static_cast<int64_t>(op.instance_ids.size()) >= op.expected && op.expected > 0;
+        op.phase = ids_complete ? Phase::kDelivered : Phase::kOrdered;
+        if (op.kind == "modify-spec") op.phase = Phase::kOrdered;
+        std::string detail = op.deal_names.empty() ? "created " + Join(op.instance_ids)
+                                                   : "ordered: deal(s) " + Join(op.deal_names) +
+                                                         (op.bill_id.empty() ? "" : ", bill " + op.bill_id);
+        Persist(op, detail, change_id);
+        RecordInstances(op);
+        return Outcome::kDone;
+      }
+      const Status& s = sent.status;
+      if (Proves(s.code())) {
+        op.settled = op.attempts;
+        if (s.code() == Code::kThrottled || s.code() == Code::kNotSent) {
+          Persist(op, s.ToString() + ": nothing was bought; retrying", change_id);
+          if (!Sleep(backoff)) continue;
+          backoff = std::min(backoff * 2, milliseconds(10000));
+          continue;
+        }
+        op.phase = Phase::kFailed;
+        op.error = s.ToString();
+        Persist(op, "refused: " + op.error, change_id);
+        *message = op.error;
+        return Outcome::kFailed;
+      }
+      op.phase = Phase::kUnknown;
+      if (!Persist(op, s.ToString() + ": the outcome is unknown; searching before any retry", change_id)) {
+        return Outcome::kFailed;
+      }
+    }
+  }
+
+  // Settles an operation whose create may or may not have bought: search by its tag.
+  Outcome Resolve(Operation& op, const std::string& change_id, std::string* message) {
+    for (int round = 0; round < options_.search_rounds; ++round) {
+      if (round > 0 && !Sleep(options_.search_spacing)) {
+        *message = "interrupted while checking whether " + op.id + " bought anything; the next apply resumes it";
+        return Outcome::kPending;
+      }
+      Result<std::vector<std::string>> found = Search(op);
+      if (!found.ok()) {
+        *message = "cannot tell whether " + op.id + " bought anything (" + found.status().ToString() +
+                   "); the next apply resumes it";
+        return Outcome::kPending;
+      }
+      if (found->empty()) continue;
+      op.instance_ids = *found;
+      op.phase = Phase::kDelivered;
+      Persist(op, "found " + Join(op.instance_ids) + " tagged with this operation: the lost create did buy", change_id);
+      RecordInstances(op);
+      return Outcome::kDone;
+    }
+    op.settled = op.attempts;
+    op.phase = Phase::kIntent;
+    Persist(op, "searched " + std::to_string(options_.search_rounds) +
+                    " times: nothing carries this operation's tag, so nothing was bought; sending again",
+            change_id);
+    return Outcome::kDone;
+  }
+
+  // The whole life of one operation, to done.
+  Outcome RunOperation(Operation op, const std::string& change_id, std::string* message, Operation* final_op) {
+    Outcome sent = SendUntilOrdered(op, change_id, message);
+    *final_op = op;
+    if (sent != Outcome::kDone) return sent;
+    if (op.phase == Phase::kFailed) {
+      *message = op.error;
+      return Outcome::kFailed;
+    }
+    if (op.phase == Phase::kDone) return Outcome::kDone;
+    if (op.kind == "create-group") {
+      op.phase = Phase::kDone;
+      Persist(op, "group " + Join(op.instance_ids) + " created", change_id);
+      *final_op = op;
+      return Outcome::kDone;
+    }
+    Track(op);
+    Outcome o = Wait(op.id, final_op, message);
+    return o;
+  }
+
+  Operation NewOperation(const std::string& kind, const Change& c, const std::string& request, int64_t expected) {
+    Operation op;
+    op.id = NewOperationId();
+    op.resource_key = c.key.ToString();
+    op.kind = kind;
+    op.region = c.region;
+    op.request_json = request;
+    op.expected = expected;
+    return op;
+  }
+
+  // ---------------------------------------------------------------- changes
+
+  Outcome RunChange(const Change& c, std::string* message);
+  Outcome CreateReplicas(const Change& c, std::vector<std::string>* bought, std::string* message);
+  Outcome CreateServerless(const Change& c, std::string* message);
+  Outcome CreateGroup(const Change& c, std::string* message);
+  Outcome UpdateInstance(const Change& c, std::string* message);
+  Outcome Restore(const Change& c, std::string* message);
+  Outcome Delete(const Change& c, const std::vector<std::string>& ids, std::string* message);
+  Outcome Orphan(const Change& c, std::string* message);
+  Outcome Adopt(const Change& c, std::string* message);
+  Outcome Resume(const Change& c, std::string* message);
+  Outcome WaitStatus(const Change& c, const std::vector<std::string>& ids, const std::string& want, std::string* message);
+
+  void RecordResource(const Change& c, const std::string& group_id = "") {
+    if (c.spec_json.empty()) return;
+    std::string gid = group_id;
+    if (gid.empty() && c.key.kind == specs::Kind::kReadOnlyGroup) {
+      std::lock_guard<std::mutex> lock(sched_mu_);
+      if (auto it = group_ids_.find(c.key.ToString()); it != group_ids_.end()) gid = it->second;
+    }
+    store_->PutResource({c.key.ToString(), c.region, c.deletion_policy, c.spec_json, gid, ""});
+  }
+
+  std::string GroupIdOf(const std::string& key) {
+    std::lock_guard<std::mutex> lock(sched_mu_);
+    auto it = group_ids_.find(key);
+    return it == group_ids_.end() ? "" : it->second;
+  }
+
+  cloud::Cloud* cloud_;
+  StateStore* store_;
+  Clock* clock_;
+  Reporter* reporter_;
+  std::string stack_;
+  ExecutorOptions options_;
+  std::atomic<bool>* interrupted_;
+
+  std::mutex track_mu_;
+  std::condition_variable track_cv_;
+  std::map<std::string, Tracked> tracked_;
+  std::atomic<bool> stop_tracker_{false};
+
+  std::mutex sched_mu_;
+  std::condition_variable sched_cv_;
+  std::map<std::string, std::string> group_ids_;  // group key -> id, from state and from this apply
+};
+
+// ------------------------------------------------------------------ change handlers
+
+Outcome Executor::Impl::RunChange(const Change& c, std::string* message) {
+  switch (c.action) {
+    case Action::kCreate:
+      if (c.group) return CreateGroup(c, message);
+      if (c.serverless) return CreateServerless(c, message);
+      {
+        std::vector<std::string> bought;
+        return CreateReplicas(c, &bought, message);
+      }
+    case Action::kReplace:
+      if (c.serverless) {
+        Outcome gone = Delete(c, c.instance_ids, message);
+        if (gone != Outcome::kDone) return gone;
+        return CreateServerless(c, message);
+      } else {
+        std::vector<std::string> bought;
+        Outcome created = CreateReplicas(c, &bought, message);
+        if (created != Outcome::kDone) return created;
+        return Delete(c, c.instance_ids, message);  // create before destroy
+      }
+    case Action::kUpdate: return UpdateInstance(c, message);
+    case Action::kRestore: return Restore(c, message);
+    case Action::kDelete: return Delete(c, c.instance_ids, message);
+    case Action::kOrphan: return Orphan(c, message);
+    case Action::kAdopt: return Adopt(c, message);
+    case Action::kResume: return Resume(c, message);
+  }
+  return Outcome::kFailed;
+}
+
+Outcome Executor::Impl::CreateReplicas(const Change& c, std::vector<std::string>* bought, std::string* message) {
+  cloud::ReplicaRequest q = *c.replica;
+  if (q.group_id.empty() && !c.group_ref.empty()) {
+    q.group_id = GroupIdOf(c.group_ref);
+    if (q.group_id.empty()) {
+      *message = c.group_ref + " was not created, so its replicas cannot join it";
+      return Outcome::kFailed;
+    }
+  }
+  RecordResource(c);
+  // Send every chunk first, then follow them all: their deals are tracked together.
+  std::vector<Operation> ops;
+  std::vector<std::string> failures;
+  Outcome worst = Outcome::kDone;
+  for (uint64_t n : SplitCount(c.count)) {
+    cloud::ReplicaRequest chunk = q;
+    chunk.count = n;
+    Operation op = NewOperation("create-replicas", c, ReplicaRequestJson(chunk).dump(), static_cast<int64_t>(n));
+    if (!Persist(op, "intent: buy " + std::to_string(n) + " replica(s)", c.id)) return Outcome::kFailed;
+    std::string why;
+    Outcome o = SendUntilOrdered(op, c.id, &why);
+    if (o != Outcome::kDone || op.phase == Phase::kFailed) {
+      failures.push_back(why.empty() ? op.error : why);
+      worst = o == Outcome::kPending ? Outcome::kPending : Outcome::kFailed;
+      if (o == Outcome::kPending) ops.push_back(op);
+      break;  // no further chunks after a refusal
+    }
+    ops.push_back(op);
+  }
+  for (Operation& op : ops) {
+    if (IsTerminal(op.phase) || op.phase == Phase::kUnknown || op.phase == Phase::kIntent) continue;
+    Track(op);
+  }
+  for (Operation& op : ops) {
+    if (op.phase != Phase::kOrdered && op.phase != Phase::kDelivered) continue;
+    std::string why;
+    Operation final_op;
+    Outcome o = Wait(op.id, &final_op, &why);
+    bought->insert(bought->end(), final_op.instance_ids.begin(), final_op.instance_ids.end());
+    if (o == Outcome::kFailed) {
+      failures.push_back(why);
+      if (worst == Outcome::kDone) worst = Outcome::kFailed;
+    } else if (o == Outcome::kPending) {
+      failures.push_back(why);
+      worst = Outcome::kPending;
+    } else if (!why.empty()) {
+      failures.push_back(why);  // delivered short: done, but the count is short
+      if (worst == Outcome::kDone) worst = Outcome::kFailed;
+    }
+  }
+  *message = failures.empty() ? "running: " + Join(*bought) : Join(failures);
+  return worst;
+}
+
+Outcome Executor::Impl::CreateServerless(const Change& c, std::string* message) {
+  RecordResource(c);
+  Operation op = NewOperation("create-serverless", c, ServerlessRequestJson(*c.serverless).dump(), 1);
+  if (!Persist(op, "intent: create serverless " + c.serverless->name, c.id)) return Outcome::kFailed;
+  Operation final_op;
+  Outcome o = RunOperation(op, c.id, message, &final_op);
+  if (o == Outcome::kDone) *message = "running: " + Join(final_op.instance_ids);
+  return o;
+}
+
+Outcome Executor::Impl::CreateGroup(const Change& c, std::string* message) {
+  Operation op = NewOperation("create-group", c, GroupRequestJson(*c.group).dump(), 1);
+  if (!Persist(op, "intent: create group " + c.group->name, c.id)) return Outcome::kFailed;
+  Operation final_op;
+  Outcome o = RunOperation(op, c.id, message, &final_op);
+  if (o != Outcome::kDone || final_op.instance_ids.empty()) return o == Outcome::kDone ? Outcome::kFailed : o;
+  const std::string id = final_op.instance_ids.front();
+  {
+    std::lock_guard<std::mutex> lock(sched_mu_);
+    group_ids_[c.key.ToString()] = id;
+  }
+  RecordResource(c, id);
+  *message = "group " + id;
+  return Outcome::kDone;
+}
+
+Outcome Executor::Impl::UpdateInstance(const Change& c, std::string* message) {
+  const std::string& id = c.instance_ids.front();
+  const UpdateCalls& u = c.update;
+  auto check = [&](const Status& s, const char* what) {
+    if (!s.ok()) *message = std::string(what) + " on " + id + ": " + s.ToString();
+    return s.ok();
+  };
+  if (u.name && !check(cloud_->ModifyName(c.region, id, *u.name), "ModifyDBInstanceName")) return Outcome::kFailed;
+  if (u.deletion_protection &&
+      !check(cloud_->ModifyDeletionProtection(c.region, id, *u.deletion_protection), "ModifyDBInstanceDeletionProtection")) {
+    return Outcome::kFailed;
+  }
+  if (u.security_groups &&
+      !check(cloud_->ModifySecurityGroups(c.region, id, *u.security_groups), "ModifyDBInstanceSecurityGroups")) {
+    return Outcome::kFailed;
+  }
+  if (u.group) {
+    std::string to = u.group->to_id.empty() ? GroupIdOf(u.group->to_key) : u.group->to_id;
+    if (to.empty()) {
+      *message = u.group->to_key + " was not created, so " + id + " cannot join it";
+      return Outcome::kFailed;
+    }
+    if (!check(cloud_->MoveToGroup(c.region, id, u.group->from, to), "ModifyDBInstanceReadOnlyGroup")) {
+      return Outcome::kFailed;
+    }
+  }
+  if ((!u.tags_set.empty() || !u.tags_remove.empty()) &&
+      !check(cloud_->ModifyTags(c.region, id, u.tags_set, u.tags_remove), "ModifyResourceTags")) {
+    return Outcome::kFailed;
+  }
+  if (u.spec) {
+    json req = {{"instanceId", id}, {"specCode", u.spec->spec_code}, {"memoryGB", u.spec->memory_gb},
+                {"cpu", u.spec->cpu}, {"storageGB", u.spec->storage_gb}};
+    Operation op = NewOperation("modify-spec", c, req.dump(), 0);
+    op.instance_ids = {id};
+    if (!Persist(op, "intent: change " + id + " to " + u.spec->spec_code + ", " + std::to_string(u.spec->storage_gb) + " GB",
+                 c.id)) {
+      return Outcome::kFailed;
+    }
+    Operation final_op;
+    Outcome o = RunOperation(op, c.id, message, &final_op);
+    if (o != Outcome::kDone) return o;
+  }
+  RecordResource(c);
+  *message = "updated " + id;
+  return Outcome::kDone;
+}
+
+Outcome Executor::Impl::WaitStatus(const Change& c, const std::vector<std::string>& ids, const std::string& want,
+                                   std::string* message) {
+  const TimePoint deadline = clock_->Now() + options_.running_deadline;
+  milliseconds interval = options_.poll_min;
+  for (;;) {
+    cloud::ListFilter f;
+    f.instance_ids = ids;
+    Result<std::vector<cloud::Instance>> r = cloud_->ListInstances(c.region, f);
+    if (r.ok()) {
+      size_t matched = 0;
+      for (const cloud::Instance& i : *r) matched += i.status == want;
+      bool gone_ok = want == "gone";
+      if ((gone_ok && r->empty()) || (!gone_ok && matched == ids.size())) return Outcome::kDone;
+    }
+    if (clock_->Now() > deadline) {
+      *message = Join(ids) + " did not become " + want + " in time; the next apply looks again";
+      return Outcome::kPending;
+    }
+    if (!Sleep(interval)) {
+      *message = "interrupted while waiting for " + Join(ids) + " to become " + want;
+      return Outcome::kPending;
+    }
+    interval = std::min(options_.poll_max, milliseconds(static_cast<int64_t>(interval.count() * 1.5)));
+  }
+}
+
+Outcome Executor::Impl::Restore(const Change& c, std::string* message) {
+  for (const std::string& id : c.instance_ids) {
+    Status s = cloud_->Restore(c.region, id);
+    if (!s.ok()) {
+      *message = "DisIsolateDBInstances on " + id + ": " + s.ToString();
+      return Outcome::kFailed;
+    }
+    Report(c.id, c.key.ToString(), "restoring", id);
+  }
+  Outcome o = WaitStatus(c, c.instance_ids, "running", message);
+  if (o == Outcome::kDone) {
+    for (const std::string& id : c.instance_ids) store_->PutInstance({id, c.key.ToString(), c.region, "", ""});
+    RecordResource(c);
+    *message = "restored " + Join(c.instance_ids);
+  }
+  return o;
+}
+
+Outcome Executor::Impl::Delete(const Change& c, const std::vector<std::string>& ids, std::string* message) {
+  if (c.key.kind == specs::Kind::kReadOnlyGroup) {
+    Status s = cloud_->DeleteGroup(c.region, ids.front());
+    if (!s.ok()) {
+      *message = "DeleteReadOnlyGroup " + ids.front() + ": " + s.ToString();
+      return Outcome::kFailed;
+    }
+    store_->DeleteResource(c.key.ToString());
+    *message = "deleted group " + ids.front();
+    return Outcome::kDone;
+  }
+  if (c.key.kind == specs::Kind::kServerlessInstance) {
+    for (const std::string& id : ids) {
+      Status s = cloud_->DeleteServerless(c.region, id);
+      if (!s.ok()) {
+        *message = "DeleteServerlessDBInstance " + id + ": " + s.ToString();
+        return Outcome::kFailed;
+      }
+      store_->DeleteInstance(id);
+    }
+  } else {
+    // Isolate, wait until isolated, then destroy.
+    for (const std::string& id : ids) {
+      Status s = cloud_->Isolate(c.region, id);
+      if (!s.ok() && s.api_code() != "InvalidInstanceStatus") {
+        Result<cloud::Instance> now = cloud_->DescribeInstance(c.region, id);
+        if (!now.ok() || !IsIsolated(now->status)) {
+          *message = "IsolateDBInstances " + id + ": " + s.ToString();
+          return Outcome::kFailed;
+        }
+      }
+      Report(c.id, c.key.ToString(), "isolating", id);
+    }
+    Outcome isolated = WaitStatus(c, ids, "isolated", message);
+    if (isolated != Outcome::kDone) return isolated;
+    for (const std::string& id : ids) {
+      Status s = cloud_->Destroy(c.region, id);
+      if (!s.ok()) {
+        *message = "DestroyDBInstance " + id + ": " + s.ToString();
+        return Outcome::kFailed;
+      }
+      store_->DeleteInstance(id);
+      Report(c.id, c.key.ToString(), "destroying", id);
+    }
+  }
+  if (c.spec_json.empty() && c.action == Action::kDelete) store_->DeleteResource(c.key.ToString());
+  *message = "deleted " + Join(ids);
+  return Outcome::kDone;
+}
+
+Outcome Executor::Impl::Orphan(const Change& c, std::string* message) {
+  if (c.key.kind != specs::Kind::kReadOnlyGroup) {
+    for (const std::string& id : c.instance_ids) {
+      Status s = cloud_->ModifyTags(c.region, id, {}, {cloud::kStackTag, cloud::kResourceTag, cloud::kOperationTag});
+      if (!s.ok()) {
+        *message = "removing our tags from " + id + ": " + s.ToString();
+        return Outcome::kFailed;
+      }
+      store_->DeleteInstance(id);
+    }
+  }
+  if (c.spec_json.empty()) store_->DeleteResource(c.key.ToString());
+  *message = c.instance_ids.empty() ? "forgotten" : "untagged and forgotten: " + Join(c.instance_ids);
+  return Outcome::kDone;
+}
+
+Outcome Executor::Impl::Adopt(const Change& c, std::string* message) {
+  if (c.key.kind == specs::Kind::kReadOnlyGroup) {
+    {
+      std::lock_guard<std::mutex> lock(sched_mu_);
+      group_ids_[c.key.ToString()] = c.instance_ids.front();
+    }
+    RecordResource(c, c.instance_ids.front());
+  } else {
+    for (const std::string& id : c.instance_ids) store_->PutInstance({id, c.key.ToString(), c.region, "", ""});
+    RecordResource(c);
+  }
+  *message = "recorded " + Join(c.instance_ids);
+  return Outcome::kDone;
+}
+
+Outcome Executor::Impl::Resume(const Change& c, std::string* message) {
+  Result<Operation> op = store_->GetOperation(c.operation_id);
+  if (!op.ok()) {
+    *message = op.status().message();
+    return Outcome::kFailed;
+  }
+  if (IsTerminal(op->phase)) {
+    *message = std::string("already ") + PhaseName(op->phase);
+    return op->phase == Phase::kDone ? Outcome::kDone : Outcome::kFailed;
+  }
+  Report(c.id, c.key.ToString(), "resuming", std::string(PhaseName(op->phase)) + " " + op->id);
+  Operation final_op;
+  Outcome o = RunOperation(*op, c.id, message, &final_op);
+  if (o == Outcome::kDone && final_op.kind == "create-group" && !final_op.instance_ids.empty()) {
+    std::lock_guard<std::mutex> lock(sched_mu_);
+    group_ids_[c.key.ToString()] = final_op.instance_ids.front();
+  }
+  if (o == Outcome::kDone && message->empty()) *message = "finished " + final_op.id + ": " + Join(final_op.instance_ids);
+  return o;
+}
+
+// ------------------------------------------------------------------ scheduling
+
+ApplyResult Executor::Impl::Apply(const Plan& plan) {
+  // Groups the state already knows, for replicas that join them.
+  if (Result<std::vector<ResourceRecord>> resources = store_->Resources(); resources.ok()) {
+    for (const ResourceRecord& r : *resources) {
+      if (!r.group_id.empty()) group_ids_[r.key] = r.group_id;
+    }
+  }
+  std::thread tracker([this] { TrackerLoop(); });
+
+  const size_t n = plan.changes.size();
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < n; ++i) index[plan.changes[i].id] = i;
+  std::vector<ChangeResult> results(n);
+  std::vector<int> state(n, 0);  // 0 waiting, 1 running, 2 finished
+  std::deque<size_t> ready;
+  size_t finished = 0;
+
+  auto deps_state = [&](size_t i) {  // 0 not yet, 1 all done, 2 one did not finish well
+    for (const std::string& dep : plan.changes[i].after) {
+      auto it = index.find(dep);
+      if (it == index.end()) continue;
+      if (state[it->second] != 2) return 0;
+      if (results[it->second].outcome != Outcome::kDone) return 2;
+    }
+    return 1;
+  };
+  // Called with sched_mu_ held: queues what may run, and skips what never can.
+  std::function<void()> refresh = [&] {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (size_t i = 0; i < n; ++i) {
+        if (state[i] != 0) continue;
+        int d = deps_state(i);
+        if (d == 2 || Interrupted()) {
+          state[i] = 2;
+          ++finished;
+          results[i] = {plan.changes[i].id, plan.changes[i].key.ToString(), Outcome::kSkipped,
+                        Interrupted() ? "interrupted before it started" : "a change it depends on did not finish"};
+          Report(plan.changes[i].id, plan.changes[i].key.ToString(), "skipped", results[i].message, true);
+          changed = true;
+        } else if (d == 1) {
+          state[i] = 1;
+          ready.push_back(i);
+        }
+      }
+    }
+  };
+
+  auto any_waiting = [&] { return std::find(state.begin(), state.end(), 0) != state.end(); };
+  auto worker = [&] {
+    std::unique_lock<std::mutex> lock(sched_mu_);
+    for (;;) {
+      sched_cv_.wait(lock, [&] { return !ready.empty() || finished == n || (Interrupted() && any_waiting()); });
+      if (Interrupted() && any_waiting()) {
+        refresh();  // skips everything not yet started
+        sched_cv_.notify_all();
+      }
+      if (ready.empty()) {
+        if (finished == n) return;
+        continue;
+      }
+      size_t i = ready.front();
+      ready.pop_front();
+      lock.unlock();
+      const Change& c = plan.changes[i];
+      Report(c.id, c.key.ToString(), "started", std::string(ActionName(c.action)));
+      std::string message;
+      Outcome o = Interrupted() ? Outcome::kSkipped : RunChange(c, &message);
+      if (o == Outcome::kSkipped && message.empty()) message = "interrupted before it started";
+      Report(c.id, c.key.ToString(), OutcomeName(o), message, true);
+      lock.lock();
+      results[i] = {c.id, c.key.ToString(), o, message};
+      state[i] = 2;
+      ++finished;
+      refresh();
+      sched_cv_.notify_all();
+    }
+  };
+
+  {
+    std::lock_guard<std::mutex> lock(sched_mu_);
+    refresh();
+  }
+  const int workers = std::max(1, std::min<int>(options_.workers, static_cast<int>(std::max<size_t>(n, 1))));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < workers; ++t) threads.emplace_back(worker);
+  for (std::thread& t : threads) t.join();
+
+  {
+    std::lock_guard<std::mutex> lock(track_mu_);
+    stop_tracker_ = true;
+  }
+  track_cv_.notify_all();
+  clock_->Interrupt();  // the tracker may be sleeping between polls
+  tracker.join();
+
+  ApplyResult result;
+  result.changes = std::move(results);
+  result.interrupted = Interrupted();
+  if (Result<std::vector<Operation>> pending = store_->InFlight(); pending.ok()) result.pending = std::move(pending).value();
+  return result;
+}
+
+Executor::Executor(cloud::Cloud* cloud, StateStore* store, Clock* clock, Reporter* reporter, std::string stack,
+                   ExecutorOptions options)
+    : impl_(std::make_unique<Impl>(cloud, store, clock, reporter, std::move(stack), options, &interrupted_)) {}
+
+Executor::~Executor() = default;
+
+ApplyResult Executor::Apply(const Plan& plan) { return impl_->Apply(plan); }
+
+void Executor::Interrupt() {
+  interrupted_ = true;
+  impl_->Wake();
+}
+
+}  // namespace reconciler

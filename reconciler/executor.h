@@ -1,0 +1,91 @@
+#pragma once
+
+// The executor carries out a plan, change by change, concurrently where the plan allows.
+//
+// Every purchase (a chunk of at most 6 replicas, a serverless instance, a group, a spec
+// change) is an Operation in the state store, and every step is committed before the next:
+//   1. the intent, with the exact request and the attempt counter raised before sending;
+//   2. DryRun;
+//   3. the create call, carrying reconciler/stack, reconciler/resource and
+//      reconciler/operation (the operation id) as tags;
+//   4. DealNames, BillId and DBInstanceIdSet as the cloud answered them;
+//   5. DescribeOrders, with every pending deal of every change batched into one call,
+//      until each deal lists its instances;
+//   6. DescribeDBInstances, batched the same way and polled adaptively, until every
+//      instance is running.
+// When a create's outcome is unknown (timeout, reset, lost answer, or an intent found after
+// a crash), the executor searches the cloud for instances tagged with that operation id,
+// several times over a visibility window, and sends again only when the search proves
+// nothing was bought. An answer that proves nothing happened (RequestLimitExceeded, not
+// sent, a refusal) is retried or reported without a search.
+//
+// Interrupt() (Ctrl-C) stops new work at once. Purchases already sent stay in the store as
+// in flight, are returned in ApplyResult::pending, and the next apply resumes them.
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "providers/provider.h"
+#include "reconciler/clock.h"
+#include "reconciler/plan.h"
+#include "reconciler/reporter.h"
+#include "reconciler/state_store.h"
+
+namespace reconciler {
+
+struct ExecutorOptions {
+  int workers = 8;                                   // changes carried out at once (default 8)
+  std::chrono::seconds order_deadline{1800};         // wait for orders to list their instances
+  std::chrono::seconds running_deadline{3600};       // wait for instances to run
+  std::chrono::milliseconds poll_min{1000};          // first poll interval; grows x1.5 ...
+  std::chrono::milliseconds poll_max{30000};         // ... to this while nothing changes
+  int search_rounds = 3;                             // searches before a lost create counts as not made
+  std::chrono::milliseconds search_spacing{5000};    // between those searches
+  int max_send_attempts = 5;                         // create calls per purchase, when each provably bought nothing
+};
+
+enum class Outcome {
+  kDone,
+  kFailed,   // nothing more will happen for this change; message says why
+  kSkipped,  // a change it depended on did not finish
+  kPending,  // interrupted or timed out with a purchase in flight; the next apply resumes it
+};
+const char* OutcomeName(Outcome o);
+
+struct ChangeResult {
+  std::string change_id;
+  std::string resource;
+  Outcome outcome = Outcome::kDone;
+  std::string message;
+};
+
+struct ApplyResult {
+  std::vector<ChangeResult> changes;
+  bool interrupted = false;
+  std::vector<Operation> pending;  // purchases still in flight when apply returned
+  bool ok() const;
+};
+
+class Executor {
+ public:
+  // Everything passed must outlive the executor.
+  Executor(cloud::Cloud* cloud, StateStore* store, Clock* clock, Reporter* reporter, std::string stack,
+           ExecutorOptions options = {});
+  ~Executor();
+
+  // REQUIRES: !plan.HasErrors(), and plan.allow_destroy when a change destroys.
+  ApplyResult Apply(const Plan& plan);
+
+  // Safe from any thread (a signal-handling thread): stop starting work, wake all waits.
+  void Interrupt();
+  bool interrupted() const { return interrupted_; }
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> interrupted_{false};
+};
+
+}  // namespace reconciler

@@ -1,0 +1,80 @@
+#include "reconciler/observe.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace reconciler {
+
+using nlohmann::json;
+
+Result<RecordedState> LoadRecorded(StateStore* store) {
+  RecordedState r;
+  Result<std::vector<ResourceRecord>> resources = store->Resources();
+  if (!resources.ok()) return resources.status();
+  for (ResourceRecord& rec : *resources) r.resources[rec.key] = std::move(rec);
+  Result<std::vector<InstanceRecord>> instances = store->Instances();
+  if (!instances.ok()) return instances.status();
+  for (InstanceRecord& rec : *instances) r.instances[rec.id] = std::move(rec);
+  Result<std::vector<Operation>> ops = store->InFlight();
+  if (!ops.ok()) return ops.status();
+  r.in_flight = std::move(ops).value();
+  r.generation = store->Generation();
+  return r;
+}
+
+ObserveScope ScopeOf(const specs::DesiredState& desired, const RecordedState& recorded) {
+  std::set<std::string> regions;
+  std::set<std::pair<std::string, std::string>> masters;  // region, master id
+  for (const specs::Resource& r : desired.resources) {
+    if (!r.region().empty()) regions.insert(r.region());
+    if (const auto* g = r.group()) masters.insert({g->region, g->master_instance_id});
+    if (const auto* s = r.replica(); s && (!s->read_only_group.empty() || !s->read_only_group_id.empty())) {
+      masters.insert({s->region, s->master_instance_id});
+    }
+  }
+  for (const auto& [key, rec] : recorded.resources) {
+    if (!rec.region.empty()) regions.insert(rec.region);
+    if (!rec.group_id.empty()) {
+      json spec = json::parse(rec.spec_json, nullptr, false);
+      if (spec.is_object() && spec.contains("masterInstanceId")) masters.insert({rec.region, spec["masterInstanceId"]});
+    }
+  }
+  for (const Operation& op : recorded.in_flight) regions.insert(op.region);
+  return {{regions.begin(), regions.end()}, {masters.begin(), masters.end()}};
+}
+
+Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, const ObserveScope& scope) {
+  ObservedState observed;
+  auto ours = [&](const cloud::Instance& i) {
+    auto t = i.tags.find(cloud::kStackTag);
+    return t != i.tags.end() && t->second == stack;
+  };
+  for (const std::string& region : scope.regions) {
+    Result<std::vector<cloud::Instance>> instances = cloud->ListInstances(region, {cloud::kStackTag, {}});
+    if (!instances.ok()) return instances.status().Annotate("listing instances in " + region);
+    for (cloud::Instance& i : *instances) {
+      if (ours(i)) observed.instances.push_back(std::move(i));
+    }
+    Result<std::vector<cloud::Instance>> serverless = cloud->ListServerless(region, cloud::kStackTag);
+    if (!serverless.ok()) return serverless.status().Annotate("listing serverless instances in " + region);
+    for (cloud::Instance& i : *serverless) {
+      if (ours(i)) observed.serverless.push_back(std::move(i));
+    }
+  }
+  for (const auto& [region, master] : scope.masters) {
+    Result<std::vector<cloud::Group>> groups = cloud->ListGroups(region, master);
+    if (!groups.ok()) return groups.status().Annotate("listing read-only groups of " + master);
+    for (cloud::Group& g : *groups) observed.groups.push_back(std::move(g));
+  }
+  // The instance listing does not say which group a replica is in; the group listing does.
+  std::map<std::string, std::string> group_of;
+  for (const cloud::Group& g : observed.groups) {
+    for (const std::string& id : g.member_ids) group_of[id] = g.id;
+  }
+  for (cloud::Instance& i : observed.instances) {
+    if (auto it = group_of.find(i.id); it != group_of.end()) i.read_only_group_id = it->second;
+  }
+  return observed;
+}
+
+}  // namespace reconciler

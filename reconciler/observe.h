@@ -1,0 +1,29 @@
+#pragma once
+
+// Observe: what the cloud holds for a stack, for the fewest calls. Per region: one paged
+// DescribeDBInstances listing and one DescribeServerlessDBInstances listing, both filtered
+// on the stack tag key; per referenced master: one DescribeReadOnlyGroups. Nothing per
+// instance, so a no-op plan over 1,000 replicas on one master costs 12 calls.
+
+#include <string>
+
+#include "providers/provider.h"
+#include "reconciler/diff.h"
+#include "specs/desired_state.h"
+
+namespace reconciler {
+
+// Where to look: regions from the specs, the state and the purchases in flight; masters
+// from the ReadOnlyGroup specs, the replicas that name a group, and the groups in state.
+struct ObserveScope {
+  std::vector<std::string> regions;
+  std::vector<std::pair<std::string, std::string>> masters;  // region, master id
+};
+
+ObserveScope ScopeOf(const specs::DesiredState& desired, const RecordedState& recorded);
+
+Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, const ObserveScope& scope);
+
+Result<RecordedState> LoadRecorded(StateStore* store);
+
+}  // namespace reconciler

@@ -1,0 +1,103 @@
+#include "reconciler/reporter.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+namespace reconciler {
+
+TextReporter::TextReporter(std::ostream& out) : out_(out), start_(std::chrono::steady_clock::now()) {}
+
+std::string TextReporter::Elapsed() const {
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start_).count();
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  return buf;
+}
+
+void TextReporter::Progress(const ProgressEvent& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  out_ << "[" << Elapsed() << "] " << e.resource << ": " << e.phase;
+  if (!e.detail.empty()) out_ << ": " << e.detail;
+  out_ << "\n" << std::flush;
+}
+
+void TextReporter::Note(const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  out_ << message << "\n" << std::flush;
+}
+
+void TtyReporter::Progress(const ProgressEvent& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string key = e.change_id + " " + e.resource;
+  auto [it, fresh] = lines_.try_emplace(key);
+  if (fresh) {
+    order_.push_back(key);
+    it->second.resource = e.resource;
+  }
+  if (it->second.phase != e.phase) it->second.since = std::chrono::steady_clock::now();
+  it->second.phase = e.phase;
+  it->second.detail = e.detail;
+  it->second.final = e.final;
+  Redraw();
+}
+
+void TtyReporter::Note(const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  out_ << message << "\n";
+  drawn_ = 0;  // the live block starts again below the note
+  Redraw();
+}
+
+void TtyReporter::Redraw() {
+  // Move up over the block drawn last time and draw it again, a line per resource.
+  if (drawn_ > 0) out_ << "\033[" << drawn_ << "A";
+  auto now = std::chrono::steady_clock::now();
+  for (const std::string& key : order_) {
+    const Line& l = lines_[key];
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - l.since).count();
+    out_ << "\033[2K  " << (l.final ? (l.phase == "done" ? "\033[32m\xe2\x9c\x93\033[0m " : "\033[31m\xe2\x9c\x97\033[0m ") : "\xe2\x80\xa6 ")
+         << l.resource << "  " << l.phase;
+    if (!l.detail.empty()) out_ << " (" << l.detail << ")";
+    if (!l.final) out_ << "  " << secs << "s";
+    out_ << "\n";
+  }
+  drawn_ = order_.size();
+  out_ << std::flush;
+}
+
+void JsonReporter::Progress(const ProgressEvent& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  out_ << nlohmann::json{{"change", e.change_id}, {"resource", e.resource}, {"phase", e.phase},
+                         {"detail", e.detail}, {"final", e.final}}
+              .dump()
+       << "\n"
+       << std::flush;
+}
+
+void JsonReporter::Note(const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  out_ << nlohmann::json{{"note", message}}.dump() << "\n" << std::flush;
+}
+
+void RecordingReporter::Progress(const ProgressEvent& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  events_.push_back(e);
+}
+
+void RecordingReporter::Note(const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  notes_.push_back(message);
+}
+
+std::vector<ProgressEvent> RecordingReporter::events() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return events_;
+}
+
+std::vector<std::string> RecordingReporter::notes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return notes_;
+}
+
+}  // namespace reconciler

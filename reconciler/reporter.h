@@ -1,0 +1,92 @@
+#pragma once
+
+// How the engine tells people (and machines) what it is doing. The core never prints:
+// progress goes through a Reporter. TextReporter writes one line per transition (logs, CI);
+// TtyReporter keeps one live line per resource; JsonReporter writes JSON lines for the
+// daemon and other programs; tests record events.
+
+#include <chrono>
+#include <iosfwd>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace reconciler {
+
+struct ProgressEvent {
+  std::string change_id;
+  std::string resource;  // "ReadOnlyInstance/reports"
+  std::string phase;     // "sending", "ordered", "delivered", "running", "done", "failed", ...
+  std::string detail;
+  bool final = false;    // the change is finished (done, failed or left pending)
+};
+
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  virtual void Progress(const ProgressEvent& event) = 0;
+  virtual void Note(const std::string& message) = 0;
+};
+
+// One line per transition: "[00:03] ReadOnlyInstance/reports: ordered: 2 deals (20261123...)".
+class TextReporter : public Reporter {
+ public:
+  explicit TextReporter(std::ostream& out);
+  void Progress(const ProgressEvent& event) override;
+  void Note(const std::string& message) override;
+
+ protected:
+  std::string Elapsed() const;
+  std::ostream& out_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// A live line per resource with its phase and elapsed time, redrawn in place.
+class TtyReporter : public TextReporter {
+ public:
+  explicit TtyReporter(std::ostream& out) : TextReporter(out) {}
+  void Progress(const ProgressEvent& event) override;
+  void Note(const std::string& message) override;
+
+ private:
+  void Redraw();
+  struct Line {
+    std::string resource;
+    std::string phase;
+    std::string detail;
+    std::chrono::steady_clock::time_point since;
+    bool final = false;
+  };
+  std::vector<std::string> order_;
+  std::map<std::string, Line> lines_;
+  size_t drawn_ = 0;
+};
+
+// {"at":"...","change":"c1","resource":"...","phase":"...","detail":"..."} per line.
+class JsonReporter : public Reporter {
+ public:
+  explicit JsonReporter(std::ostream& out) : out_(out) {}
+  void Progress(const ProgressEvent& event) override;
+  void Note(const std::string& message) override;
+
+ private:
+  std::ostream& out_;
+  std::mutex mu_;
+};
+
+class RecordingReporter : public Reporter {
+ public:
+  void Progress(const ProgressEvent& event) override;
+  void Note(const std::string& message) override;
+  std::vector<ProgressEvent> events() const;
+  std::vector<std::string> notes() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<ProgressEvent> events_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace reconciler
