@@ -463,9 +463,11 @@ class Executor::Impl {
                                 : static_cast<int64_t>(op.instance_ids.size()) >= op.expected && op.expected > 0;
         op.phase = ids_complete ? Phase::kDelivered : Phase::kOrdered;
         if (op.kind == "modify-spec") op.phase = Phase::kOrdered;
-        std::string detail = op.deal_names.empty() ? "created " + Join(op.instance_ids)
-                                                   : "ordered: deal(s) " + Join(op.deal_names) +
-                                                         (op.bill_id.empty() ? "" : ", bill " + op.bill_id);
+        std::string detail;
+        if (!op.deal_names.empty()) {
+          detail = "deal(s) " + Join(op.deal_names) + (op.bill_id.empty() ? "" : ", bill " + op.bill_id);
+        }
+        if (!op.instance_ids.empty()) detail += (detail.empty() ? "" : "; ") + std::string("instance(s) ") + Join(op.instance_ids);
         Persist(op, detail, change_id);
         RecordInstances(op);
         return Outcome::kDone;
@@ -532,7 +534,7 @@ class Executor::Impl {
     if (op.phase == Phase::kDone) return Outcome::kDone;
     if (op.kind == "create-group") {
       op.phase = Phase::kDone;
-      Persist(op, "group " + Join(op.instance_ids) + " created", change_id);
+      Persist(op, "group " + Join(op.instance_ids), change_id);
       *final_op = op;
       return Outcome::kDone;
     }
@@ -650,7 +652,7 @@ Outcome Executor::Impl::CreateReplicas(const Change& c, std::vector<std::string>
     cloud::ReplicaRequest chunk = q;
     chunk.count = n;
     Operation op = NewOperation("create-replicas", c, ReplicaRequestJson(chunk).dump(), static_cast<int64_t>(n));
-    if (!Persist(op, "intent: buy " + std::to_string(n) + " replica(s)", c.id)) return Outcome::kFailed;
+    if (!Persist(op, "buy " + std::to_string(n) + " replica(s)", c.id)) return Outcome::kFailed;
     std::string why;
     Outcome o = SendUntilOrdered(op, c.id, &why);
     if (o != Outcome::kDone || op.phase == Phase::kFailed) {
@@ -689,7 +691,7 @@ Outcome Executor::Impl::CreateReplicas(const Change& c, std::vector<std::string>
 Outcome Executor::Impl::CreateServerless(const Change& c, std::string* message) {
   RecordResource(c);
   Operation op = NewOperation("create-serverless", c, ServerlessRequestJson(*c.serverless).dump(), 1);
-  if (!Persist(op, "intent: create serverless " + c.serverless->name, c.id)) return Outcome::kFailed;
+  if (!Persist(op, "create serverless instance " + c.serverless->name, c.id)) return Outcome::kFailed;
   Operation final_op;
   Outcome o = RunOperation(op, c.id, message, &final_op);
   if (o == Outcome::kDone) *message = "running: " + Join(final_op.instance_ids);
@@ -698,7 +700,7 @@ Outcome Executor::Impl::CreateServerless(const Change& c, std::string* message) 
 
 Outcome Executor::Impl::CreateGroup(const Change& c, std::string* message) {
   Operation op = NewOperation("create-group", c, GroupRequestJson(*c.group).dump(), 1);
-  if (!Persist(op, "intent: create group " + c.group->name, c.id)) return Outcome::kFailed;
+  if (!Persist(op, "create read-only group " + c.group->name, c.id)) return Outcome::kFailed;
   Operation final_op;
   Outcome o = RunOperation(op, c.id, message, &final_op);
   if (o != Outcome::kDone || final_op.instance_ids.empty()) return o == Outcome::kDone ? Outcome::kFailed : o;
@@ -747,7 +749,7 @@ Outcome Executor::Impl::UpdateInstance(const Change& c, std::string* message) {
                 {"cpu", u.spec->cpu}, {"storageGB", u.spec->storage_gb}};
     Operation op = NewOperation("modify-spec", c, req.dump(), 0);
     op.instance_ids = {id};
-    if (!Persist(op, "intent: change " + id + " to " + u.spec->spec_code + ", " + std::to_string(u.spec->storage_gb) + " GB",
+    if (!Persist(op, "change " + id + " to " + u.spec->spec_code + ", " + std::to_string(u.spec->storage_gb) + " GB",
                  c.id)) {
       return Outcome::kFailed;
     }
@@ -977,7 +979,7 @@ ApplyResult Executor::Impl::Apply(const Plan& plan) {
       std::string message;
       Outcome o = Interrupted() ? Outcome::kSkipped : RunChange(c, &message);
       if (o == Outcome::kSkipped && message.empty()) message = "interrupted before it started";
-      Report(c.id, c.key.ToString(), OutcomeName(o), message, true);
+      Report(c.id, c.key.ToString(), o == Outcome::kDone ? "complete" : OutcomeName(o), message, true);
       lock.lock();
       results[i] = {c.id, c.key.ToString(), o, message};
       state[i] = 2;

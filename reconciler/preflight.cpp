@@ -64,9 +64,13 @@ class Preflighter {
       break;
     }
     if (c->preflight.state != PreflightState::kFailed) {
+      const size_t calls = SplitCount(c->count).size();
       c->preflight.note = c->preflight.state == PreflightState::kPassed
-                              ? "DryRun passed for " + std::to_string(SplitCount(c->count).size()) + " call(s)"
+                              ? "DryRun passed for " + std::to_string(calls) + " call(s)"
                               : c->preflight.note;
+      // Each DryRun sees the cloud as it is now, not after the earlier calls of this change,
+      // and the per-master replica limit cannot be read through the API.
+      if (calls > 1) c->preflight.note += "; a per-master replica limit across the calls shows only when they are made";
       if (!c->group_ref.empty()) c->preflight.note += "; joins " + c->group_ref + " once it exists";
     }
     PriceReplicas(c, *c->replica, c->count, +1);

@@ -56,7 +56,7 @@ void TtyReporter::Redraw() {
   for (const std::string& key : order_) {
     const Line& l = lines_[key];
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - l.since).count();
-    out_ << "\033[2K  " << (l.final ? (l.phase == "done" ? "\033[32m\xe2\x9c\x93\033[0m " : "\033[31m\xe2\x9c\x97\033[0m ") : "\xe2\x80\xa6 ")
+    out_ << "\033[2K  " << (l.final ? (l.phase == "complete" ? "\033[32m\xe2\x9c\x93\033[0m " : "\033[31m\xe2\x9c\x97\033[0m ") : "\xe2\x80\xa6 ")
          << l.resource << "  " << l.phase;
     if (!l.detail.empty()) out_ << " (" << l.detail << ")";
     if (!l.final) out_ << "  " << secs << "s";

@@ -3,7 +3,11 @@
 // Runs the project's real executables as child processes, for tests that must see
 // exactly what a user would see on stdout and stderr.
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace reconciler::testing {
@@ -19,6 +23,27 @@ struct ProcessResult {
 ProcessResult RunProcess(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {},
                          const std::string& input = "", const std::string& cwd = "");
+
+// A child process whose output is read as it comes, so a test can act the moment a line
+// appears (send Ctrl-C when a purchase is ordered, say).
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}, const std::string& cwd = "");
+  ~Child();
+  // Blocks until stdout holds `text` or the deadline passes; returns whether it appeared.
+  bool WaitForOutput(const std::string& text, std::chrono::seconds deadline);
+  void Signal(int sig);
+  ProcessResult Wait();
+
+ private:
+  int pid_ = -1;
+  int out_fd_ = -1, err_fd_ = -1;
+  std::thread reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  ProcessResult result_;
+  bool closed_ = false;
+};
 
 // Path of a binary built next to the test binary, e.g. BinaryPath("reconciler").
 std::string BinaryPath(const std::string& name);

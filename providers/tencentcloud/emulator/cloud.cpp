@@ -245,12 +245,17 @@ Reply EmulatedCloud::Handle(const std::string& service, const std::string& actio
                             const json& params) {
   std::lock_guard<std::mutex> lock(mu_);
   const ActionSpec* spec = FindAction(service, action);
-  if (std::optional<Reply> bad = CheckParams(*spec, params)) return *bad;
-  if (spec->needs_region) {
-    if (std::optional<Reply> bad = CheckRegion(region)) return *bad;
-  }
-  Settle();
-  return (this->*spec->handler)(region, params);
+  Reply reply = [&] {
+    if (std::optional<Reply> bad = CheckParams(*spec, params)) return *bad;
+    if (spec->needs_region) {
+      if (std::optional<Reply> bad = CheckRegion(region)) return *bad;
+    }
+    Settle();
+    return (this->*spec->handler)(region, params);
+  }();
+  // A request that asked for DryRun counts as one whether or not it passed.
+  if (params.contains("DryRun") && params["DryRun"].is_boolean() && params["DryRun"].get<bool>()) reply.dry_run = true;
+  return reply;
 }
 
 void EmulatedCloud::Settle() {

@@ -1,0 +1,193 @@
+// The reconciler binary as a user runs it, against the emulator: plan output formats,
+// confirmation, saved plans, the stack lock, Ctrl-C, state and import.
+
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "reconciler/state_store.h"
+#include "tests/support/emulator_fixture.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace reconciler::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// The emulator in real time, sped up, and a copy of a stack to work in.
+struct CliRig {
+  explicit CliRig(double time_scale = 0.01, const std::string& example = "quickstart")
+      : emu([time_scale](emu::World& w) {
+          w.catalogue.clock.manual = false;
+          w.catalogue.clock.time_scale = time_scale;
+          w.catalogue.replica_quota_per_master = 20;
+        }) {
+    fs::copy(SourcePath("examples/" + example), dir.path() / "stack", fs::copy_options::recursive);
+  }
+  std::vector<std::string> Env() const {
+    return {std::string("TENCENTCLOUD_SECRET_ID=") + kDemoSecretId, std::string("TENCENTCLOUD_SECRET_KEY=") + kDemoSecretKey,
+            "TENCENTCLOUD_ENDPOINT=" + emu.url(), "HOME=/nonexistent", "NO_COLOR=1"};
+  }
+  ProcessResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(), BinaryPath("reconciler"));
+    return RunProcess(args, Env(), "", stack());
+  }
+  std::string stack() const { return (dir.path() / "stack").string(); }
+  int NonDryCreates() {
+    json c = emu.Calls("CreateReadOnlyDBInstance");
+    return c["total"].get<int>() - c["dryRun"].get<int>();
+  }
+  EmulatorFixture emu;
+  TempDir dir{"cli"};
+};
+
+TEST_CASE("cli: plan --detailed-exitcode, apply, then no changes") {
+  CliRig rig;
+  ProcessResult plan = rig.Run({"plan", "--detailed-exitcode"});
+  CHECK(plan.exit_code == 2);
+  CHECK(plan.out.find("Plan: 3 to create, 0 to update, 0 to destroy. Cost: +\xc2\xa5" "525.60/month.") != std::string::npos);
+  ProcessResult apply = rig.Run({"apply", "--auto-approve"});
+  INFO(apply.out << apply.err);
+  CHECK(apply.exit_code == 0);
+  CHECK(apply.out.find("Apply complete: 3 done, 0 failed, 0 skipped, 0 pending.") != std::string::npos);
+  CHECK(apply.out.find("ReadOnlyInstance/reports: intent: buy 2 replica(s)") != std::string::npos);
+  CHECK(apply.out.find("ReadOnlyInstance/reports: delivered: deal(s) ") != std::string::npos);
+  CHECK(apply.out.find("ReadOnlyInstance/reports: complete") != std::string::npos);
+  ProcessResult again = rig.Run({"plan", "--detailed-exitcode"});
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.rfind("No changes.", 0) == 0);
+}
+
+TEST_CASE("cli: plan --json is the documented format and --markdown a table") {
+  CliRig rig;
+  ProcessResult j = rig.Run({"plan", "--json"});
+  CHECK(j.exit_code == 0);
+  json plan = json::parse(j.out);
+  CHECK(plan["formatVersion"] == 1);
+  CHECK(plan["stack"] == "quickstart");
+  CHECK(plan["summary"]["create"] == 3);
+  CHECK(plan["changes"][1]["preflight"]["state"] == "passed");
+  ProcessResult md = rig.Run({"plan", "--markdown"});
+  CHECK(md.out.find("| | Resource | Change | Reason | Preflight | Cost / month |") != std::string::npos);
+  CHECK(rig.Run({"plan", "--json", "--markdown"}).exit_code == 3);
+}
+
+TEST_CASE("cli: apply without a terminal and without --auto-approve refuses and sends nothing") {
+  CliRig rig;
+  ProcessResult r = rig.Run({"apply"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("stdin is not a terminal") != std::string::npos);
+  CHECK(rig.NonDryCreates() == 0);
+}
+
+TEST_CASE("cli: apply FILE applies exactly the saved plan, and refuses once the cloud changed") {
+  CliRig rig;
+  ProcessResult saved = rig.Run({"plan", "--out", "first.plan"});
+  REQUIRE(saved.exit_code == 0);
+  ProcessResult applied = rig.Run({"apply", "first.plan", "--auto-approve"});
+  INFO(applied.out << applied.err);
+  REQUIRE(applied.exit_code == 0);
+  // A second plan over an unchanged cloud, then someone renames a replica by hand.
+  std::ofstream(rig.dir.path() / "stack" / "replicas.yaml", std::ios::app) << "";
+  ProcessResult second = rig.Run({"plan", "--out", "second.plan"});
+  REQUIRE(second.exit_code == 0);
+  json state = rig.emu.State();
+  std::string id;
+  for (const json& i : state["instances"]) {
+    if (i["DBInstanceType"] == "readonly") id = i["DBInstanceId"];
+  }
+  REQUIRE(rig.emu.Call("ModifyDBInstanceName", {{"DBInstanceId", id}, {"InstanceName", "by-hand"}}).ok());
+  ProcessResult stale = rig.Run({"apply", "second.plan", "--auto-approve"});
+  CHECK(stale.exit_code == 1);
+  CHECK(stale.err.find("changed since the plan was made") != std::string::npos);
+  CHECK(stale.err.find(id + " changed:") != std::string::npos);
+  CHECK(stale.err.find("name=by-hand") != std::string::npos);
+}
+
+TEST_CASE("cli: a second apply on the same stack fails at once, naming the holder") {
+  CliRig rig;
+  SystemClock clock;
+  fs::create_directories(rig.dir.path() / "stack" / ".reconciler");
+  auto held = StackLock::Acquire((rig.dir.path() / "stack" / ".reconciler" / "state.db.lock").string(), &clock);
+  REQUIRE(held.ok());
+  ProcessResult r = rig.Run({"apply", "--auto-approve"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("another reconciler holds this stack: pid " + std::to_string(getpid())) != std::string::npos);
+  CHECK(rig.NonDryCreates() == 0);
+  CHECK(rig.emu.Calls("DescribeDBInstances")["total"] == 0);  // it stopped before asking the cloud anything
+}
+
+TEST_CASE("cli: Ctrl-C during a prepaid purchase, then apply again, ends with exactly the count") {
+  CliRig rig(/*time_scale=*/0.1, "prepaid");  // orders take 3 s to deliver: time to interrupt
+  Child child({BinaryPath("reconciler"), "apply", "--auto-approve"}, rig.Env(), rig.stack());
+  REQUIRE(child.WaitForOutput("ReadOnlyInstance/billing-ro: ordered", std::chrono::seconds(60)));
+  child.Signal(SIGINT);
+  ProcessResult first = child.Wait();
+  INFO(first.out << first.err);
+  CHECK(first.exit_code == 1);
+  CHECK(first.err.find("interrupted") != std::string::npos);
+  CHECK(first.out.find("Purchases still in flight") != std::string::npos);
+  ProcessResult second = rig.Run({"apply", "--auto-approve"});
+  INFO(second.out << second.err);
+  CHECK(second.exit_code == 0);
+  CHECK(second.out.find("~ ReadOnlyInstance/billing-ro  resume") != std::string::npos);
+  json state = rig.emu.State();
+  int replicas = 0;
+  for (const json& i : state["instances"]) replicas += i["DBInstanceType"] == "readonly";
+  CHECK(replicas == 3);
+  CHECK(rig.Run({"plan", "--detailed-exitcode"}).exit_code == 0);
+}
+
+TEST_CASE("cli: state list, show and rebuild after the state file is lost") {
+  CliRig rig;
+  REQUIRE(rig.Run({"apply", "--auto-approve"}).exit_code == 0);
+  ProcessResult list = rig.Run({"state", "list"});
+  CHECK(list.exit_code == 0);
+  CHECK(list.out.find("ReadOnlyInstance/reports") != std::string::npos);
+  CHECK(list.out.find("pgrogrp-") != std::string::npos);
+  ProcessResult show = rig.Run({"state", "show", "ReadOnlyInstance/reports"});
+  CHECK(show.exit_code == 0);
+  json shown = json::parse(show.out);
+  CHECK(shown["instances"].size() == 2);
+  CHECK(shown["operations"][0]["events"].size() >= 4);
+  fs::remove_all(rig.dir.path() / "stack" / ".reconciler");
+  ProcessResult rebuilt = rig.Run({"state", "rebuild"});
+  INFO(rebuilt.out << rebuilt.err);
+  CHECK(rebuilt.exit_code == 0);
+  CHECK(rebuilt.out.find("3 resource(s), 3 instance(s)") != std::string::npos);
+  CHECK(rig.Run({"plan", "--detailed-exitcode"}).exit_code == 0);
+}
+
+TEST_CASE("cli: import adopts an existing replica into a spec") {
+  CliRig rig;
+  auto bought = rig.emu.Call("CreateReadOnlyDBInstance", SeedCreateReadOnlyRequest());
+  REQUIRE(bought.ok());
+  std::string id = (*bought)["DBInstanceIdSet"][0];
+  rig.dir.Write("stack/serverless.yaml", "");
+  fs::remove(rig.dir.path() / "stack" / "serverless.yaml");
+  ProcessResult bad = rig.Run({"import", "ReadOnlyInstance/reports", "postgres-abcdef"});
+  CHECK(bad.exit_code == 3);
+  CHECK(bad.err.find("looks like pgro-") != std::string::npos);
+  ProcessResult unknown = rig.Run({"import", "ReadOnlyInstance/nope", id});
+  CHECK(unknown.exit_code == 3);
+  ProcessResult r = rig.Run({"import", "ReadOnlyInstance/reports", id});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  json after = *rig.emu.Call("DescribeDBInstanceAttribute", {{"DBInstanceId", id}});
+  bool tagged = false;
+  for (const json& t : after["DBInstance"]["TagList"]) tagged |= t["TagKey"] == "reconciler/resource" && t["TagValue"] == "ReadOnlyInstance/reports";
+  CHECK(tagged);
+  // One replica is now ours; the plan wants one more, not two.
+  ProcessResult plan = rig.Run({"plan", "--json"});
+  json p = json::parse(plan.out);
+  bool one_more = false;
+  for (const json& c : p["changes"]) one_more |= c["resource"] == "ReadOnlyInstance/reports" && c["action"] == "create" && c["count"] == 1;
+  CHECK(one_more);
+}
+
+}  // namespace
+}  // namespace reconciler::testing

@@ -1,0 +1,32 @@
+#pragma once
+
+// A clock whose sleeps move the emulator's manual clock: when the engine waits d, the
+// emulated account lives through d at once. Deliveries and boot-ups take their full
+// emulated time, and the test spends none of it.
+
+#include <atomic>
+
+#include "reconciler/clock.h"
+#include "tests/support/emulator_fixture.h"
+
+namespace reconciler::testing {
+
+class EmulatorClock final : public Clock {
+ public:
+  explicit EmulatorClock(EmulatorFixture* emu) : emu_(emu) {}
+  std::chrono::system_clock::time_point Now() const override {
+    return std::chrono::system_clock::now() + std::chrono::milliseconds(offset_ms_.load());
+  }
+  bool SleepFor(std::chrono::milliseconds d) override {
+    emu_->Advance(static_cast<double>(d.count()) / 1000.0);
+    offset_ms_ += d.count();
+    return true;
+  }
+  void Interrupt() override {}
+
+ private:
+  EmulatorFixture* emu_;
+  std::atomic<int64_t> offset_ms_{0};
+};
+
+}  // namespace reconciler::testing
