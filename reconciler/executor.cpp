@@ -88,9 +88,18 @@ class Executor::Impl {
   // a failed write stops the operation.
   bool Persist(const Operation& op, const std::string& detail, const std::string& change_id = "") {
     Status s = store_->PutOperation(op, detail);
-    Report(change_id.empty() ? op.id : change_id, op.resource_key, PhaseName(op.phase), detail);
+    Report(ChangeOf(op.id, change_id), op.resource_key, PhaseName(op.phase), detail);
     if (!s.ok()) Report(change_id, op.resource_key, "failed", "cannot record the operation: " + s.message(), true);
     return s.ok();
+  }
+
+  // The change an operation belongs to, so its progress shows on that change's line. The
+  // first caller that knows says so; later ones (the tracker) look it up.
+  std::string ChangeOf(const std::string& op_id, const std::string& change_id) {
+    std::lock_guard<std::mutex> lock(change_mu_);
+    if (!change_id.empty()) change_of_[op_id] = change_id;
+    auto it = change_of_.find(op_id);
+    return it == change_of_.end() ? op_id : it->second;
   }
 
   void RecordInstances(const Operation& op) {
@@ -297,7 +306,7 @@ class Executor::Impl {
         }
       }
     }
-    for (const auto& [op, note] : overdue_running) Report(op.id, op.resource_key, "timed out", note);
+    for (const auto& [op, note] : overdue_running) Report(ChangeOf(op.id, ""), op.resource_key, "timed out", note);
     for (Operation op : overdue_orders) {
       // The order never listed (all) its instances. The tags decide what was bought.
       Result<std::vector<std::string>> found = Search(op);
@@ -596,6 +605,9 @@ class Executor::Impl {
   std::condition_variable track_cv_;
   std::map<std::string, Tracked> tracked_;
   std::atomic<bool> stop_tracker_{false};
+
+  std::mutex change_mu_;
+  std::map<std::string, std::string> change_of_;  // operation id -> change id
 
   std::mutex sched_mu_;
   std::condition_variable sched_cv_;
