@@ -28,7 +28,10 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
 // appears (send Ctrl-C when a purchase is ordered, say).
 class Child {
  public:
-  Child(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}, const std::string& cwd = "");
+  // Starts argv[0] with the environment changed as for RunProcess; `input` is fed on stdin,
+  // which is then closed.
+  Child(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}, const std::string& cwd = "",
+        const std::string& input = "");
   ~Child();
   // Blocks until stdout holds `text` or the deadline passes; returns whether it appeared.
   bool WaitForOutput(const std::string& text, std::chrono::seconds deadline);
