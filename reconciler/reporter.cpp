@@ -27,6 +27,27 @@ void TextReporter::Note(const std::string& message) {
   out_ << message << "\n" << std::flush;
 }
 
+TtyReporter::TtyReporter(std::ostream& out) : TextReporter(out) {
+  ticker_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      tick_cv_.wait_for(lock, std::chrono::seconds(1));
+      bool live = false;
+      for (const auto& [key, line] : lines_) live = live || !line.final;
+      if (!stopping_ && live) Redraw();
+    }
+  });
+}
+
+TtyReporter::~TtyReporter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  tick_cv_.notify_all();
+  ticker_.join();
+}
+
 void TtyReporter::Progress(const ProgressEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string key = e.change_id + " " + e.resource;

@@ -8,7 +8,9 @@
 #include <chrono>
 #include <iosfwd>
 #include <map>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -43,15 +45,20 @@ class TextReporter : public Reporter {
   std::chrono::steady_clock::time_point start_;
 };
 
-// A live line per resource with its phase and elapsed time, redrawn in place.
+// A live line per resource with its phase and elapsed time, redrawn in place on every event
+// and once a second while anything is still in progress.
 class TtyReporter : public TextReporter {
  public:
-  explicit TtyReporter(std::ostream& out) : TextReporter(out) {}
+  explicit TtyReporter(std::ostream& out);
+  ~TtyReporter() override;
   void Progress(const ProgressEvent& event) override;
   void Note(const std::string& message) override;
 
  private:
   void Redraw();
+  std::condition_variable tick_cv_;
+  bool stopping_ = false;
+  std::thread ticker_;
   struct Line {
     std::string resource;
     std::string phase;
