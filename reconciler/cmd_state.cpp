@@ -112,7 +112,7 @@ int Show(StateStore* store, const std::string& key, Io io) {
   return kExitOk;
 }
 
-int Rebuild(const specs::LoadedStack& stack, const std::string& dir, StateStore* store, cloud::Cloud* cloud, Io io) {
+int Rebuild(const specs::LoadedStack& stack, StateStore* store, cloud::Cloud* cloud, Io io) {
   Result<RecordedState> recorded = LoadRecorded(store);
   if (!recorded.ok()) return Fail(io, "state rebuild", recorded.status());
   ObserveScope scope = ScopeOf(stack.desired, *recorded);
@@ -148,7 +148,6 @@ int Rebuild(const specs::LoadedStack& stack, const std::string& dir, StateStore*
   if (!s.ok()) return Fail(io, "state rebuild", s);
   io.out << "Rebuilt the state of stack " << stack.desired.project.stack << " from the cloud: " << resources.size()
          << " resource(s), " << instances.size() << " instance(s). Purchases in flight were kept.\n";
-  (void)dir;
   return kExitOk;
 }
 
@@ -178,7 +177,7 @@ int RunStateCommand(const StateCommandOptions& options, Io io) {
   if (options.action == "show") return Show(store->get(), options.key, io);
   Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
   if (!session.ok()) return Fail(io, "state rebuild", session.status());
-  return Rebuild(*stack, options.stack, store->get(), session->cloud.get(), io);
+  return Rebuild(*stack, store->get(), session->cloud.get(), io);
 }
 
 int RunImportCommand(const ImportCommandOptions& options, Io io) {

@@ -26,6 +26,11 @@ std::string Join(const std::vector<std::string>& items) {
 
 std::string BoolText(bool b) { return b ? "true" : "false"; }
 
+// Records `field` in *out when the live value (before) is not the spec's (after).
+void AddIfDiffers(std::vector<FieldDiff>* out, const char* field, const std::string& before, const std::string& after) {
+  if (before != after) out->push_back({field, before, after});
+}
+
 std::string ListText(std::vector<std::string> items) {
   std::sort(items.begin(), items.end());
   return "[" + Join(items) + "]";
@@ -59,6 +64,7 @@ class Builder {
 
  private:
   void IndexInstance(const cloud::Instance& i) {
+    by_id_[i.id] = &i;
     auto tag = i.tags.find(cloud::kResourceTag);
     if (tag != i.tags.end() && !IsGoing(i.status)) by_resource_[tag->second].push_back(&i);
   }
@@ -159,20 +165,21 @@ class Builder {
       c.reason = "group " + g->id + " named " + Quote(g->name) + " exists on " + g->master_id + " but is missing from state: record it";
       Add(std::move(c));
     }
-    std::vector<std::string> drift;
-    auto differ = [&](const char* field, const std::string& before, const std::string& after) {
-      if (before != after) drift.push_back(std::string(field) + " " + before + " -> " + after);
-    };
-    differ("vpcId", g->vpc_id, s.vpc_id);
-    differ("subnetId", g->subnet_id, s.subnet_id);
-    differ("projectId", std::to_string(g->project_id), std::to_string(s.project_id));
-    differ("replayLagEliminate", BoolText(g->replay_lag_eliminate), BoolText(s.replay_lag_eliminate));
-    differ("maxReplayLagSeconds", std::to_string(g->max_replay_lag_seconds), std::to_string(s.max_replay_lag_seconds));
-    differ("maxReplayLatencyMB", std::to_string(g->max_replay_latency_mb), std::to_string(s.max_replay_latency_mb));
-    differ("minDelayEliminateReserve", std::to_string(g->min_delay_eliminate_reserve),
-           std::to_string(s.min_delay_eliminate_reserve));
+    std::vector<FieldDiff> drift;
+    AddIfDiffers(&drift, "vpcId", g->vpc_id, s.vpc_id);
+    AddIfDiffers(&drift, "subnetId", g->subnet_id, s.subnet_id);
+    AddIfDiffers(&drift, "projectId", std::to_string(g->project_id), std::to_string(s.project_id));
+    AddIfDiffers(&drift, "replayLagEliminate", BoolText(g->replay_lag_eliminate), BoolText(s.replay_lag_eliminate));
+    AddIfDiffers(&drift, "maxReplayLagSeconds", std::to_string(g->max_replay_lag_seconds),
+                 std::to_string(s.max_replay_lag_seconds));
+    AddIfDiffers(&drift, "maxReplayLatencyMB", std::to_string(g->max_replay_latency_mb),
+                 std::to_string(s.max_replay_latency_mb));
+    AddIfDiffers(&drift, "minDelayEliminateReserve", std::to_string(g->min_delay_eliminate_reserve),
+                 std::to_string(s.min_delay_eliminate_reserve));
     if (!drift.empty()) {
-      warnings_.push_back(r.key.ToString() + " (" + g->id + ") differs from its spec: " + Join(drift) +
+      std::vector<std::string> lines;
+      for (const FieldDiff& f : drift) lines.push_back(f.field + " " + f.before + " -> " + f.after);
+      warnings_.push_back(r.key.ToString() + " (" + g->id + ") differs from its spec: " + Join(lines) +
                           "; changing a group in place is not supported, so it is left as it is");
     }
   }
@@ -276,16 +283,14 @@ class Builder {
 
   std::vector<FieldDiff> ImmutableDiffs(const specs::ReadOnlyInstanceSpec& s, const cloud::Instance& i) const {
     std::vector<FieldDiff> out;
-    auto differ = [&](const char* field, const std::string& before, const std::string& after) {
-      if (before != after) out.push_back({field, before, after});
-    };
-    differ("zone", i.zone, s.zone);
-    differ("masterInstanceId", i.master_id, s.master_instance_id);
-    differ("vpcId", i.vpc_id, s.vpc_id);
-    differ("subnetId", i.subnet_id, s.subnet_id);
-    differ("chargeType", i.pay_type == "prepaid" ? "PREPAID" : "POSTPAID_BY_HOUR", specs::ChargeTypeName(s.charge_type));
-    differ("dedicatedClusterId", i.dedicated_cluster_id, s.dedicated_cluster_id);
-    differ("needSupportIpv6", BoolText(i.ipv6), BoolText(s.need_support_ipv6));
+    AddIfDiffers(&out, "zone", i.zone, s.zone);
+    AddIfDiffers(&out, "masterInstanceId", i.master_id, s.master_instance_id);
+    AddIfDiffers(&out, "vpcId", i.vpc_id, s.vpc_id);
+    AddIfDiffers(&out, "subnetId", i.subnet_id, s.subnet_id);
+    AddIfDiffers(&out, "chargeType", i.pay_type == "prepaid" ? "PREPAID" : "POSTPAID_BY_HOUR",
+                 specs::ChargeTypeName(s.charge_type));
+    AddIfDiffers(&out, "dedicatedClusterId", i.dedicated_cluster_id, s.dedicated_cluster_id);
+    AddIfDiffers(&out, "needSupportIpv6", BoolText(i.ipv6), BoolText(s.need_support_ipv6));
     return out;
   }
 
@@ -377,8 +382,9 @@ class Builder {
 
   void BlockDestroy(Change* c, const std::vector<std::string>& ids) {
     std::vector<std::string> protected_ids;
-    for (const cloud::Instance& i : observed_.instances) {
-      if (i.deletion_protection && std::find(ids.begin(), ids.end(), i.id) != ids.end()) protected_ids.push_back(i.id);
+    for (const std::string& id : ids) {
+      auto it = by_id_.find(id);
+      if (it != by_id_.end() && it->second->deletion_protection) protected_ids.push_back(id);
     }
     if (!options_.allow_destroy) {
       c->blocked = true;
@@ -432,16 +438,13 @@ class Builder {
     }
     const cloud::Instance& i = *mine.front();
     std::vector<FieldDiff> immutable;
-    auto differ = [&](const char* field, const std::string& before, const std::string& after) {
-      if (before != after) immutable.push_back({field, before, after});
-    };
-    differ("zone", i.zone, s.zone);
-    differ("instanceName", i.name, s.instance_name);
-    differ("dbVersion", i.db_version, s.db_version);
-    differ("dbCharset", i.charset, s.db_charset);
-    differ("vpcId", i.vpc_id, s.vpc_id);
-    differ("subnetId", i.subnet_id, s.subnet_id);
-    differ("projectId", std::to_string(i.project_id), std::to_string(s.project_id));
+    AddIfDiffers(&immutable, "zone", i.zone, s.zone);
+    AddIfDiffers(&immutable, "instanceName", i.name, s.instance_name);
+    AddIfDiffers(&immutable, "dbVersion", i.db_version, s.db_version);
+    AddIfDiffers(&immutable, "dbCharset", i.charset, s.db_charset);
+    AddIfDiffers(&immutable, "vpcId", i.vpc_id, s.vpc_id);
+    AddIfDiffers(&immutable, "subnetId", i.subnet_id, s.subnet_id);
+    AddIfDiffers(&immutable, "projectId", std::to_string(i.project_id), std::to_string(s.project_id));
     if (!immutable.empty()) {
       Change c = Base(Action::kReplace, r);
       c.count = 1;
@@ -552,6 +555,7 @@ class Builder {
   std::vector<Change> changes_;
   std::vector<std::string> warnings_;
   std::map<std::string, std::vector<const cloud::Instance*>> by_resource_;
+  std::map<std::string, const cloud::Instance*> by_id_;
   std::map<std::string, std::string> group_ids_;      // group key -> existing cloud id
   std::map<std::string, std::string> group_changes_;  // group key -> the change that creates it
 };

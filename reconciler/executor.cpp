@@ -466,12 +466,12 @@ class Executor::Impl {
       if (sent.status.ok()) {
         op.deal_names = sent.purchase.deal_names;
         op.bill_id = sent.purchase.bill_id;
-        op.instance_ids = sent.purchase.instance_ids;
+        // A spec change keeps the instance it was made for; a purchase learns its instances here.
+        if (!sent.purchase.instance_ids.empty()) op.instance_ids = sent.purchase.instance_ids;
         bool ids_complete = op.kind == "create-group" || op.kind == "create-serverless"
                                 ? !op.instance_ids.empty()
                                 : static_cast<int64_t>(op.instance_ids.size()) >= op.expected && op.expected > 0;
         op.phase = ids_complete ? Phase::kDelivered : Phase::kOrdered;
-        if (op.kind == "modify-spec") op.phase = Phase::kOrdered;
         std::string detail;
         if (!op.deal_names.empty()) {
           detail = "deal(s) " + Join(op.deal_names) + (op.bill_id.empty() ? "" : ", bill " + op.bill_id);
@@ -785,8 +785,7 @@ Outcome Executor::Impl::WaitStatus(const Change& c, const std::vector<std::strin
     if (r.ok()) {
       size_t matched = 0;
       for (const cloud::Instance& i : *r) matched += i.status == want;
-      bool gone_ok = want == "gone";
-      if ((gone_ok && r->empty()) || (!gone_ok && matched == ids.size())) return Outcome::kDone;
+      if (matched == ids.size()) return Outcome::kDone;
     }
     if (clock_->Now() > deadline) {
       *message = Join(ids) + " did not become " + want + " in time; the next apply looks again";
@@ -842,7 +841,7 @@ Outcome Executor::Impl::Delete(const Change& c, const std::vector<std::string>& 
     // Isolate, wait until isolated, then destroy.
     for (const std::string& id : ids) {
       Status s = cloud_->Isolate(c.region, id);
-      if (!s.ok() && s.api_code() != "InvalidInstanceStatus") {
+      if (!s.ok()) {  // refused because it is isolated already is fine; anything else is not
         Result<cloud::Instance> now = cloud_->DescribeInstance(c.region, id);
         if (!now.ok() || !IsIsolated(now->status)) {
           *message = "IsolateDBInstances " + id + ": " + s.ToString();

@@ -13,7 +13,9 @@ constexpr int64_t kHoursPerMonth = 720;
 
 class Preflighter {
  public:
-  Preflighter(cloud::Cloud* cloud, const ObservedState& observed) : cloud_(cloud), observed_(observed) {}
+  Preflighter(cloud::Cloud* cloud, const ObservedState& observed) : cloud_(cloud) {
+    for (const cloud::Instance& i : observed.instances) observed_by_id_[i.id] = &i;
+  }
 
   void Run(Change* c) {
     switch (c->action) {
@@ -266,14 +268,12 @@ class Preflighter {
   }
 
   const cloud::Instance* Observed(const std::string& id) const {
-    for (const cloud::Instance& i : observed_.instances) {
-      if (i.id == id) return &i;
-    }
-    return nullptr;
+    auto it = observed_by_id_.find(id);
+    return it == observed_by_id_.end() ? nullptr : it->second;
   }
 
   cloud::Cloud* cloud_;
-  const ObservedState& observed_;
+  std::map<std::string, const cloud::Instance*> observed_by_id_;
   std::map<std::string, std::vector<cloud::ZoneInfo>> zones_;
   std::map<std::tuple<std::string, std::string, std::string>, std::vector<cloud::SpecClass>> classes_;
   std::map<std::tuple<std::string, std::string, std::string, uint64_t, uint64_t, uint64_t, bool>, cloud::Price> prices_;

@@ -60,9 +60,4 @@ void RateBudget::Throttled(const std::string& action) {
   b.slowed_until = now + kSlowdownSeconds;
 }
 
-double RateBudget::RateOf(const std::string& action) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return BucketFor(action, NowSeconds()).rate;
-}
-
 }  // namespace reconciler

@@ -22,7 +22,6 @@ class RateBudget {
   bool Acquire(const std::string& action);
   // Reports a RequestLimitExceeded answer for `action`.
   void Throttled(const std::string& action);
-  double RateOf(const std::string& action);
 
  private:
   struct Bucket {

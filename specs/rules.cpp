@@ -41,24 +41,29 @@ bool IdHasForm(const std::string& id, const std::string& prefix) {
   });
 }
 
-std::string CheckCloudName(const std::string& name) {
-  size_t chars = 0;
+long CloudNameChars(const std::string& name) {
+  long chars = 0;
   for (size_t i = 0; i < name.size(); ++chars) {
     unsigned char c = static_cast<unsigned char>(name[i]);
     if (c < 0x80) {
-      if (!std::isalnum(c) && c != '_' && c != '-') {
-        return "may hold only Chinese characters, letters, digits, '_' and '-'";
-      }
+      if (!std::isalnum(c) && c != '_' && c != '-') return -1;
       ++i;
       continue;
     }
-    uint32_t cp = 0;
-    if ((c & 0xF0) == 0xE0 && i + 2 < name.size()) {
-      cp = ((c & 0x0F) << 12) | ((name[i + 1] & 0x3F) << 6) | (name[i + 2] & 0x3F);
+    // A three-byte UTF-8 sequence in the CJK blocks U+3400..U+9FFF.
+    if ((c & 0xF0) != 0xE0 || i + 2 >= name.size() || (name[i + 1] & 0xC0) != 0x80 || (name[i + 2] & 0xC0) != 0x80) {
+      return -1;
     }
-    if (cp < 0x3400 || cp > 0x9FFF) return "may hold only Chinese characters, letters, digits, '_' and '-'";
+    uint32_t cp = ((c & 0x0Fu) << 12) | ((name[i + 1] & 0x3Fu) << 6) | (name[i + 2] & 0x3Fu);
+    if (cp < 0x3400 || cp > 0x9FFF) return -1;
     i += 3;
   }
+  return chars;
+}
+
+std::string CheckCloudName(const std::string& name) {
+  long chars = CloudNameChars(name);
+  if (chars < 0) return "may hold only Chinese characters, letters, digits, '_' and '-'";
   if (chars == 0) return "must not be empty";
   if (chars >= 60) return "must be shorter than 60 characters, got " + std::to_string(chars);
   return "";

@@ -21,7 +21,9 @@ const std::vector<std::string>& ServerlessZones();
 bool IdHasForm(const std::string& id, const std::string& prefix);
 
 // An instance or group name: Chinese characters, letters, digits, '_' and '-', fewer than
-// 60 characters.
+// 60 characters. CloudNameChars counts the characters, or returns -1 at the first one
+// outside that set; the emulator uses it too, to tell its two error codes apart.
+long CloudNameChars(const std::string& name);
 std::string CheckCloudName(const std::string& name);
 // metadata.name and the stack name: a DNS label (lower-case letters, digits, '-'; 1-63).
 std::string CheckLabel(const std::string& name);

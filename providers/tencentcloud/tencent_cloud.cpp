@@ -74,21 +74,10 @@ c::Instance InstanceOf(const json& d) {
   return i;
 }
 
+// DescribeServerlessDBInstances shares the instance fields it has with DescribeDBInstances.
 c::Instance ServerlessOf(const json& d) {
-  c::Instance i;
-  i.id = Str(d, "DBInstanceId");
-  i.name = Str(d, "DBInstanceName");
-  i.region = Str(d, "Region");
-  i.zone = Str(d, "Zone");
+  c::Instance i = InstanceOf(d);
   i.type = "serverless";
-  i.status = Str(d, "DBInstanceStatus");
-  i.project_id = U64(d, "ProjectId");
-  i.vpc_id = Str(d, "VpcId");
-  i.subnet_id = Str(d, "SubnetId");
-  i.tags = TagsOf(d.value("TagList", json::array()));
-  i.db_version = Str(d, "DBVersion");
-  i.charset = Str(d, "DBCharset");
-  i.create_time = Str(d, "CreateTime");
   return i;
 }
 
@@ -159,38 +148,37 @@ Result<json> TencentCloud::Call(const std::string& action, const std::string& re
   }
 }
 
-Result<std::vector<c::Instance>> TencentCloud::ListInstances(const std::string& region, const c::ListFilter& filter) {
-  json filters = json::array();
-  if (!filter.tag_key.empty()) filters.push_back({{"Name", "db-tag-key"}, {"Values", {filter.tag_key}}});
-  if (!filter.instance_ids.empty()) filters.push_back({{"Name", "db-instance-id"}, {"Values", filter.instance_ids}});
+Result<std::vector<c::Instance>> TencentCloud::ListAllPages(const std::string& action, const std::string& region,
+                                                           json params) {
+  const bool serverless = action == "DescribeServerlessDBInstances";
   std::vector<c::Instance> out;
-  // In creation order, so instances bought while we page land after the pages already read.
   for (uint64_t offset = 0;;) {
-    json params = {{"Limit", kPageSize}, {"Offset", offset}, {"OrderBy", "CreateTime"}, {"OrderByType", "asc"}};
-    if (!filters.empty()) params["Filters"] = filters;
-    Result<json> r = Call("DescribeDBInstances", region, params, Effect::kRead);
+    params["Limit"] = kPageSize;
+    params["Offset"] = offset;
+    Result<json> r = Call(action, region, params, Effect::kRead);
     if (!r.ok()) return r.status();
     const json& set = (*r)["DBInstanceSet"];
-    for (const json& d : set) out.push_back(InstanceOf(d));
+    for (const json& d : set) out.push_back(serverless ? ServerlessOf(d) : InstanceOf(d));
     offset += set.size();
     if (set.size() < kPageSize || offset >= U64(*r, "TotalCount")) break;
   }
   return out;
 }
 
+Result<std::vector<c::Instance>> TencentCloud::ListInstances(const std::string& region, const c::ListFilter& filter) {
+  json filters = json::array();
+  if (!filter.tag_key.empty()) filters.push_back({{"Name", "db-tag-key"}, {"Values", {filter.tag_key}}});
+  if (!filter.instance_ids.empty()) filters.push_back({{"Name", "db-instance-id"}, {"Values", filter.instance_ids}});
+  // In creation order, so instances bought while we page land after the pages already read.
+  json params = {{"OrderBy", "CreateTime"}, {"OrderByType", "asc"}};
+  if (!filters.empty()) params["Filters"] = filters;
+  return ListAllPages("DescribeDBInstances", region, std::move(params));
+}
+
 Result<std::vector<c::Instance>> TencentCloud::ListServerless(const std::string& region, const std::string& tag_key) {
-  std::vector<c::Instance> out;
-  for (uint64_t offset = 0;;) {
-    json params = {{"Limit", kPageSize}, {"Offset", offset}};
-    if (!tag_key.empty()) params["Filter"] = json::array({{{"Name", "db-tag-key"}, {"Values", {tag_key}}}});
-    Result<json> r = Call("DescribeServerlessDBInstances", region, params, Effect::kRead);
-    if (!r.ok()) return r.status();
-    const json& set = (*r)["DBInstanceSet"];
-    for (const json& d : set) out.push_back(ServerlessOf(d));
-    offset += set.size();
-    if (set.size() < kPageSize || offset >= U64(*r, "TotalCount")) break;
-  }
-  return out;
+  json params = json::object();
+  if (!tag_key.empty()) params["Filter"] = json::array({{{"Name", "db-tag-key"}, {"Values", {tag_key}}}});
+  return ListAllPages("DescribeServerlessDBInstances", region, std::move(params));
 }
 
 Result<std::vector<c::Group>> TencentCloud::ListGroups(const std::string& region, const std::string& master_id) {

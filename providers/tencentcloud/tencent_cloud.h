@@ -56,6 +56,9 @@ class TencentCloud final : public cloud::Cloud {
   // One call, budgeted. Repeats it per the read policy when `effect` allows.
   Result<nlohmann::json> Call(const std::string& action, const std::string& region, const nlohmann::json& params,
                               Effect effect, const std::string& service = "postgres");
+  // Every page of an offset-paged action that answers with DBInstanceSet and TotalCount.
+  Result<std::vector<cloud::Instance>> ListAllPages(const std::string& action, const std::string& region,
+                                                    nlohmann::json params);
 
   ApiClient* client_;
   RateBudget* budget_;

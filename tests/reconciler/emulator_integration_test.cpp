@@ -211,6 +211,38 @@ TEST_CASE("integration: isolated replicas are restored; removed ones orphaned; e
   CHECK_FALSE(rig.MakePlan(v2, true).HasChanges());
 }
 
+TEST_CASE("integration: a delete finishes an isolation begun elsewhere, and stops at a refused one") {
+  Rig rig;
+  const std::map<std::string, std::string> del = {{"deletionPolicy", "Delete"}};
+  REQUIRE(rig.Apply(rig.MakePlan(rig.LoadText(Replica("c", 2, del)))).ok());
+  Plan plan = rig.MakePlan(rig.LoadText(Replica("c", 1, del)), /*allow_destroy=*/true);
+  REQUIRE(plan.changes.size() == 1);
+  REQUIRE(plan.changes[0].action == Action::kDelete);
+  REQUIRE(plan.changes[0].instance_ids.size() == 1);
+  const std::string victim = plan.changes[0].instance_ids[0];
+  SUBCASE("isolated by someone else between plan and apply: IsolateDBInstances is refused, and that is fine") {
+    REQUIRE(rig.emu.Call("IsolateDBInstances", {{"DBInstanceIdSet", {victim}}}).ok());
+    rig.Mark();
+    CHECK(rig.Apply(plan).ok());
+    CHECK(rig.Since("IsolateDBInstances") == 1);
+    CHECK(rig.Since("DestroyDBInstance") == 1);
+    for (const json& i : rig.Tagged("ReadOnlyInstance/c")) {
+      CHECK((i["DBInstanceId"] == victim) == (i["DBInstanceStatus"] == "offlining"));
+    }
+  }
+  SUBCASE("protected between plan and apply: the refusal stops the delete, naming the call") {
+    REQUIRE(rig.emu.Call("ModifyDBInstanceDeletionProtection", {{"DBInstanceId", victim}, {"DeletionProtection", true}}).ok());
+    rig.Mark();
+    ApplyResult r = rig.Apply(plan);
+    CHECK_FALSE(r.ok());
+    REQUIRE(r.changes.size() == 1);
+    CHECK(r.changes[0].outcome == Outcome::kFailed);
+    CHECK(r.changes[0].message.find("IsolateDBInstances " + victim) != std::string::npos);
+    CHECK(rig.Since("DestroyDBInstance") == 0);
+    CHECK(rig.Tagged("ReadOnlyInstance/c").size() == 2);
+  }
+}
+
 TEST_CASE("integration: a zone change replaces, create before destroy") {
   Rig rig;
   REQUIRE(rig.Apply(rig.MakePlan(rig.LoadText(Replica("r", 1)))).ok());

@@ -158,6 +158,12 @@ TEST_CASE("spec rules: durations, hints, zones and names") {
   CHECK_FALSE(ZoneInRegion("ap-beijing", "ap-beijing"));
   CHECK(CheckCloudName("\xe6\x8a\xa5\xe8\xa1\xa8-ro_1").empty());
   CHECK_FALSE(CheckCloudName("a b").empty());
+  // A lead byte of the CJK block followed by ASCII is not a character, though its bits
+  // would decode to one.
+  CHECK(CloudNameChars("\xe4" "ab") == -1);
+  CHECK(CloudNameChars("\xe6\x8a\xa5-1") == 3);
+  CHECK(CheckCloudName(std::string(59, 'a')).empty());
+  CHECK_FALSE(CheckCloudName(std::string(60, 'a')).empty());
   CHECK(IdHasForm("postgres-abcdef", "postgres-"));
   CHECK_FALSE(IdHasForm("postgres-ABC", "postgres-"));
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "providers/tencentcloud/emulator/cloud.h"
+#include "specs/rules.h"
 
 namespace reconciler::tencentcloud::emulator {
 
@@ -104,7 +105,7 @@ Reply EmulatedCloud::InquiryPriceCreateDBInstances(const std::string& region, co
   if (count < 1 || count > 100) {
     return Error("InvalidParameterValue.InvalidInstanceNum", "InstanceCount must be 1 to 100.");
   }
-  if (!((period >= 1 && period <= 12) || period == 24 || period == 36)) {
+  if (!specs::ValidPeriodMonths(period)) {
     return Error("InvalidParameterValue.InvalidParameterValueError", "Period must be 1-12, 24 or 36 months.");
   }
   const SpecClass* k = world_.catalogue.FindClass(p["SpecCode"]);

@@ -16,29 +16,23 @@ Reply GroupNotFound(const std::string& id) {
 
 }  // namespace
 
-json EmulatedCloud::GroupJson(const ReadOnlyGroup& g) const {
-  json members = json::array();
+void EmulatedCloud::WriteGroup(const ReadOnlyGroup& g, JsonWriter& w) const {
+  w.BeginObject();
+  w.Key("ReadOnlyGroupId").String(g.id).Key("ReadOnlyGroupName").String(g.name).Key("ProjectId").Uint(g.project_id);
+  w.Key("MasterDBInstanceId").String(g.master_id);
+  w.Key("MinDelayEliminateReserve").Int(g.min_delay_eliminate_reserve).Key("MaxReplayLatency").Int(g.max_replay_latency);
+  w.Key("ReplayLatencyEliminate").Int(g.replay_latency_eliminate);
+  // MaxReplayLag is a Float in the API.
+  w.Key("MaxReplayLag").Raw(std::to_string(g.max_replay_lag) + ".0").Key("ReplayLagEliminate").Int(g.replay_lag_eliminate);
+  w.Key("VpcId").String(g.vpc_id).Key("SubnetId").String(g.subnet_id).Key("Region").String(g.region);
+  w.Key("Zone").String(g.zone).Key("Status").String(clock_.Now() >= g.ready_at ? "ok" : "creating");
+  w.Key("ReadOnlyDBInstanceList").BeginArray();
   for (const auto& [id, inst] : state_.instances) {
-    if (inst.ro_group_id == g.id) members.push_back(DBInstanceJson(inst));
+    if (inst.ro_group_id == g.id) WriteDBInstance(inst, w);
   }
-  return {{"ReadOnlyGroupId", g.id},
-          {"ReadOnlyGroupName", g.name},
-          {"ProjectId", g.project_id},
-          {"MasterDBInstanceId", g.master_id},
-          {"MinDelayEliminateReserve", g.min_delay_eliminate_reserve},
-          {"MaxReplayLatency", g.max_replay_latency},
-          {"ReplayLatencyEliminate", g.replay_latency_eliminate},
-          {"MaxReplayLag", static_cast<double>(g.max_replay_lag)},
-          {"ReplayLagEliminate", g.replay_lag_eliminate},
-          {"VpcId", g.vpc_id},
-          {"SubnetId", g.subnet_id},
-          {"Region", g.region},
-          {"Zone", g.zone},
-          {"Status", clock_.Now() >= g.ready_at ? "ok" : "creating"},
-          {"ReadOnlyDBInstanceList", members},
-          {"Rebalance", 0},
-          {"DBInstanceNetInfo", json::array()},
-          {"NetworkAccessList", nullptr}};
+  w.EndArray();
+  w.Key("Rebalance").Uint(0).Key("DBInstanceNetInfo").BeginArray().EndArray().Key("NetworkAccessList").Null();
+  w.EndObject();
 }
 
 Reply EmulatedCloud::CreateReadOnlyGroup(const std::string& region, const json& p) {
@@ -140,13 +134,12 @@ Reply EmulatedCloud::DescribeReadOnlyGroups(const std::string& region, const jso
     return a->serial < b->serial;
   });
   if (order_type == "desc") std::reverse(hits.begin(), hits.end());
-  json list = json::array();
-  const size_t start = static_cast<size_t>((page_number - 1) * page_size);
-  for (size_t i = start; i < hits.size() && i < start + static_cast<size_t>(page_size); ++i) {
-    list.push_back(GroupJson(*hits[i]));
-  }
   Reply reply;
-  reply.body = {{"ReadOnlyGroupList", std::move(list)}};
+  JsonWriter w(&reply.raw);
+  w.Key("ReadOnlyGroupList").BeginArray();
+  const size_t start = static_cast<size_t>((page_number - 1) * page_size);
+  for (size_t i = start; i < hits.size() && i < start + static_cast<size_t>(page_size); ++i) WriteGroup(*hits[i], w);
+  w.EndArray();
   return reply;
 }
 

@@ -6,14 +6,13 @@
 #include <tuple>
 
 #include "providers/tencentcloud/emulator/cloud.h"
+#include "specs/rules.h"
 
 namespace reconciler::tencentcloud::emulator {
 
 using nlohmann::json;
 
 namespace {
-
-bool ValidPeriod(uint64_t months) { return (months >= 1 && months <= 12) || months == 24 || months == 36; }
 
 Reply BadValue(const std::string& message) {
   return Error("InvalidParameterValue.InvalidParameterValueError", message);
@@ -39,7 +38,7 @@ Reply EmulatedCloud::CreateReadOnlyDBInstance(const std::string& region, const j
     return Error("InvalidParameterValue.IllegalInstanceChargeType",
                  "InstanceChargeType must be PREPAID or POSTPAID_BY_HOUR, got `" + charge + "`.");
   }
-  if (!ValidPeriod(period) || (!prepaid && period != 1)) {
+  if (!specs::ValidPeriodMonths(period) || (!prepaid && period != 1)) {
     return BadValue("Period must be 1-12, 24 or 36 months (1 for POSTPAID_BY_HOUR), got " +
                     std::to_string(period) + ".");
   }
@@ -416,7 +415,7 @@ Reply EmulatedCloud::DisIsolateDBInstances(const std::string& region, const json
     targets.push_back(inst);
   }
   if (targets.empty()) return BadValue("DBInstanceIdSet must not be empty.");
-  if (p.contains("Period") && !ValidPeriod(static_cast<uint64_t>(std::max<int64_t>(0, p["Period"])))) {
+  if (p.contains("Period") && !specs::ValidPeriodMonths(static_cast<uint64_t>(std::max<int64_t>(0, p["Period"])))) {
     return BadValue("Period must be 1-12, 24 or 36 months.");
   }
   const double now = clock_.Now();

@@ -2,6 +2,7 @@
 // qcs::postgres:<region>:uin/<uin>:DBInstanceId/<id>.
 
 #include <algorithm>
+#include <functional>
 
 #include "providers/tencentcloud/emulator/cloud.h"
 
@@ -72,58 +73,49 @@ static Instance* Resolve(std::map<std::string, Instance>* instances, const std::
   return &it->second;
 }
 
-Reply EmulatedCloud::TagResources(const std::string&, const json& p) {
-  std::vector<TagPair> tags = ParseTags(p["Tags"]);
-  if (tags.empty()) return Error("InvalidParameterValue", "Tags must not be empty.");
-  if (p["ResourceList"].empty() || p["ResourceList"].size() > 50) {
-    return Error("InvalidParameterValue", "ResourceList must hold 1 to 50 resources.");
-  }
-  if (auto bad = CheckTags(tags)) return *bad;
+// The batch tag actions: `edit` runs on each resource of `list` that resolves, and returns a
+// failure to report for it or null. Resources that fail are listed; the rest are changed.
+static Reply EachResource(std::map<std::string, Instance>* instances, const std::string& uin, const json& list,
+                          const std::function<json(const std::string& resource, Instance* inst)>& edit) {
+  if (list.empty() || list.size() > 50) return Error("InvalidParameterValue", "ResourceList must hold 1 to 50 resources.");
   json failed_list = json::array();
   bool changed = false;
-  for (const json& r : p["ResourceList"]) {
+  for (const json& r : list) {
     json failed;
-    Instance* inst = Resolve(&state_.instances, world_.catalogue.uin, r, &failed);
-    if (!inst) {
-      failed_list.push_back(failed);
-      continue;
-    }
-    std::vector<TagPair> merged = inst->tags;
-    for (const TagPair& t : tags) SetTag(&merged, t);
-    if (merged.size() > 50) {
-      failed_list.push_back(Failed(r, "LimitExceeded.TagNumberPerResourceExceed", "A resource may carry at most 50 tags."));
-      continue;
-    }
-    inst->tags = std::move(merged);
-    changed = true;
+    Instance* inst = Resolve(instances, uin, r, &failed);
+    if (inst) failed = edit(r, inst);
+    if (failed.is_null()) changed = true;
+    else failed_list.push_back(std::move(failed));
   }
   Reply reply;
   reply.committed = changed;
-  reply.body = {{"FailedResources", failed_list}};
+  reply.body = {{"FailedResources", std::move(failed_list)}};
   return reply;
+}
+
+Reply EmulatedCloud::TagResources(const std::string&, const json& p) {
+  std::vector<TagPair> tags = ParseTags(p["Tags"]);
+  if (tags.empty()) return Error("InvalidParameterValue", "Tags must not be empty.");
+  if (auto bad = CheckTags(tags)) return *bad;
+  return EachResource(&state_.instances, world_.catalogue.uin, p["ResourceList"],
+                      [&](const std::string& resource, Instance* inst) -> json {
+                        std::vector<TagPair> merged = inst->tags;
+                        for (const TagPair& t : tags) SetTag(&merged, t);
+                        if (merged.size() > 50) {
+                          return Failed(resource, "LimitExceeded.TagNumberPerResourceExceed",
+                                        "A resource may carry at most 50 tags.");
+                        }
+                        inst->tags = std::move(merged);
+                        return nullptr;
+                      });
 }
 
 Reply EmulatedCloud::UnTagResources(const std::string&, const json& p) {
   if (p["TagKeys"].empty()) return Error("InvalidParameterValue", "TagKeys must not be empty.");
-  if (p["ResourceList"].empty() || p["ResourceList"].size() > 50) {
-    return Error("InvalidParameterValue", "ResourceList must hold 1 to 50 resources.");
-  }
-  json failed_list = json::array();
-  bool changed = false;
-  for (const json& r : p["ResourceList"]) {
-    json failed;
-    Instance* inst = Resolve(&state_.instances, world_.catalogue.uin, r, &failed);
-    if (!inst) {
-      failed_list.push_back(failed);
-      continue;
-    }
+  return EachResource(&state_.instances, world_.catalogue.uin, p["ResourceList"], [&](const std::string&, Instance* inst) {
     for (const json& key : p["TagKeys"]) RemoveTag(&inst->tags, key);
-    changed = true;
-  }
-  Reply reply;
-  reply.committed = changed;
-  reply.body = {{"FailedResources", failed_list}};
-  return reply;
+    return json();
+  });
 }
 
 Reply EmulatedCloud::ModifyResourceTags(const std::string&, const json& p) {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <ctime>
 
+#include "specs/rules.h"
+
 namespace reconciler::tencentcloud::emulator {
 
 using nlohmann::json;
@@ -15,20 +17,10 @@ constexpr ParamType S = ParamType::kString, I = ParamType::kInt, U = ParamType::
                     TL = ParamType::kTagList, TK = ParamType::kTagKeyList;
 constexpr bool R = true;
 
-// The regions the seed page says this API supports.
-const std::set<std::string>& SeedRegions() {
-  static const std::set<std::string> kRegions = {
-      "ap-bangkok",   "ap-beijing",      "ap-chengdu",      "ap-chongqing", "ap-guangzhou", "ap-hongkong",
-      "ap-jakarta",   "ap-nanjing",      "ap-seoul",        "ap-shanghai",  "ap-shanghai-fsi",
-      "ap-shenzhen-fsi", "ap-singapore", "ap-tokyo",        "eu-frankfurt", "na-ashburn",
-      "na-siliconvalley", "sa-saopaulo"};
-  return kRegions;
-}
-
 // Every region Tencent Cloud knows (the Go SDK's list); the rest are not regions at all.
 const std::set<std::string>& KnownRegions() {
   static const std::set<std::string> kRegions = [] {
-    std::set<std::string> all = SeedRegions();
+    std::set<std::string> all(specs::SupportedRegions().begin(), specs::SupportedRegions().end());
     for (const char* r : {"ap-guangzhou-open", "ap-mumbai", "eu-moscow", "na-toronto"}) all.insert(r);
     return all;
   }();
@@ -236,11 +228,6 @@ EmulatedCloud::EmulatedCloud(World world, Faults* faults, std::function<double()
 
 double EmulatedCloud::Now() const { return clock_.Now(); }
 
-uint64_t EmulatedCloud::BalanceCents() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return static_cast<uint64_t>(state_.balance_cents);
-}
-
 Reply EmulatedCloud::Handle(const std::string& service, const std::string& action, const std::string& region,
                             const json& params) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -295,7 +282,7 @@ std::optional<Reply> EmulatedCloud::CheckRegion(const std::string& region) const
   if (!KnownRegions().count(region)) {
     return Error("UnsupportedRegion", "The region `" + region + "` is not supported by this API.");
   }
-  if (!SeedRegions().count(region)) {
+  if (!specs::IsSupportedRegion(region)) {
     return Error("InvalidParameterValue.RegionNotSupported", "The current region `" + region + "` is not supported.");
   }
   const Region* r = world_.catalogue.FindRegion(region);
@@ -315,31 +302,11 @@ std::optional<Reply> EmulatedCloud::CheckZone(const std::string& region, const s
 }
 
 std::optional<Reply> EmulatedCloud::CheckName(const std::string& name, const char* param) const {
-  // Chinese characters, letters, digits, '_' and '-'; fewer than 60 characters.
-  size_t chars = 0;
-  for (size_t i = 0; i < name.size(); ++chars) {
-    unsigned char c = static_cast<unsigned char>(name[i]);
-    if (c < 0x80) {
-      if (!std::isalnum(c) && c != '_' && c != '-') {
-        return Error("InvalidParameterValue.ParameterCharacterError",
-                     std::string("Invalid parameter `") + param +
-                         "`: only Chinese characters, letters, digits, `_` and `-` are allowed.");
-      }
-      ++i;
-      continue;
-    }
-    // A three-byte UTF-8 sequence in the CJK blocks U+3400..U+9FFF.
-    bool cjk = false;
-    if ((c & 0xF0) == 0xE0 && i + 2 < name.size() && (name[i + 1] & 0xC0) == 0x80 && (name[i + 2] & 0xC0) == 0x80) {
-      uint32_t cp = ((c & 0x0F) << 12) | ((name[i + 1] & 0x3F) << 6) | (name[i + 2] & 0x3F);
-      cjk = cp >= 0x3400 && cp <= 0x9FFF;
-    }
-    if (!cjk) {
-      return Error("InvalidParameterValue.ParameterCharacterError",
-                   std::string("Invalid parameter `") + param +
-                       "`: only Chinese characters, letters, digits, `_` and `-` are allowed.");
-    }
-    i += 3;
+  long chars = specs::CloudNameChars(name);
+  if (chars < 0) {
+    return Error("InvalidParameterValue.ParameterCharacterError",
+                 std::string("Invalid parameter `") + param +
+                     "`: only Chinese characters, letters, digits, `_` and `-` are allowed.");
   }
   if (chars == 0 || chars >= 60) {
     return Error("InvalidParameterValue.ParameterLengthLimitError",
@@ -567,8 +534,12 @@ json EmulatedCloud::StateJson() {
     orders.push_back({{"DealName", d.deal_name}, {"BillId", d.bill_id}, {"Count", d.count},
                       {"PayMode", d.pay_mode}, {"Delivered", delivered}, {"DBInstanceIdSet", d.instance_ids}});
   }
-  json& groups = out["readOnlyGroups"] = json::array();
-  for (const auto& [id, g] : state_.groups) groups.push_back(GroupJson(g));
+  std::string groups;
+  JsonWriter w(&groups);
+  w.BeginArray();
+  for (const auto& [id, g] : state_.groups) WriteGroup(g, w);
+  w.EndArray();
+  out["readOnlyGroups"] = json::parse(groups);
   return out;
 }
 

@@ -93,7 +93,6 @@ class EmulatedCloud {
 
   const Catalogue& catalogue() const { return world_.catalogue; }
   double Now() const;
-  uint64_t BalanceCents() const;
 
   // Admin operations.
   nlohmann::json StateJson();
@@ -162,7 +161,7 @@ class EmulatedCloud {
   void WriteDBInstance(const Instance& i, JsonWriter& w) const;
   nlohmann::json DBInstanceJson(const Instance& i) const;
   nlohmann::json ServerlessJson(const Instance& i) const;
-  nlohmann::json GroupJson(const ReadOnlyGroup& g) const;
+  void WriteGroup(const ReadOnlyGroup& g, JsonWriter& w) const;
   std::string FormatTime(double unix_seconds) const;
 
   // Prices in cents.

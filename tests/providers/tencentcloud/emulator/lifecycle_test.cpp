@@ -176,6 +176,22 @@ TEST_CASE("emulator: the tag service tags, untags and modifies by six-segment na
   auto malformed = emu.Call("ModifyResourceTags", {{"Resource", "pgro-x"}, {"DeleteTags", {{{"TagKey", "x"}}}}}, "", "tag");
   REQUIRE_FALSE(malformed.ok());
   CHECK(malformed.status().api_code() == "InvalidParameterValue.ResourceFormatError");
+  // Past 50 tags a resource is listed as failed and keeps the tags it had.
+  auto tags = [](const std::string& prefix) {
+    json list = json::array();
+    for (int i = 0; i < 30; ++i) list.push_back({{"TagKey", prefix + std::to_string(i)}, {"TagValue", "v"}});
+    return list;
+  };
+  REQUIRE(emu.Call("TagResources", {{"ResourceList", {name}}, {"Tags", tags("a")}}, "", "tag").ok());
+  auto over = emu.Call("TagResources", {{"ResourceList", {name}}, {"Tags", tags("b")}}, "", "tag");
+  REQUIRE(over.ok());
+  REQUIRE((*over)["FailedResources"].size() == 1);
+  CHECK((*over)["FailedResources"][0]["Code"] == "LimitExceeded.TagNumberPerResourceExceed");
+  a = emu.Call("DescribeDBInstanceAttribute", {{"DBInstanceId", id}});
+  CHECK((*a)["DBInstance"]["TagList"].size() == 30);
+  auto none = emu.Call("UnTagResources", {{"ResourceList", json::array()}, {"TagKeys", {"a1"}}}, "", "tag");
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.status().api_code() == "InvalidParameterValue");
 }
 
 TEST_CASE("emulator: per-action rate limits answer RequestLimitExceeded") {
