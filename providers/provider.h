@@ -20,7 +20,8 @@ namespace reconciler::cloud {
 
 using Tags = std::map<std::string, std::string>;
 
-// The three tags every purchase carries.
+// The three tags every instance we buy ends up with. reconciler/operation is the one a
+// replica purchase can carry on every site (see reconciler/identity.h for its value).
 inline constexpr const char* kStackTag = "reconciler/stack";
 inline constexpr const char* kResourceTag = "reconciler/resource";
 inline constexpr const char* kOperationTag = "reconciler/operation";
@@ -52,6 +53,9 @@ struct Instance {
   std::string charset;
   std::string create_time;
   std::string read_only_group_id;  // filled from the group listing; the instance listing lacks it
+  // Set by the engine (reconciler/identity.h): the instance carries only the tag it was
+  // bought with, and the stack, resource and user tags still have to go on.
+  bool tagging_incomplete = false;
 };
 
 struct Group {
@@ -72,7 +76,7 @@ struct Group {
 };
 
 struct ListFilter {
-  std::string tag_key;                    // db-tag-key
+  std::vector<std::string> tag_keys;      // db-tag-key: instances that carry any of these keys
   std::vector<std::string> instance_ids;  // db-instance-id (at most 100)
 };
 
@@ -98,6 +102,8 @@ struct ReplicaRequest {
   std::string name;
   std::string dedicated_cluster_id;
   bool deletion_protection = false;
+  // Every tag the instances should carry, reconciler/operation included. A site whose
+  // create takes one tag (TagList) gets only reconciler/operation; see Purchase::tags_complete.
   Tags tags;
 };
 
@@ -105,6 +111,9 @@ struct Purchase {
   std::vector<std::string> deal_names;
   std::string bill_id;
   std::vector<std::string> instance_ids;  // at once for postpaid only
+  // False when the create could carry only reconciler/operation: the other tags must then
+  // go on through TagInstances once the instance ids are known.
+  bool tags_complete = true;
 };
 
 struct ServerlessRequest {
@@ -203,6 +212,9 @@ class Cloud {
   // Sets `replace` and removes `remove` (keys) in one change.
   virtual Status ModifyTags(const std::string& region, const std::string& id, const Tags& replace,
                             const std::vector<std::string>& remove) = 0;
+  // Adds `tags` to every instance of `ids` (keys they already carry keep their values only if
+  // `tags` does not name them). Safe to repeat.
+  virtual Status TagInstances(const std::string& region, const std::vector<std::string>& ids, const Tags& tags) = 0;
 
   // Deletion.
   virtual Status Isolate(const std::string& region, const std::string& id) = 0;

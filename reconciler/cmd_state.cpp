@@ -8,6 +8,7 @@
 #include <ostream>
 #include <set>
 
+#include "reconciler/identity.h"
 #include "reconciler/commands.h"
 #include "reconciler/diff.h"
 #include "reconciler/engine.h"
@@ -244,6 +245,7 @@ int RunImportCommand(const ImportCommandOptions& options, Io io) {
     instance = cloud->DescribeInstance(region, options.instance_id);
   }
   if (!instance.ok()) return Fail(io, "import", instance.status());
+  Normalize(&*instance);
   if (key->kind == specs::Kind::kReadOnlyInstance && instance->type != "readonly") {
     io.err << "reconciler import: " << options.instance_id << " is a " << instance->type << " instance, not a read-only one\n";
     return kExitError;

@@ -345,6 +345,13 @@ class Builder {
                           to_id.empty() ? to_key : to_id});
     }
     TagDiff(s.tags, i.tags, &u, &c.fields);
+    if (i.tagging_incomplete) {
+      // Bought, but the tags its create could not carry never went on (identity.h).
+      for (const auto& [k, v] : StackTags(desired_.project.stack, r.key)) {
+        u.tags_set[k] = v;
+        c.fields.push_back({"tags." + k, "(none)", Quote(v)});
+      }
+    }
     if (u.empty()) return;
     c.instance_ids = {i.id};
     std::vector<std::string> names;

@@ -18,11 +18,16 @@ Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock) {
   sources.endpoint = project.endpoint;
   Result<tc::CloudConfig> config = tc::LoadCloudConfig(sources);
   if (!config.ok()) return config.status();
+  Result<tc::Site> site = tc::ResolveSite(project.site, config->endpoints.For("postgres"));
+  if (!site.ok()) return site.status().Annotate("provider.tencentcloud");
   CloudSession s;
+  s.site = *site;
   s.transport = tc::NewCurlTransport({});
   s.client = std::make_unique<tc::ApiClient>(std::move(config).value(), s.transport.get(), clock);
   s.budget = std::make_unique<RateBudget>(clock, &tc::DocumentedRateLimit, project.rate_limits);
-  s.cloud = std::make_unique<tc::TencentCloud>(s.client.get(), s.budget.get(), clock);
+  tc::TencentCloudOptions options;
+  options.site = *site;
+  s.cloud = std::make_unique<tc::TencentCloud>(s.client.get(), s.budget.get(), clock, options);
   return s;
 }
 

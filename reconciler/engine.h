@@ -8,6 +8,7 @@
 
 #include "providers/provider.h"
 #include "providers/tencentcloud/api_client.h"
+#include "providers/tencentcloud/site.h"
 #include "reconciler/clock.h"
 #include "reconciler/observe.h"
 #include "reconciler/plan.h"
@@ -19,6 +20,7 @@ namespace reconciler {
 
 // Everything that talks to Tencent Cloud for one stack.
 struct CloudSession {
+  tencentcloud::Site site = tencentcloud::Site::kIntl;  // which API site the endpoint is
   std::unique_ptr<tencentcloud::HttpTransport> transport;
   std::unique_ptr<tencentcloud::ApiClient> client;
   std::unique_ptr<RateBudget> budget;

@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "reconciler/identity.h"
 #include "reconciler/preflight.h"
 
 namespace reconciler {
@@ -240,8 +241,34 @@ class Executor::Impl {
         progress = true;
       }
     }
+    progress |= FinishTagging(&open);
     progress |= PollStatuses(open);
     progress |= CheckDeadlines();
+    return progress;
+  }
+
+  // The tags a purchase's create could not carry (identity.h): one TagResources call per ten
+  // instances, as soon as their ids are known. A failure is tried again next round.
+  bool FinishTagging(std::vector<Operation>* open) {
+    bool progress = false;
+    for (Operation& op : *open) {
+      if (!op.tags_pending || op.phase != Phase::kDelivered || op.instance_ids.empty()) continue;
+      json req = json::parse(op.request_json, nullptr, false);
+      if (!req.is_object() || !req.contains("tags") || !req["tags"].is_object()) continue;
+      cloud::Tags tags = req["tags"].get<cloud::Tags>();
+      tags[cloud::kStackTag] = stack_;
+      tags[cloud::kResourceTag] = op.resource_key;
+      tags[cloud::kOperationTag] = OperationTagValue(stack_, op.resource_key, op.id);
+      Status s = cloud_->TagInstances(op.region, op.instance_ids, tags);
+      if (!s.ok()) {
+        Report(ChangeOf(op.id, ""), op.resource_key, "tagging", "tagging " + Join(op.instance_ids) + " failed (" +
+                                                                     s.ToString() + "); trying again");
+        continue;
+      }
+      op.tags_pending = false;
+      Update(op, "tagged " + Join(op.instance_ids) + " with the stack, resource and user tags");
+      progress = true;
+    }
     return progress;
   }
 
@@ -279,7 +306,7 @@ class Executor::Impl {
                      (target_spec.empty() || it->second.spec_code == target_spec);
         all_running = all_running && ready;
       }
-      if (all_running) {
+      if (all_running && !op.tags_pending) {
         op.phase = Phase::kDone;
         Update(op, "running: " + Join(op.instance_ids) + (op.error.empty() ? "" : " (" + op.error + ")"));
         progress = true;
@@ -319,6 +346,7 @@ class Executor::Impl {
       } else {
         op.instance_ids = *found;
         op.phase = Phase::kDelivered;
+        op.tags_pending = op.kind == "create-replicas";  // found by the one tag it surely carries
         if (static_cast<int64_t>(found->size()) < op.expected) {
           op.error = "delivered " + std::to_string(found->size()) + " of " + std::to_string(op.expected);
         }
@@ -358,10 +386,12 @@ class Executor::Impl {
       if (i->status == "expanding" || i->spec_code == req.value("specCode", "")) found.push_back(i->id);
       return found;
     }
+    // Both listings find instances that carry only the tag they were bought with.
     Result<std::vector<cloud::Instance>> all = op.kind == "create-serverless"
-                                                   ? cloud_->ListServerless(op.region, cloud::kStackTag)
-                                                   : cloud_->ListInstances(op.region, {cloud::kStackTag, {}});
+                                                   ? cloud_->ListServerless(op.region, cloud::kOperationTag)
+                                                   : ListStackInstances(cloud_, op.region, stack_);
     if (!all.ok()) return all.status();
+    for (cloud::Instance& i : *all) Normalize(&i);
     for (const cloud::Instance& i : *all) {
       auto t = i.tags.find(cloud::kOperationTag);
       if (t != i.tags.end() && t->second == op.id) found.push_back(i.id);
@@ -381,13 +411,14 @@ class Executor::Impl {
       if (op.kind == "create-replicas") {
         cloud::ReplicaRequest q = ReplicaRequestFromJson(req);
         q.count = static_cast<uint64_t>(op.expected);
-        q.tags[cloud::kOperationTag] = op.id;
+        q.tags[cloud::kOperationTag] = OperationTagValue(stack_, op.resource_key, op.id);
         Result<cloud::Purchase> r = cloud_->CreateReplicas(q, dry_run);
         if (r.ok()) out.purchase = *r;
         else out.status = r.status();
+        if (r.ok() && dry_run == cloud::DryRun::kNo) out.purchase.tags_complete = r->tags_complete;
       } else if (op.kind == "create-serverless") {
         cloud::ServerlessRequest q = ServerlessRequestFromJson(req);
-        q.tags[cloud::kOperationTag] = op.id;
+        q.tags[cloud::kOperationTag] = OperationTagValue(stack_, op.resource_key, op.id);
         Result<std::string> r = cloud_->CreateServerless(q, dry_run);
         if (!r.ok()) out.status = r.status();
         else if (!r->empty()) out.purchase.instance_ids = {*r};
@@ -466,6 +497,7 @@ class Executor::Impl {
       if (sent.status.ok()) {
         op.deal_names = sent.purchase.deal_names;
         op.bill_id = sent.purchase.bill_id;
+        if (op.kind == "create-replicas") op.tags_pending = !sent.purchase.tags_complete;
         // A spec change keeps the instance it was made for; a purchase learns its instances here.
         if (!sent.purchase.instance_ids.empty()) op.instance_ids = sent.purchase.instance_ids;
         bool ids_complete = op.kind == "create-group" || op.kind == "create-serverless"
@@ -519,6 +551,7 @@ class Executor::Impl {
       if (found->empty()) continue;
       op.instance_ids = *found;
       op.phase = Phase::kDelivered;
+      op.tags_pending = op.kind == "create-replicas";  // found by the one tag it surely carries
       Persist(op, "found " + Join(op.instance_ids) + " tagged with this operation: the lost create did buy", change_id);
       RecordInstances(op);
       return Outcome::kDone;
@@ -560,6 +593,9 @@ class Executor::Impl {
     op.region = c.region;
     op.request_json = request;
     op.expected = expected;
+    // Until a create answers that it carried every tag, assume it carried only the operation
+    // tag: an outcome found by search is tagged in full, which is safe to repeat.
+    op.tags_pending = kind == "create-replicas";
     return op;
   }
 

@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "reconciler/identity.h"
+
 namespace reconciler {
 
 using nlohmann::json;
@@ -45,20 +47,15 @@ ObserveScope ScopeOf(const specs::DesiredState& desired, const RecordedState& re
 
 Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, const ObserveScope& scope) {
   ObservedState observed;
-  auto ours = [&](const cloud::Instance& i) {
-    auto t = i.tags.find(cloud::kStackTag);
-    return t != i.tags.end() && t->second == stack;
-  };
   for (const std::string& region : scope.regions) {
-    Result<std::vector<cloud::Instance>> instances = cloud->ListInstances(region, {cloud::kStackTag, {}});
+    Result<std::vector<cloud::Instance>> instances = ListStackInstances(cloud, region, stack);
     if (!instances.ok()) return instances.status().Annotate("listing instances in " + region);
-    for (cloud::Instance& i : *instances) {
-      if (ours(i)) observed.instances.push_back(std::move(i));
-    }
+    for (cloud::Instance& i : *instances) observed.instances.push_back(std::move(i));
     Result<std::vector<cloud::Instance>> serverless = cloud->ListServerless(region, cloud::kStackTag);
     if (!serverless.ok()) return serverless.status().Annotate("listing serverless instances in " + region);
     for (cloud::Instance& i : *serverless) {
-      if (ours(i)) observed.serverless.push_back(std::move(i));
+      Normalize(&i);
+      if (BelongsTo(i, stack)) observed.serverless.push_back(std::move(i));
     }
   }
   for (const auto& [region, master] : scope.masters) {

@@ -1,9 +1,11 @@
 #pragma once
 
 // Observe: what the cloud holds for a stack, for the fewest calls. Per region: one paged
-// DescribeDBInstances listing and one DescribeServerlessDBInstances listing, both filtered
-// on the stack tag key; per referenced master: one DescribeReadOnlyGroups. Nothing per
-// instance, so a no-op plan over 1,000 replicas on one master costs 12 calls.
+// DescribeDBInstances listing, filtered on the stack and operation tag keys (so instances
+// whose tagging never finished are found too; see identity.h), and one
+// DescribeServerlessDBInstances listing on the stack tag key; per referenced master: one
+// DescribeReadOnlyGroups. Nothing per instance, so a no-op plan over 1,000 replicas on one
+// master costs 12 calls.
 
 #include <string>
 

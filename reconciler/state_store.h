@@ -64,6 +64,7 @@ struct Operation {
   Phase phase = Phase::kIntent;
   int64_t attempts = 0;      // create calls sent so far
   int64_t settled = 0;       // of those, how many provably bought nothing (throttled, refused)
+  bool tags_pending = false; // the stack, resource and user tags are still to go on (identity.h)
   std::vector<std::string> deal_names;
   std::string bill_id;
   std::vector<std::string> instance_ids;

@@ -125,6 +125,7 @@ struct Project {
   std::string region;  // provider.tencentcloud.region
   std::string endpoint;  // provider.tencentcloud.endpoint; default: environment, then the cloud
   std::string profile;   // provider.tencentcloud.profile; default: environment, then "default"
+  std::string site;      // provider.tencentcloud.site: "intl", "china" or "" (follow the endpoint)
   std::map<std::string, int> rate_limits;  // provider.tencentcloud.rateLimits, per action per second
   std::string state = "sqlite:.reconciler/state.db";  // state; relative to the stack directory
   struct Daemon {

@@ -31,7 +31,7 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
     diags->Error(tc->at, "provider.tencentcloud must be a mapping, got " + tc->Describe());
     return;
   }
-  FieldReader r(*tc, "provider.tencentcloud", {"region", "endpoint", "profile", "rateLimits"}, tc->at, diags,
+  FieldReader r(*tc, "provider.tencentcloud", {"region", "endpoint", "profile", "site", "rateLimits"}, tc->at, diags,
                 "provider.tencentcloud.");
   if (r.String("region", &p->region) && !IsSupportedRegion(p->region)) {
     std::string hint = DidYouMean(p->region, SupportedRegions());
@@ -43,6 +43,11 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
     r.Error("endpoint", "endpoint must be an http:// or https:// URL, got \"" + p->endpoint + "\"");
   }
   r.String("profile", &p->profile);
+  if (r.String("site", &p->site) && p->site != "intl" && p->site != "china") {
+    std::string hint = DidYouMean(p->site, {"intl", "china"});
+    r.Error("site", "site must be intl or china, got \"" + p->site + "\"" +
+                        (hint.empty() ? "" : "; did you mean \"" + hint + "\"?"));
+  }
   if (const Node* limits = r.Get("rateLimits")) {
     if (!limits->IsMap()) {
       diags->Error(limits->at, "rateLimits must map API actions to requests per second, got " + limits->Describe());

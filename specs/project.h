@@ -8,6 +8,7 @@
 //       region: ap-beijing            # default region of every resource
 //       endpoint: https://...         # optional; default TENCENTCLOUD_ENDPOINT, then the cloud
 //       profile: default              # optional tccli profile
+//       site: intl                    # optional: intl | china; default: the endpoint's site
 //       rateLimits: {CreateReadOnlyDBInstance: 50}   # per action, requests per second
 //   state: sqlite:.reconciler/state.db
 //   daemon: {interval: 60s, autoApply: false, allowDestroy: false, listen: 127.0.0.1:9464}

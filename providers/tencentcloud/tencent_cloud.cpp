@@ -31,6 +31,17 @@ bool Bool(const json& j, const char* key) {
   return it->is_number() && it->get<int64_t>() != 0;
 }
 
+// The strings of a list field; a missing field, or anything that is not a string, is left out.
+std::vector<std::string> StringList(const json& j, const char* key) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array()) return out;
+  for (const json& v : *it) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
 c::Tags TagsOf(const json& list) {
   c::Tags tags;
   if (!list.is_array()) return tags;
@@ -167,7 +178,7 @@ Result<std::vector<c::Instance>> TencentCloud::ListAllPages(const std::string& a
 
 Result<std::vector<c::Instance>> TencentCloud::ListInstances(const std::string& region, const c::ListFilter& filter) {
   json filters = json::array();
-  if (!filter.tag_key.empty()) filters.push_back({{"Name", "db-tag-key"}, {"Values", {filter.tag_key}}});
+  if (!filter.tag_keys.empty()) filters.push_back({{"Name", "db-tag-key"}, {"Values", filter.tag_keys}});
   if (!filter.instance_ids.empty()) filters.push_back({{"Name", "db-instance-id"}, {"Values", filter.instance_ids}});
   // In creation order, so instances bought while we page land after the pages already read.
   json params = {{"OrderBy", "CreateTime"}, {"OrderByType", "asc"}};
@@ -270,8 +281,20 @@ Result<c::Purchase> TencentCloud::CreateReplicas(const c::ReplicaRequest& q, c::
                  {"AutoRenewFlag", q.auto_renew ? 1 : 0},
                  {"ProjectId", q.project_id},
                  {"NeedSupportIpv6", q.ipv6 ? 1 : 0},
-                 {"DeletionProtection", q.deletion_protection},
-                 {"Tags", TagList(q.tags)}};
+                 {"DeletionProtection", q.deletion_protection}};
+  // The international site's create takes one Tag object, TagList, and has no Tags; the
+  // China site takes them all in Tags. Only the operation tag proves a purchase happened, so
+  // it is the one that rides on the create everywhere.
+  bool tags_complete = true;
+  if (options_.site == Site::kChina) {
+    if (!q.tags.empty()) params["Tags"] = TagList(q.tags);
+  } else if (auto op = q.tags.find(c::kOperationTag); op != q.tags.end()) {
+    params["TagList"] = {{"TagKey", op->first}, {"TagValue", op->second}};
+    tags_complete = q.tags.size() == 1;
+  } else if (!q.tags.empty()) {
+    params["TagList"] = {{"TagKey", q.tags.begin()->first}, {"TagValue", q.tags.begin()->second}};
+    tags_complete = q.tags.size() == 1;
+  }
   if (!q.voucher_ids.empty()) params["VoucherIds"] = q.voucher_ids;
   if (q.activity_id) params["ActivityId"] = *q.activity_id;
   if (!q.group_id.empty()) params["ReadOnlyGroupId"] = q.group_id;
@@ -283,9 +306,10 @@ Result<c::Purchase> TencentCloud::CreateReplicas(const c::ReplicaRequest& q, c::
                         dry_run == c::DryRun::kYes ? Effect::kRead : Effect::kPurchase);
   if (!r.ok()) return r.status();
   c::Purchase p;
-  p.deal_names = r->value("DealNames", std::vector<std::string>{});
+  p.deal_names = StringList(*r, "DealNames");
   p.bill_id = Str(*r, "BillId");
-  p.instance_ids = r->value("DBInstanceIdSet", std::vector<std::string>{});
+  p.instance_ids = StringList(*r, "DBInstanceIdSet");
+  p.tags_complete = tags_complete;
   return p;
 }
 
@@ -369,6 +393,28 @@ Status TencentCloud::ModifyTags(const std::string& region, const std::string& id
     if (!delete_tags.empty()) params["DeleteTags"] = delete_tags;
     Status st = Call("ModifyResourceTags", "", params, Effect::kMutate, "tag").status();
     if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status TencentCloud::TagInstances(const std::string& region, const std::vector<std::string>& ids, const c::Tags& tags) {
+  // TagResources takes at most 10 resources per call. A resource it could not tag comes back
+  // in FailedResources of an answer that is otherwise a success.
+  constexpr size_t kResourcesPerCall = 10;
+  for (size_t i = 0; i < ids.size(); i += kResourcesPerCall) {
+    json resources = json::array();
+    for (size_t j = i; j < std::min(ids.size(), i + kResourcesPerCall); ++j) {
+      resources.push_back(PostgresResourceName(region, ids[j]));
+    }
+    Result<json> r = Call("TagResources", "", {{"ResourceList", resources}, {"Tags", TagList(tags)}}, Effect::kMutate,
+                          "tag");
+    if (!r.ok()) return r.status();
+    auto failed = r->find("FailedResources");
+    if (failed != r->end() && failed->is_array() && !failed->empty()) {
+      const json& first = (*failed)[0];
+      return Status(Code::kRetryable, "TagResources could not tag " + std::to_string(failed->size()) + " resource(s): " +
+                                          Str(first, "Resource") + ": " + Str(first, "Code") + " " + Str(first, "Message"));
+    }
   }
   return Status::Ok();
 }

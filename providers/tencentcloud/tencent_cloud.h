@@ -9,6 +9,7 @@
 
 #include "providers/provider.h"
 #include "providers/tencentcloud/api_client.h"
+#include "providers/tencentcloud/site.h"
 #include "reconciler/rate_budget.h"
 
 namespace reconciler::tencentcloud {
@@ -16,6 +17,7 @@ namespace reconciler::tencentcloud {
 struct TencentCloudOptions {
   int read_attempts = 6;  // tries per read before giving up (default 6)
   std::chrono::milliseconds backoff{200};  // first backoff; doubles, jittered, to at most 5 s
+  Site site = Site::kIntl;  // decides the request shapes; see site.h (default intl)
 };
 
 class TencentCloud final : public cloud::Cloud {
@@ -46,6 +48,8 @@ class TencentCloud final : public cloud::Cloud {
                      const std::string& to_group) override;
   Status ModifyTags(const std::string& region, const std::string& id, const cloud::Tags& replace,
                     const std::vector<std::string>& remove) override;
+  Status TagInstances(const std::string& region, const std::vector<std::string>& ids,
+                      const cloud::Tags& tags) override;
   Status Isolate(const std::string& region, const std::string& id) override;
   Status Restore(const std::string& region, const std::string& id) override;
   Status Destroy(const std::string& region, const std::string& id) override;

@@ -1,5 +1,6 @@
 // The executor against the in-memory cloud: exactly-once purchases under every fault.
 
+#include "reconciler/identity.h"
 #include "reconciler/executor.h"
 
 #include <doctest/doctest.h>
@@ -132,7 +133,8 @@ TEST_CASE("executor: a crash after the intent is resumed by searching first") {
     op.attempts = 1;
     REQUIRE(f.store->PutOperation(op, "intent").ok());
     if (was_sent) {
-      q.tags[cloud::kOperationTag] = op.id;
+      // As the product sends it: on the international site the create carries this tag only.
+      q.tags[cloud::kOperationTag] = OperationTagValue("unit", op.resource_key, op.id);
       REQUIRE(f.fake.CreateReplicas(q, cloud::DryRun::kNo).ok());
     }
     Plan plan = f.MakePlan(desired);

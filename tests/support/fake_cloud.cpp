@@ -103,7 +103,11 @@ Result<std::vector<c::Instance>> FakeCloud::ListInstances(const std::string& reg
   std::vector<c::Instance> out;
   for (const auto& [id, s] : instances_) {
     if (s.instance.region != region || s.instance.type == "serverless") continue;
-    if (!f.tag_key.empty() && !s.instance.tags.count(f.tag_key)) continue;
+    if (!f.tag_keys.empty() && std::none_of(f.tag_keys.begin(), f.tag_keys.end(), [&](const std::string& k) {
+          return s.instance.tags.count(k) > 0;
+        })) {
+      continue;
+    }
     if (!f.instance_ids.empty() && std::find(f.instance_ids.begin(), f.instance_ids.end(), id) == f.instance_ids.end()) continue;
     out.push_back(View(s));
   }
@@ -199,6 +203,7 @@ Result<c::Purchase> FakeCloud::CreateReplicas(const c::ReplicaRequest& q, c::Dry
 
   c::Purchase p;
   p.bill_id = "bill-" + std::to_string(next_);
+  p.tags_complete = !one_create_tag || q.tags.size() <= 1;
   uint64_t deliver = q.count;
   if (q.prepaid && never_deliver) deliver = 0;
   else if (q.prepaid && deliver_short) deliver = q.count - 1;
@@ -223,6 +228,9 @@ Result<c::Purchase> FakeCloud::CreateReplicas(const c::ReplicaRequest& q, c::Dry
       s.instance.vpc_id = q.vpc_id;
       s.instance.subnet_id = q.subnet_id;
       s.instance.tags = q.tags;
+      if (one_create_tag && q.tags.count(c::kOperationTag)) {
+        s.instance.tags = {{c::kOperationTag, q.tags.at(c::kOperationTag)}};
+      }
       s.instance.deletion_protection = q.deletion_protection;
       s.instance.ipv6 = q.ipv6;
       s.instance.dedicated_cluster_id = q.dedicated_cluster_id;
@@ -352,6 +360,17 @@ Status FakeCloud::ModifyTags(const std::string&, const std::string& id, const c:
   return Status::Ok();
 }
 
+Status FakeCloud::TagInstances(const std::string&, const std::vector<std::string>& ids, const c::Tags& tags) {
+  std::lock_guard<std::mutex> lock(mu_);
+  calls_["TagResources"] += static_cast<int>((ids.size() + 9) / 10);
+  for (const std::string& id : ids) {
+    Stored* s = Find(id);
+    if (!s) return Refused("ResourceNotFound", "no " + id);
+    for (const auto& [k, v] : tags) s->instance.tags[k] = v;
+  }
+  return Status::Ok();
+}
+
 Status FakeCloud::Isolate(const std::string&, const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   Count("IsolateDBInstances");
@@ -472,6 +491,9 @@ S FaultyCloud::MoveToGroup(const std::string& r, const std::string& id, const st
 }
 S FaultyCloud::ModifyTags(const std::string& r, const std::string& id, const c::Tags& s, const std::vector<std::string>& d) {
   return Through<S>("ModifyResourceTags", [&] { return inner_->ModifyTags(r, id, s, d); });
+}
+S FaultyCloud::TagInstances(const std::string& r, const std::vector<std::string>& ids, const c::Tags& t) {
+  return Through<S>("TagResources", [&] { return inner_->TagInstances(r, ids, t); });
 }
 S FaultyCloud::Isolate(const std::string& r, const std::string& id) {
   return Through<S>("IsolateDBInstances", [&] { return inner_->Isolate(r, id); });

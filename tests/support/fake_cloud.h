@@ -36,6 +36,9 @@ class FakeCloud : public cloud::Cloud {
   std::chrono::seconds delivery_delay{10};  // DescribeOrders lists ids this long after a prepaid create
   std::chrono::seconds boot_delay{20};      // instances run this long after creation
   bool supports_dry_run = true;
+  // The international site: a replica create carries only its operation tag (TagList);
+  // false: every tag, as the China site's Tags does.
+  bool one_create_tag = true;
   bool deliver_short = false;      // the next prepaid purchase delivers one instance less
   bool never_deliver = false;      // the next prepaid purchase delivers nothing
   bool stuck_initing = false;      // instances bought from now on never run
@@ -65,6 +68,8 @@ class FakeCloud : public cloud::Cloud {
                      const std::string& to_group) override;
   Status ModifyTags(const std::string& region, const std::string& id, const cloud::Tags& replace,
                     const std::vector<std::string>& remove) override;
+  Status TagInstances(const std::string& region, const std::vector<std::string>& ids,
+                      const cloud::Tags& tags) override;
   Status Isolate(const std::string& region, const std::string& id) override;
   Status Restore(const std::string& region, const std::string& id) override;
   Status Destroy(const std::string& region, const std::string& id) override;
@@ -130,6 +135,7 @@ class FaultyCloud : public cloud::Cloud {
   Status ModifySecurityGroups(const std::string& r, const std::string& id, const std::vector<std::string>& g) override;
   Status MoveToGroup(const std::string& r, const std::string& id, const std::string& f, const std::string& t) override;
   Status ModifyTags(const std::string& r, const std::string& id, const cloud::Tags& s, const std::vector<std::string>& d) override;
+  Status TagInstances(const std::string& r, const std::vector<std::string>& ids, const cloud::Tags& t) override;
   Status Isolate(const std::string& r, const std::string& id) override;
   Status Restore(const std::string& r, const std::string& id) override;
   Status Destroy(const std::string& r, const std::string& id) override;

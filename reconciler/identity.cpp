@@ -1,0 +1,60 @@
+#include "reconciler/identity.h"
+
+namespace reconciler {
+
+std::string OperationTagValue(const std::string& stack, const std::string& resource_key,
+                              const std::string& operation_id) {
+  return stack + "/" + resource_key + "/" + operation_id;
+}
+
+OperationTag ParseOperationTag(const std::string& value) {
+  // Stack names, kinds and resource names hold no '/', so the value splits in exactly four.
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t slash; (slash = value.find('/', start)) != std::string::npos; start = slash + 1) {
+    parts.push_back(value.substr(start, slash - start));
+  }
+  parts.push_back(value.substr(start));
+  if (parts.size() != 4) return {"", "", value};
+  for (const std::string& p : parts) {
+    if (p.empty()) return {"", "", value};
+  }
+  return {parts[0], parts[1] + "/" + parts[2], parts[3]};
+}
+
+void Normalize(cloud::Instance* instance) {
+  cloud::Tags& tags = instance->tags;
+  auto op = tags.find(cloud::kOperationTag);
+  if (op == tags.end()) return;
+  OperationTag parsed = ParseOperationTag(op->second);
+  op->second = parsed.operation_id;
+  if (parsed.stack.empty()) return;
+  const bool had_stack = tags.count(cloud::kStackTag) > 0;
+  const bool had_resource = tags.count(cloud::kResourceTag) > 0;
+  if (!had_stack) tags[cloud::kStackTag] = parsed.stack;
+  if (!had_resource) tags[cloud::kResourceTag] = parsed.resource_key;
+  instance->tagging_incomplete = !had_stack || !had_resource;
+}
+
+bool BelongsTo(const cloud::Instance& instance, const std::string& stack) {
+  auto t = instance.tags.find(cloud::kStackTag);
+  return t != instance.tags.end() && t->second == stack;
+}
+
+std::vector<std::string> IdentityTagKeys() { return {cloud::kStackTag, cloud::kOperationTag}; }
+
+Result<std::vector<cloud::Instance>> ListStackInstances(cloud::Cloud* cloud, const std::string& region,
+                                                        const std::string& stack) {
+  cloud::ListFilter filter;
+  filter.tag_keys = IdentityTagKeys();
+  Result<std::vector<cloud::Instance>> all = cloud->ListInstances(region, filter);
+  if (!all.ok()) return all.status();
+  std::vector<cloud::Instance> out;
+  for (cloud::Instance& i : *all) {
+    Normalize(&i);
+    if (BelongsTo(i, stack)) out.push_back(std::move(i));
+  }
+  return out;
+}
+
+}  // namespace reconciler
