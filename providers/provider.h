@@ -205,6 +205,9 @@ class Cloud {
   // Changes in place.
   virtual Status ModifyName(const std::string& region, const std::string& id, const std::string& name) = 0;
   virtual Status ModifyDeletionProtection(const std::string& region, const std::string& id, bool on) = 0;
+  // Whether ModifyDeletionProtection exists where this cloud is (the international site has
+  // no such action). The plan does not propose what cannot be carried out.
+  virtual bool CanModifyDeletionProtection() const { return true; }
   virtual Status ModifySecurityGroups(const std::string& region, const std::string& id,
                                       const std::vector<std::string>& security_group_ids) = 0;
   virtual Status MoveToGroup(const std::string& region, const std::string& id, const std::string& from_group,

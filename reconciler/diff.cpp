@@ -317,7 +317,12 @@ class Builder {
       u.name = s.instance_name;
       c.fields.push_back({"instanceName", Quote(i.name), Quote(s.instance_name)});
     }
-    if (i.deletion_protection != s.deletion_protection) {
+    if (i.deletion_protection != s.deletion_protection && !options_.can_modify_deletion_protection) {
+      warnings_.push_back(r.key.ToString() + " (" + i.id + "): deletionProtection is " + BoolText(i.deletion_protection) +
+                          " in the cloud and " + BoolText(s.deletion_protection) +
+                          " in the spec; this API site has no ModifyDBInstanceDeletionProtection, so change it in "
+                          "the console (new purchases carry the spec's value)");
+    } else if (i.deletion_protection != s.deletion_protection) {
       u.deletion_protection = s.deletion_protection;
       c.fields.push_back({"deletionProtection", BoolText(i.deletion_protection), BoolText(s.deletion_protection)});
     }

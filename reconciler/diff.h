@@ -32,6 +32,9 @@ struct RecordedState {
 
 struct DiffOptions {
   bool allow_destroy = false;
+  // False where the cloud has no ModifyDBInstanceDeletionProtection (the international
+  // site): a deletionProtection drift is then a warning, not an update. Default true.
+  bool can_modify_deletion_protection = true;
 };
 
 struct DiffResult {

@@ -61,7 +61,7 @@ Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, cons
   ObserveScope scope = ScopeOf(desired, *recorded);
   Result<ObservedState> observed = Observe(cloud, desired.project.stack, scope);
   if (!observed.ok()) return observed.status();
-  DiffResult diff = Diff(desired, *observed, *recorded, {options.allow_destroy});
+  DiffResult diff = Diff(desired, *observed, *recorded, {options.allow_destroy, cloud->CanModifyDeletionProtection()});
   RunPreflight(cloud, *observed, &diff.changes);
 
   Plan plan;

@@ -358,6 +358,12 @@ Status TencentCloud::ModifyName(const std::string& region, const std::string& id
 }
 
 Status TencentCloud::ModifyDeletionProtection(const std::string& region, const std::string& id, bool on) {
+  if (options_.site == Site::kIntl) {
+    return Status(Code::kPermanent,
+                  "the international site has no ModifyDBInstanceDeletionProtection: deletion protection is set at "
+                  "purchase, and changed afterwards only in the console",
+                  "InvalidAction");
+  }
   return Call("ModifyDBInstanceDeletionProtection", region, {{"DBInstanceId", id}, {"DeletionProtection", on}},
               Effect::kMutate)
       .status();

@@ -41,7 +41,9 @@ class TencentCloud final : public cloud::Cloud {
   Result<std::string> ModifySpec(const std::string& region, const std::string& id, uint64_t memory_gb, uint64_t cpu,
                                  uint64_t storage_gb) override;
   Status ModifyName(const std::string& region, const std::string& id, const std::string& name) override;
+  // Not on the international site, which lacks the action: kPermanent, nothing sent.
   Status ModifyDeletionProtection(const std::string& region, const std::string& id, bool on) override;
+  bool CanModifyDeletionProtection() const override { return options_.site == Site::kChina; }
   Status ModifySecurityGroups(const std::string& region, const std::string& id,
                               const std::vector<std::string>& security_group_ids) override;
   Status MoveToGroup(const std::string& region, const std::string& id, const std::string& from_group,

@@ -171,3 +171,25 @@ TEST_CASE("identity: another stack's purchase-tagged instances are not ours") {
 
 }  // namespace
 }  // namespace reconciler::testing
+
+namespace reconciler::testing {
+namespace {
+
+TEST_CASE("identity: where the site has no deletion-protection action the plan warns instead of updating") {
+  EngineFixture f;
+  auto desired = f.Load(ReplicaYaml("reports", 1));
+  REQUIRE(f.Apply(f.MakePlan(desired)).ok());
+  auto protected_spec = f.Load(ReplicaYaml("reports", 1, "  deletionProtection: true\n"));
+  Plan china = f.MakePlan(protected_spec);
+  REQUIRE(china.changes.size() == 1);
+  CHECK(china.changes[0].update.deletion_protection == true);
+
+  f.fake.has_deletion_protection_action = false;
+  Plan intl = f.MakePlan(protected_spec);
+  CHECK_FALSE(intl.HasChanges());
+  REQUIRE(intl.warnings.size() == 1);
+  CHECK(intl.warnings[0].find("no ModifyDBInstanceDeletionProtection") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace reconciler::testing

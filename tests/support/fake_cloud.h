@@ -36,6 +36,8 @@ class FakeCloud : public cloud::Cloud {
   std::chrono::seconds delivery_delay{10};  // DescribeOrders lists ids this long after a prepaid create
   std::chrono::seconds boot_delay{20};      // instances run this long after creation
   bool supports_dry_run = true;
+  bool has_deletion_protection_action = true;  // false: as the international site
+  bool CanModifyDeletionProtection() const override { return has_deletion_protection_action; }
   // The international site: a replica create carries only its operation tag (TagList);
   // false: every tag, as the China site's Tags does.
   bool one_create_tag = true;
@@ -132,6 +134,7 @@ class FaultyCloud : public cloud::Cloud {
   Result<std::string> ModifySpec(const std::string& r, const std::string& id, uint64_t m, uint64_t c, uint64_t s) override;
   Status ModifyName(const std::string& r, const std::string& id, const std::string& n) override;
   Status ModifyDeletionProtection(const std::string& r, const std::string& id, bool on) override;
+  bool CanModifyDeletionProtection() const override { return inner_->CanModifyDeletionProtection(); }
   Status ModifySecurityGroups(const std::string& r, const std::string& id, const std::vector<std::string>& g) override;
   Status MoveToGroup(const std::string& r, const std::string& id, const std::string& f, const std::string& t) override;
   Status ModifyTags(const std::string& r, const std::string& id, const cloud::Tags& s, const std::vector<std::string>& d) override;
