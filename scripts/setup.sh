@@ -49,3 +49,13 @@ if [[ ! -d "$here/tools/schema-check/node_modules/ajv" || ! -d "$here/tools/sche
   echo "setup: installing the schema checker's npm packages"
   (cd "$here/tools/schema-check" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# The SDK conformance check (tools/sdk-conformance) reads the official Tencent Cloud Node SDKs'
+# request models and calls the emulator through their CommonClient. Reinstalled only when the
+# lock file differs from the one last installed.
+sdk="$here/tools/sdk-conformance"
+if ! cmp -s "$sdk/package-lock.json" "$sdk/node_modules/.installed-package-lock.json" 2>/dev/null; then
+  echo "setup: installing the SDK conformance check's npm packages (the official Tencent Cloud Node SDKs)"
+  (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$sdk/package-lock.json" "$sdk/node_modules/.installed-package-lock.json"
+fi
