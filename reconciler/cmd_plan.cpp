@@ -109,13 +109,15 @@ bool Confirm(const ApplyCommandOptions& options, Io io) {
   return true;
 }
 
-int Execute(const Plan& plan, const ApplyCommandOptions& options, cloud::Cloud* cloud, StateStore* store,
-            Clock* clock, Io io) {
+int Execute(const Plan& plan, const ApplyCommandOptions& options, const specs::Project& project, cloud::Cloud* cloud,
+            StateStore* store, Clock* clock, Io io) {
   std::unique_ptr<Reporter> reporter;
   if (options.json_progress) reporter = std::make_unique<JsonReporter>(io.out);
   else if (isatty(STDOUT_FILENO) && UseColor(STDOUT_FILENO)) reporter = std::make_unique<TtyReporter>(io.out);
   else reporter = std::make_unique<TextReporter>(io.out);
-  Executor executor(cloud, store, clock, reporter.get(), plan.stack);
+  ExecutorOptions executor_options;
+  executor_options.search_window = std::chrono::seconds(project.purchase_search_window_seconds);
+  Executor executor(cloud, store, clock, reporter.get(), plan.stack, executor_options);
   ApplyResult result;
   {
     InterruptGuard guard(&executor, io);
@@ -246,7 +248,7 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
     }
   }
   if (!Confirm(options, io)) return kExitError;
-  return Execute(plan, options, session->cloud.get(), store->get(), &clock, io);
+  return Execute(plan, options, stack->desired.project, session->cloud.get(), store->get(), &clock, io);
 }
 
 }  // namespace reconciler

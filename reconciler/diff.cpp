@@ -126,8 +126,14 @@ class Builder {
     c.operation_id = op.id;
     c.instance_ids = op.instance_ids;
     c.count = static_cast<uint64_t>(op.expected);
-    c.reason = std::string("purchase ") + op.id + " is in flight (" + PhaseName(op.phase) +
-               (op.deal_names.empty() ? "" : ", orders " + Join(op.deal_names)) + "): follow it to the end";
+    if (op.phase == Phase::kUnknown || (op.phase == Phase::kIntent && op.attempts > op.settled)) {
+      c.reason = "outcome unknown, searching: purchase " + op.id +
+                 " may have bought; nothing is bought again until its visibility window has passed with "
+                 "nothing carrying its tag";
+    } else {
+      c.reason = std::string("purchase ") + op.id + " is in flight (" + PhaseName(op.phase) +
+                 (op.deal_names.empty() ? "" : ", orders " + Join(op.deal_names)) + "): follow it to the end";
+    }
     Add(std::move(c));
   }
 

@@ -488,6 +488,7 @@ class Executor::Impl {
         }
       }
       ++op.attempts;
+      op.sent_at = std::chrono::duration_cast<std::chrono::seconds>(clock_->Now().time_since_epoch()).count();
       if (!Persist(op, "sending attempt " + std::to_string(op.attempts), change_id)) {
         --op.attempts;
         *message = "cannot record the intent; nothing was sent";
@@ -535,31 +536,46 @@ class Executor::Impl {
     }
   }
 
-  // Settles an operation whose create may or may not have bought: search by its tag.
+  // Settles an operation whose create may or may not have bought: search by its tag until a
+  // search that began after the visibility window (counted from the send, which the state
+  // keeps, so a restart does not shorten it) has found nothing.
   Outcome Resolve(Operation& op, const std::string& change_id, std::string* message) {
-    for (int round = 0; round < options_.search_rounds; ++round) {
-      if (round > 0 && !Sleep(options_.search_spacing)) {
-        *message = "interrupted while checking whether " + op.id + " bought anything; the next apply resumes it";
-        return Outcome::kPending;
-      }
+    const TimePoint sent = op.sent_at > 0 ? TimePoint(std::chrono::seconds(op.sent_at)) : clock_->Now();
+    const TimePoint settled_after = sent + options_.search_window;
+    for (int round = 0;; ++round) {
+      const TimePoint began = clock_->Now();
       Result<std::vector<std::string>> found = Search(op);
       if (!found.ok()) {
         *message = "cannot tell whether " + op.id + " bought anything (" + found.status().ToString() +
                    "); the next apply resumes it";
         return Outcome::kPending;
       }
-      if (found->empty()) continue;
-      op.instance_ids = *found;
-      op.phase = Phase::kDelivered;
-      op.tags_pending = op.kind == "create-replicas";  // found by the one tag it surely carries
-      Persist(op, "found " + Join(op.instance_ids) + " tagged with this operation: the lost create did buy", change_id);
-      RecordInstances(op);
-      return Outcome::kDone;
+      if (!found->empty()) {
+        op.instance_ids = *found;
+        op.phase = Phase::kDelivered;
+        op.tags_pending = op.kind == "create-replicas";  // found by the one tag it surely carries
+        Persist(op, "found " + Join(op.instance_ids) + " tagged with this operation: the lost create did buy", change_id);
+        RecordInstances(op);
+        return Outcome::kDone;
+      }
+      if (began >= settled_after) break;
+      auto left = std::chrono::duration_cast<milliseconds>(settled_after - began);
+      if (round == 0) {
+        Report(ChangeOf(op.id, change_id), op.resource_key, "searching",
+               "outcome unknown: nothing carries " + op.id + " yet; searching for " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(left).count()) +
+                   "s more before anything is sent again");
+      }
+      if (!Sleep(std::min(left, options_.search_spacing))) {
+        *message = "interrupted while checking whether " + op.id + " bought anything; the next apply resumes it";
+        return Outcome::kPending;
+      }
     }
     op.settled = op.attempts;
     op.phase = Phase::kIntent;
-    Persist(op, "searched " + std::to_string(options_.search_rounds) +
-                    " times: nothing carries this operation's tag, so nothing was bought; sending again",
+    Persist(op, "nothing carries this operation's tag " + std::to_string(options_.search_window.count()) +
+                    "s after it was sent, past the time the cloud could still have accepted it: nothing was "
+                    "bought; sending again",
             change_id);
     return Outcome::kDone;
   }

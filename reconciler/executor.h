@@ -15,8 +15,8 @@
 //      instance is running.
 // When a create's outcome is unknown (timeout, reset, lost answer, or an intent found after
 // a crash), the executor searches the cloud for instances tagged with that operation id,
-// several times over a visibility window, and sends again only when the search proves
-// nothing was bought. An answer that proves nothing happened (RequestLimitExceeded, not
+// and sends again only when a search begun after the visibility window (search_window,
+// counted from the send) finds nothing. An answer that proves nothing happened (RequestLimitExceeded, not
 // sent, a refusal) is retried or reported without a search.
 //
 // Interrupt() (Ctrl-C) stops new work at once. Purchases already sent stay in the store as
@@ -41,8 +41,14 @@ struct ExecutorOptions {
   std::chrono::seconds running_deadline{3600};       // wait for instances to run
   std::chrono::milliseconds poll_min{1000};          // first poll interval; grows x1.5 ...
   std::chrono::milliseconds poll_max{30000};         // ... to this while nothing changes
-  int search_rounds = 3;                             // searches before a lost create counts as not made
-  std::chrono::milliseconds search_spacing{5000};    // between those searches
+  // After a create whose outcome is unknown, nothing is sent again until a search that
+  // starts at least this long after the send finds nothing. The cloud refuses a request
+  // signed more than 5 minutes earlier (AuthFailure.SignatureExpire), so a request that a
+  // proxy held, or an answer the client gave up on, can take effect no later than 5 minutes
+  // after it was signed; the sixth minute covers the listing's lag and clock skew.
+  // Default 360 s; lowering it below 300 s gives up that proof.
+  std::chrono::seconds search_window{360};
+  std::chrono::milliseconds search_spacing{15000};  // between searches within the window
   int max_send_attempts = 5;                         // create calls per purchase, when each provably bought nothing
 };
 

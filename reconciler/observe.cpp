@@ -42,8 +42,45 @@ ObserveScope ScopeOf(const specs::DesiredState& desired, const RecordedState& re
     }
   }
   for (const Operation& op : recorded.in_flight) regions.insert(op.region);
-  return {{regions.begin(), regions.end()}, {masters.begin(), masters.end()}};
+  std::vector<std::pair<std::string, std::string>> known;
+  for (const auto& [id, rec] : recorded.instances) {
+    auto key = specs::ParseResourceKey(rec.resource_key);
+    if (key && key->kind == specs::Kind::kReadOnlyInstance) known.emplace_back(rec.region, id);
+  }
+  return {{regions.begin(), regions.end()}, {masters.begin(), masters.end()}, std::move(known)};
 }
+
+namespace {
+
+// Every recorded replica the listing omits is looked up by id (see Observe).
+Status CheckRecordedListed(cloud::Cloud* cloud, const std::string& stack, const ObserveScope& scope,
+                           const ObservedState& observed) {
+  std::set<std::string> listed;
+  for (const cloud::Instance& i : observed.instances) listed.insert(i.id);
+  for (const auto& [region, id] : scope.recorded) {
+    if (listed.count(id)) continue;
+    Result<cloud::Instance> found = cloud->DescribeInstance(region, id);
+    if (!found.ok() && found.status().code() == Code::kNotFound) continue;  // proven gone
+    if (!found.ok()) {
+      return found.status().Annotate(id + " is recorded in state but missing from the listing of " + region +
+                                     ", and looking it up by id failed");
+    }
+    if (IsGoing(found->status)) continue;
+    Normalize(&*found);
+    const std::string seen = "DescribeDBInstanceAttribute finds it (" + found->status + ")";
+    if (BelongsTo(*found, stack)) {
+      return Status(Code::kRetryable, "the listing of " + region + " omits " + id + ", which the state records and " +
+                                          seen + ": the cloud's listing lags behind, so nothing is planned from "
+                                          "it; plan again in a moment");
+    }
+    return Status(Code::kRetryable, id + " is recorded in state and " + seen + ", but it carries none of stack " + stack +
+                                        "'s tags: if its tags lag, plan again in a moment; if someone removed "
+                                        "them, take it back with `reconciler import` or rebuild the state");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, const ObserveScope& scope) {
   ObservedState observed;
@@ -58,6 +95,8 @@ Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, con
       if (BelongsTo(i, stack)) observed.serverless.push_back(std::move(i));
     }
   }
+  Status checked = CheckRecordedListed(cloud, stack, scope, observed);
+  if (!checked.ok()) return checked;
   for (const auto& [region, master] : scope.masters) {
     Result<std::vector<cloud::Group>> groups = cloud->ListGroups(region, master);
     if (!groups.ok()) return groups.status().Annotate("listing read-only groups of " + master);

@@ -20,10 +20,17 @@ namespace reconciler {
 struct ObserveScope {
   std::vector<std::string> regions;
   std::vector<std::pair<std::string, std::string>> masters;  // region, master id
+  // Read-only instances the state records (region, id). One the listing omits is looked up
+  // by id: the cloud's silence is no proof that it is gone.
+  std::vector<std::pair<std::string, std::string>> recorded;
 };
 
 ObserveScope ScopeOf(const specs::DesiredState& desired, const RecordedState& recorded);
 
+// Fails with kRetryable when a listing is malformed, or omits an instance of `scope.recorded`
+// that a lookup by id still finds carrying our stack's tags (or any instance it finds but
+// cannot attribute): a listing that is inconsistent with the state is not planned from. A
+// recorded instance the lookup does not find, or finds going, is gone.
 Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, const ObserveScope& scope);
 
 Result<RecordedState> LoadRecorded(StateStore* store);

@@ -74,6 +74,11 @@ const char* const kMigrations[] = {
     R"sql(
     ALTER TABLE operations ADD COLUMN tags_pending INTEGER NOT NULL DEFAULT 0;
     )sql",
+    // 5: when the last create call went out, so the search after an unknown outcome covers
+    // the cloud's visibility window from the send, across restarts.
+    R"sql(
+    ALTER TABLE operations ADD COLUMN sent_at INTEGER NOT NULL DEFAULT 0;
+    )sql",
 };
 
 // A prepared statement that finalizes itself.
@@ -136,12 +141,13 @@ Operation OperationFrom(const Stmt& s) {
   op.updated_at = s.Text(13);
   op.settled = s.Int(14);
   op.tags_pending = s.Int(15) != 0;
+  op.sent_at = s.Int(16);
   return op;
 }
 
 constexpr const char* kOperationColumns =
     "id, resource_key, kind, region, request, expected, phase, attempts, deal_names, bill_id, instance_ids, "
-    "error, created_at, updated_at, settled, tags_pending";
+    "error, created_at, updated_at, settled, tags_pending, sent_at";
 
 }  // namespace
 
@@ -363,8 +369,9 @@ Status StateStore::PutOperation(const Operation& op, const std::string& detail) 
   if (!s.ok()) return s;
   const std::string now = NowText();
   Stmt st(db_, (std::string("INSERT INTO operations (") + kOperationColumns +
-                ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET phase=excluded.phase, "
+                ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET phase=excluded.phase, "
                 "attempts=excluded.attempts, settled=excluded.settled, tags_pending=excluded.tags_pending, "
+                "sent_at=excluded.sent_at, "
                 "deal_names=excluded.deal_names, bill_id=excluded.bill_id, "
                 "instance_ids=excluded.instance_ids, error=excluded.error, updated_at=excluded.updated_at")
                    .c_str());
@@ -372,7 +379,7 @@ Status StateStore::PutOperation(const Operation& op, const std::string& detail) 
   st.Bind(6, op.expected).Bind(7, std::string(PhaseName(op.phase))).Bind(8, op.attempts);
   st.Bind(9, json(op.deal_names).dump()).Bind(10, op.bill_id).Bind(11, json(op.instance_ids).dump());
   st.Bind(12, op.error).Bind(13, op.created_at.empty() ? now : op.created_at).Bind(14, now).Bind(15, op.settled);
-  st.Bind(16, static_cast<int64_t>(op.tags_pending ? 1 : 0));
+  st.Bind(16, static_cast<int64_t>(op.tags_pending ? 1 : 0)).Bind(17, op.sent_at);
   Stmt ev(db_, "INSERT INTO events (at, operation_id, resource_key, phase, detail) VALUES (?,?,?,?,?)");
   ev.Bind(1, now).Bind(2, op.id).Bind(3, op.resource_key).Bind(4, std::string(PhaseName(op.phase))).Bind(5, detail);
   if (st.Step() != SQLITE_DONE || ev.Step() != SQLITE_DONE || !Bump().ok()) {

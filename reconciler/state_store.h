@@ -65,6 +65,7 @@ struct Operation {
   int64_t attempts = 0;      // create calls sent so far
   int64_t settled = 0;       // of those, how many provably bought nothing (throttled, refused)
   bool tags_pending = false; // the stack, resource and user tags are still to go on (identity.h)
+  int64_t sent_at = 0;       // unix seconds of the last create call sent (0: none recorded)
   std::vector<std::string> deal_names;
   std::string bill_id;
   std::vector<std::string> instance_ids;

@@ -127,6 +127,10 @@ struct Project {
   std::string profile;   // provider.tencentcloud.profile; default: environment, then "default"
   std::string site;      // provider.tencentcloud.site: "intl", "china" or "" (follow the endpoint)
   std::map<std::string, int> rate_limits;  // provider.tencentcloud.rateLimits, per action per second
+  // provider.tencentcloud.purchaseSearchWindow: after a create whose outcome is unknown,
+  // how long its operation tag is searched for before anything is bought again. Default 6m
+  // (the cloud refuses requests signed more than 5 minutes earlier; see executor.h).
+  int64_t purchase_search_window_seconds = 360;
   std::string state = "sqlite:.reconciler/state.db";  // state; relative to the stack directory
   struct Daemon {
     int64_t interval_seconds = 60;       // daemon.interval; default 60s

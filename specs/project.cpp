@@ -31,7 +31,7 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
     diags->Error(tc->at, "provider.tencentcloud must be a mapping, got " + tc->Describe());
     return;
   }
-  FieldReader r(*tc, "provider.tencentcloud", {"region", "endpoint", "profile", "site", "rateLimits"}, tc->at, diags,
+  FieldReader r(*tc, "provider.tencentcloud", {"region", "endpoint", "profile", "site", "purchaseSearchWindow", "rateLimits"}, tc->at, diags,
                 "provider.tencentcloud.");
   if (r.String("region", &p->region) && !IsSupportedRegion(p->region)) {
     std::string hint = DidYouMean(p->region, SupportedRegions());
@@ -47,6 +47,15 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
     std::string hint = DidYouMean(p->site, {"intl", "china"});
     r.Error("site", "site must be intl or china, got \"" + p->site + "\"" +
                         (hint.empty() ? "" : "; did you mean \"" + hint + "\"?"));
+  }
+  if (const Node* window = r.Get("purchaseSearchWindow")) {
+    int64_t seconds = 0;
+    if (!window->IsScalar() || !ParseDuration(window->scalar, &seconds) || seconds > 86400) {
+      diags->Error(window->at, "purchaseSearchWindow must be a duration such as 6m or 360s, at most 24h, got " +
+                                   window->Describe());
+    } else {
+      p->purchase_search_window_seconds = seconds;
+    }
   }
   if (const Node* limits = r.Get("rateLimits")) {
     if (!limits->IsMap()) {

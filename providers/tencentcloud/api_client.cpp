@@ -149,14 +149,20 @@ Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
                   call.action + ": the answer is not a Tencent Cloud API envelope");
   }
   json& body = doc["Response"];
-  std::string request_id = body.value("RequestId", "");
+  // Every field is read for its type first: an answer is input, and a mistyped field must
+  // come back as an error, never as an exception.
+  auto text = [](const json& obj, const char* key) {
+    auto it = obj.find(key);
+    return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string request_id = text(body, "RequestId");
   if (auto err = body.find("Error"); err != body.end()) {
-    if (!err->is_object() || !(*err)["Code"].is_string()) {
+    if (!err->is_object() || !err->contains("Code") || !(*err)["Code"].is_string()) {
       return Status(Code::kOutcomeUnknown, call.action + ": malformed Error in the answer", "",
                     request_id);
     }
     std::string api_code = (*err)["Code"];
-    std::string message = err->value("Message", "");
+    std::string message = text(*err, "Message");
     return Status(ClassifyApiError(api_code), message, api_code, request_id);
   }
   return std::move(body);

@@ -73,7 +73,7 @@ c::Instance InstanceOf(const json& d) {
   i.project_id = U64(d, "ProjectId");
   i.vpc_id = Str(d, "VpcId");
   i.subnet_id = Str(d, "SubnetId");
-  i.tags = TagsOf(d.value("TagList", json::array()));
+  if (auto tags = d.find("TagList"); tags != d.end()) i.tags = TagsOf(*tags);
   i.deletion_protection = Bool(d, "DeletionProtection");
   i.ipv6 = U64(d, "SupportIpv6") == 1;
   if (auto nodes = d.find("DBNodeSet"); nodes != d.end() && nodes->is_array() && !nodes->empty()) {
@@ -109,8 +109,26 @@ c::Group GroupOf(const json& d) {
                                  : 0;
   g.max_replay_latency_mb = U64(d, "MaxReplayLatency");
   g.min_delay_eliminate_reserve = U64(d, "MinDelayEliminateReserve");
-  for (const json& m : d.value("ReadOnlyDBInstanceList", json::array())) g.member_ids.push_back(Str(m, "DBInstanceId"));
+  if (auto members = d.find("ReadOnlyDBInstanceList"); members != d.end() && members->is_array()) {
+    for (const json& m : *members) g.member_ids.push_back(Str(m, "DBInstanceId"));
+  }
   return g;
+}
+
+// The list `key` of `action`'s answer, every item of it an object. A listing that lacks its
+// list, or holds anything else, proves nothing about what exists: it is an error, never an
+// empty list.
+Result<const json*> ObjectList(const json& answer, const char* key, const std::string& action) {
+  auto it = answer.find(key);
+  if (it == answer.end() || !it->is_array()) {
+    return Status(Code::kRetryable, action + ": the answer has no " + key + " list, so nothing can be concluded from it");
+  }
+  for (const json& item : *it) {
+    if (!item.is_object()) {
+      return Status(Code::kRetryable, action + ": an item of " + key + " is " + item.type_name() + ", not an object");
+    }
+  }
+  return &*it;
 }
 
 bool Retriable(Code code, Effect effect) {
@@ -168,10 +186,21 @@ Result<std::vector<c::Instance>> TencentCloud::ListAllPages(const std::string& a
     params["Offset"] = offset;
     Result<json> r = Call(action, region, params, Effect::kRead);
     if (!r.ok()) return r.status();
-    const json& set = (*r)["DBInstanceSet"];
-    for (const json& d : set) out.push_back(serverless ? ServerlessOf(d) : InstanceOf(d));
-    offset += set.size();
-    if (set.size() < kPageSize || offset >= U64(*r, "TotalCount")) break;
+    Result<const json*> set = ObjectList(*r, "DBInstanceSet", action);
+    if (!set.ok()) return set.status();
+    auto total = r->find("TotalCount");
+    if (total == r->end() || !total->is_number_unsigned()) {
+      return Status(Code::kRetryable, action + ": the answer has no TotalCount, so the listing cannot be known complete");
+    }
+    for (const json& d : **set) out.push_back(serverless ? ServerlessOf(d) : InstanceOf(d));
+    offset += (*set)->size();
+    if (offset >= total->get<uint64_t>()) break;
+    if ((*set)->size() < kPageSize) {
+      // A short page before the total: the listing changed while it was read, or lies.
+      return Status(Code::kRetryable, action + ": a page ended at " + std::to_string(offset) + " of " +
+                                          std::to_string(total->get<uint64_t>()) +
+                                          " instances; the listing is inconsistent");
+    }
   }
   return out;
 }
@@ -201,9 +230,10 @@ Result<std::vector<c::Group>> TencentCloud::ListGroups(const std::string& region
                    {"PageNumber", page}};
     Result<json> r = Call("DescribeReadOnlyGroups", region, params, Effect::kRead);
     if (!r.ok()) return r.status();
-    const json& list = (*r)["ReadOnlyGroupList"];
-    for (const json& d : list) out.push_back(GroupOf(d));
-    if (static_cast<int64_t>(list.size()) < kGroupPage) break;
+    Result<const json*> list = ObjectList(*r, "ReadOnlyGroupList", "DescribeReadOnlyGroups");
+    if (!list.ok()) return list.status();
+    for (const json& d : **list) out.push_back(GroupOf(d));
+    if (static_cast<int64_t>((*list)->size()) < kGroupPage) break;
   }
   return out;
 }
@@ -217,14 +247,20 @@ Result<c::Instance> TencentCloud::DescribeInstance(const std::string& region, co
     }
     return r.status();
   }
-  return InstanceOf((*r)["DBInstance"]);
+  auto d = r->find("DBInstance");
+  if (d == r->end() || !d->is_object() || Str(*d, "DBInstanceId") != id) {
+    return Status(Code::kRetryable, "DescribeDBInstanceAttribute: the answer does not describe " + id);
+  }
+  return InstanceOf(*d);
 }
 
 Result<std::vector<c::ZoneInfo>> TencentCloud::DescribeZones(const std::string& region) {
   Result<json> r = Call("DescribeZones", region, json::object(), Effect::kRead);
   if (!r.ok()) return r.status();
   std::vector<c::ZoneInfo> out;
-  for (const json& z : (*r)["ZoneSet"]) out.push_back({Str(z, "Zone"), Str(z, "ZoneState")});
+  Result<const json*> zones = ObjectList(*r, "ZoneSet", "DescribeZones");
+  if (!zones.ok()) return zones.status();
+  for (const json& z : **zones) out.push_back({Str(z, "Zone"), Str(z, "ZoneState")});
   return out;
 }
 
@@ -234,7 +270,9 @@ Result<std::vector<c::SpecClass>> TencentCloud::DescribeClasses(const std::strin
                         {{"Zone", zone}, {"DBEngine", "postgresql"}, {"DBMajorVersion", major_version}}, Effect::kRead);
   if (!r.ok()) return r.status();
   std::vector<c::SpecClass> out;
-  for (const json& k : (*r)["ClassInfoSet"]) {
+  Result<const json*> classes = ObjectList(*r, "ClassInfoSet", "DescribeClasses");
+  if (!classes.ok()) return classes.status();
+  for (const json& k : **classes) {
     out.push_back({Str(k, "SpecCode"), U64(k, "CPU"), U64(k, "Memory"), U64(k, "MinStorage"), U64(k, "MaxStorage")});
   }
   return out;
@@ -256,12 +294,12 @@ Result<std::vector<c::Deal>> TencentCloud::DescribeOrders(const std::string& reg
   Result<json> r = Call("DescribeOrders", region, {{"DealNames", deal_names}}, Effect::kRead);
   if (!r.ok()) return r.status();
   std::vector<c::Deal> out;
-  for (const json& d : (*r)["Deals"]) {
+  Result<const json*> deals = ObjectList(*r, "Deals", "DescribeOrders");
+  if (!deals.ok()) return deals.status();
+  for (const json& d : **deals) {
     c::Deal deal;
     deal.deal_name = Str(d, "DealName");
-    for (const json& id : d.value("DBInstanceIdSet", json::array())) {
-      if (id.is_string()) deal.instance_ids.push_back(id);
-    }
+    deal.instance_ids = StringList(d, "DBInstanceIdSet");
     out.push_back(std::move(deal));
   }
   return out;
@@ -310,6 +348,12 @@ Result<c::Purchase> TencentCloud::CreateReplicas(const c::ReplicaRequest& q, c::
   p.bill_id = Str(*r, "BillId");
   p.instance_ids = StringList(*r, "DBInstanceIdSet");
   p.tags_complete = tags_complete;
+  if (dry_run == c::DryRun::kNo && p.deal_names.empty()) {
+    // A purchase answers with one deal per instance. Without them the answer proves
+    // nothing about what was bought: the tags must decide.
+    return Status(Code::kOutcomeUnknown, "CreateReadOnlyDBInstance answered success without DealNames", "",
+                  Str(*r, "RequestId"));
+  }
   return p;
 }
 

@@ -193,3 +193,49 @@ TEST_CASE("identity: where the site has no deletion-protection action the plan w
 
 }  // namespace
 }  // namespace reconciler::testing
+
+namespace reconciler::testing {
+namespace {
+
+TEST_CASE("observe: a listing that omits a recorded instance stops the plan; a lookup by id decides") {
+  EngineFixture f;
+  auto desired = f.Load(ReplicaYaml("reports", 2));
+  REQUIRE(f.Apply(f.MakePlan(desired)).ok());
+  std::vector<cloud::Instance> mine = Of(f.fake.Replicas(), "ReadOnlyInstance/reports");
+  REQUIRE(mine.size() == 2);
+  const int creates = f.fake.Calls("CreateReadOnlyDBInstance");
+
+  // The listing lags: the instance exists, so nothing may be bought in its place.
+  f.fake.unlisted.insert(mine[0].id);
+  Result<Plan> stale = reconciler::MakePlan(&f.cloud, f.store.get(), &f.clock, desired, f.dir.str(), {});
+  REQUIRE_FALSE(stale.ok());
+  CHECK(stale.status().code() == Code::kRetryable);
+  CHECK(stale.status().message().find("lags behind") != std::string::npos);
+  CHECK(stale.status().message().find(mine[0].id) != std::string::npos);
+  CHECK(f.fake.Calls("DescribeDBInstanceAttribute") >= 1);
+
+  // Gone for real: the lookup by id does not find it, and the plan replaces it.
+  f.fake.unlisted.clear();
+  f.fake.SetStatus(mine[0].id, "recycled");
+  Plan plan = f.MakePlan(desired);
+  REQUIRE(plan.changes.size() >= 1);
+  CHECK(plan.changes[0].action == Action::kCreate);
+  CHECK(plan.changes[0].count == 1);
+  CHECK(f.fake.Calls("CreateReadOnlyDBInstance") == creates);
+}
+
+TEST_CASE("observe: a recorded instance that lost our tags stops the plan instead of buying again") {
+  EngineFixture f;
+  auto desired = f.Load(ReplicaYaml("reports", 1));
+  REQUIRE(f.Apply(f.MakePlan(desired)).ok());
+  std::vector<cloud::Instance> mine = Of(f.fake.Replicas(), "ReadOnlyInstance/reports");
+  REQUIRE(mine.size() == 1);
+  REQUIRE(f.fake.ModifyTags("ap-beijing", mine[0].id, {},
+                            {cloud::kStackTag, cloud::kResourceTag, cloud::kOperationTag}).ok());
+  Result<Plan> plan = reconciler::MakePlan(&f.cloud, f.store.get(), &f.clock, desired, f.dir.str(), {});
+  REQUIRE_FALSE(plan.ok());
+  CHECK(plan.status().message().find("carries none of stack unit's tags") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace reconciler::testing

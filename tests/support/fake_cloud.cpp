@@ -102,7 +102,7 @@ Result<std::vector<c::Instance>> FakeCloud::ListInstances(const std::string& reg
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<c::Instance> out;
   for (const auto& [id, s] : instances_) {
-    if (s.instance.region != region || s.instance.type == "serverless") continue;
+    if (s.instance.region != region || s.instance.type == "serverless" || unlisted.count(id)) continue;
     if (!f.tag_keys.empty() && std::none_of(f.tag_keys.begin(), f.tag_keys.end(), [&](const std::string& k) {
           return s.instance.tags.count(k) > 0;
         })) {

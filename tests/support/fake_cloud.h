@@ -37,6 +37,7 @@ class FakeCloud : public cloud::Cloud {
   std::chrono::seconds boot_delay{20};      // instances run this long after creation
   bool supports_dry_run = true;
   bool has_deletion_protection_action = true;  // false: as the international site
+  std::set<std::string> unlisted;              // ids a lagging listing omits; lookups by id find them
   bool CanModifyDeletionProtection() const override { return has_deletion_protection_action; }
   // The international site: a replica create carries only its operation tag (TagList);
   // false: every tag, as the China site's Tags does.
