@@ -272,6 +272,42 @@ class Executor::Impl {
     return progress;
   }
 
+  // Instances of a purchase that will never run: isolated or going before they ever ran (an
+  // order refunded), or, once the visibility window since the send has passed, not found by
+  // a lookup by id (an order that failed). They leave the operation, which fails when none
+  // is left, so the next plan can buy what is missing. Returns true when it changed `op`.
+  bool PruneLost(Operation* op, const std::map<std::string, cloud::Instance>& seen) {
+    const TimePoint now = clock_->Now();
+    const bool window_passed = op->sent_at > 0 &&
+                               now >= TimePoint(std::chrono::seconds(op->sent_at)) + options_.search_window;
+    std::vector<std::string> kept, lost;
+    for (const std::string& id : op->instance_ids) {
+      std::string status;
+      if (auto it = seen.find(id); it != seen.end()) {
+        status = it->second.status;
+      } else if (window_passed) {
+        // The listing is no proof of absence; a lookup by id is.
+        Result<cloud::Instance> found = cloud_->DescribeInstance(op->region, id);
+        if (found.ok()) status = found->status;
+        else if (found.status().code() == Code::kNotFound) status = "never appeared";
+      }
+      if (status == "never appeared" || IsGoing(status) || IsIsolated(status)) {
+        lost.push_back(id + " (" + status + ")");
+      } else {
+        kept.push_back(id);
+      }
+    }
+    if (lost.empty()) return false;
+    op->instance_ids = kept;
+    op->error = "lost before running: " + Join(lost) + "; the order failed or was refunded";
+    if (kept.empty()) {
+      op->phase = Phase::kFailed;
+      op->tags_pending = false;
+    }
+    Update(*op, op->error);
+    return true;
+  }
+
   bool PollStatuses(const std::vector<Operation>& open) {
     std::map<std::string, std::vector<std::string>> ids_by_region, serverless_regions;
     for (const Operation& op : open) {
@@ -299,6 +335,10 @@ class Executor::Impl {
       if (op.phase != Phase::kDelivered) continue;
       std::string target_spec;
       if (op.kind == "modify-spec") target_spec = json::parse(op.request_json).value("specCode", "");
+      if (op.kind == "create-replicas" && PruneLost(&op, seen)) {
+        progress = true;
+        if (op.phase == Phase::kFailed) continue;
+      }
       bool all_running = !op.instance_ids.empty();
       for (const std::string& id : op.instance_ids) {
         auto it = seen.find(id);

@@ -22,15 +22,25 @@ namespace {
 using nlohmann::json;
 namespace tc = tencentcloud;
 
+tc::TencentCloudOptions OptionsFor(tc::Site site) {
+  tc::TencentCloudOptions options;
+  options.site = site;
+  return options;
+}
+
 // The engine wired to an in-process emulator.
 struct Rig {
-  explicit Rig(std::function<void(emu::World&)> tweak = {})
-      : emu(std::move(tweak)),
+  // The emulator stands in for `site`, and the provider speaks that site's model.
+  explicit Rig(std::function<void(emu::World&)> tweak = {}, tc::Site site = tc::Site::kIntl)
+      : emu([&](emu::World& w) {
+          w.catalogue.site = site == tc::Site::kChina ? emu::Site::kChina : emu::Site::kIntl;
+          if (tweak) tweak(w);
+        }),
         clock(&emu),
         transport(tc::NewCurlTransport({})),
         client(emu.Config(), transport.get(), &signing),
         budget(&clock, &tc::DocumentedRateLimit),
-        cloud(&client, &budget, &clock) {
+        cloud(&client, &budget, &clock, OptionsFor(site)) {
     store = std::move(StateStore::Open((dir.path() / "state.db").string(), &clock)).value();
   }
 
@@ -150,8 +160,8 @@ TEST_CASE("integration: a no-op plan over 250 managed replicas costs exactly 3 D
   CHECK(rig.SinceAll() == 4);  // and the serverless listing; no group is referenced
 }
 
-TEST_CASE("integration: every in-place update goes through its own API call") {
-  Rig rig;
+TEST_CASE("integration: every in-place update goes through its own API call on the China site") {
+  Rig rig({}, tc::Site::kChina);
   auto v1 = rig.LoadText(Replica("reports", 1, {{"tags", "{team: data}"}, {"securityGroupIds", "[sg-iwnfp51z]"}}) + kGroupG2);
   REQUIRE(rig.Apply(rig.MakePlan(v1)).ok());
   auto v2 = rig.LoadText(Replica("reports", 1,
@@ -186,7 +196,28 @@ TEST_CASE("integration: every in-place update goes through its own API call") {
   CHECK_FALSE(rig.MakePlan(v2).HasChanges());
 }
 
-TEST_CASE("integration: isolated replicas are restored; removed ones orphaned; excess with Delete destroyed") {
+TEST_CASE("integration: on the international site deletion protection is set at purchase and drift only warns") {
+  Rig rig;
+  auto v1 = rig.LoadText(Replica("reports", 1, {{"deletionProtection", "true"}, {"tags", "{team: data}"}}));
+  REQUIRE(rig.Apply(rig.MakePlan(v1)).ok());
+  auto now = rig.Tagged("ReadOnlyInstance/reports");
+  REQUIRE(now.size() == 1);
+  CHECK(now[0]["DeletionProtection"] == true);
+  // The one create-time tag proved the purchase; the rest went on through the tag service.
+  std::set<std::string> keys;
+  for (const json& t : now[0]["TagList"]) keys.insert(t["TagKey"].get<std::string>());
+  CHECK(keys == std::set<std::string>{cloud::kStackTag, cloud::kResourceTag, cloud::kOperationTag, "team"});
+  CHECK(rig.emu.Calls("TagResources")["total"] == 1);
+  auto v2 = rig.LoadText(Replica("reports", 1, {{"deletionProtection", "false"}, {"tags", "{team: data}"}}));
+  rig.Mark();
+  Plan plan = rig.MakePlan(v2);
+  CHECK_FALSE(plan.HasChanges());
+  REQUIRE(plan.warnings.size() == 1);
+  CHECK(plan.warnings[0].find("ModifyDBInstanceDeletionProtection") != std::string::npos);
+  CHECK(rig.Since("ModifyDBInstanceDeletionProtection") == 0);
+}
+
+TEST_CASE("integration: isolated replicas are restored; removed ones orphaned; excess with Delete destroyed, offlining until gone") {
   Rig rig;
   auto v1 = rig.LoadText(Replica("a", 2) + Replica("b", 1) + Replica("c", 2, {{"deletionPolicy", "Delete"}}));
   REQUIRE(rig.Apply(rig.MakePlan(v1)).ok());
@@ -200,6 +231,11 @@ TEST_CASE("integration: isolated replicas are restored; removed ones orphaned; e
   CHECK(by["a"] == Action::kRestore);
   CHECK(by["b"] == Action::kOrphan);
   CHECK(by["c"] == Action::kDelete);
+  std::vector<std::string> destroyed;
+  for (const Change& c : plan.changes) {
+    if (c.key.name == "c") destroyed = c.instance_ids;
+  }
+  REQUIRE(destroyed.size() == 1);
   rig.Mark();
   CHECK(rig.Apply(plan).ok());
   CHECK(rig.Since("DisIsolateDBInstances") == 1);
@@ -207,7 +243,19 @@ TEST_CASE("integration: isolated replicas are restored; removed ones orphaned; e
   CHECK(rig.Since("IsolateDBInstances") == 1);
   CHECK(rig.Since("DestroyDBInstance") == 1);
   CHECK(rig.Tagged("ReadOnlyInstance/b").empty());
-  CHECK(rig.Tagged("ReadOnlyInstance/c").size() == 1);
+  // Apply returns once DestroyDBInstance is accepted; the cloud lists the replica as
+  // offlining, still tagged, until it is gone.
+  auto c_now = rig.Tagged("ReadOnlyInstance/c");
+  REQUIRE(c_now.size() == 2);
+  for (const json& i : c_now) {
+    CHECK((i["DBInstanceId"] == destroyed[0]) == (i["DBInstanceStatus"] == "offlining"));
+  }
+  CHECK_FALSE(rig.MakePlan(v2, true).HasChanges());
+  rig.emu.Advance(10);  // the default world's destroying time
+  c_now = rig.Tagged("ReadOnlyInstance/c");
+  REQUIRE(c_now.size() == 1);
+  CHECK(c_now[0]["DBInstanceId"] != destroyed[0]);
+  CHECK(c_now[0]["DBInstanceStatus"] == "running");
   CHECK_FALSE(rig.MakePlan(v2, true).HasChanges());
 }
 

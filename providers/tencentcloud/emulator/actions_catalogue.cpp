@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "providers/tencentcloud/emulator/cloud.h"
-#include "specs/rules.h"
+#include "providers/tencentcloud/emulator/rules.h"
 
 namespace reconciler::tencentcloud::emulator {
 
@@ -92,9 +92,9 @@ Reply EmulatedCloud::InquiryPriceCreateDBInstances(const std::string& region, co
   const std::string zone = p["Zone"];
   if (auto bad = CheckZone(region, zone)) return *bad;
   const uint64_t storage = p["Storage"], count = p["InstanceCount"], period = p["Period"];
-  const std::string charge = p.value("InstanceChargeType", std::string("PREPAID"));
+  const std::string charge = p.value("InstanceChargeType", std::string(rules::kPrepaid));
   // This action spells postpaid "POSTPAID", unlike the create actions' POSTPAID_BY_HOUR.
-  if (charge != "PREPAID" && charge != "POSTPAID") {
+  if (charge != rules::kPrepaid && charge != rules::kInquiryPostpaid) {
     return Error("InvalidParameterValue.IllegalInstanceChargeType",
                  "InstanceChargeType must be PREPAID or POSTPAID, got `" + charge + "`.");
   }
@@ -102,10 +102,10 @@ Reply EmulatedCloud::InquiryPriceCreateDBInstances(const std::string& region, co
   if (type != "primary" && type != "readonly") {
     return Error("InvalidParameterValue.InvalidParameterValueError", "InstanceType must be primary or readonly.");
   }
-  if (count < 1 || count > 100) {
+  if (count < 1 || count > rules::kMaxInquiryCount) {
     return Error("InvalidParameterValue.InvalidInstanceNum", "InstanceCount must be 1 to 100.");
   }
-  if (!specs::ValidPeriodMonths(period)) {
+  if (!rules::IsValidPeriod(period)) {
     return Error("InvalidParameterValue.InvalidParameterValueError", "Period must be 1-12, 24 or 36 months.");
   }
   const SpecClass* k = world_.catalogue.FindClass(p["SpecCode"]);
@@ -113,14 +113,14 @@ Reply EmulatedCloud::InquiryPriceCreateDBInstances(const std::string& region, co
     return Error("InvalidParameterValue.BadSpec",
                  "The specification `" + p["SpecCode"].get<std::string>() + "` is not purchasable in " + zone + ".");
   }
-  if (storage % 10 != 0 || storage < k->min_storage_gb || storage > k->max_storage_gb) {
+  if (storage % rules::kStorageStepGB != 0 || storage < k->min_storage_gb || storage > k->max_storage_gb) {
     return Error("InvalidParameterValue.InvalidParameterValueError",
                  "Storage must be a multiple of 10 between " + std::to_string(k->min_storage_gb) + " and " +
                      std::to_string(k->max_storage_gb) + " GB.");
   }
   // Prepaid: the whole period. Postpaid: one hour (a month is 720 hours).
   const uint64_t monthly = MonthlyCents(*k, storage) * count;
-  const uint64_t original = charge == "PREPAID" ? monthly * period : (monthly + 719) / 720;
+  const uint64_t original = charge == rules::kPrepaid ? monthly * period : (monthly + 719) / 720;
   Reply reply;
   reply.body = {{"OriginalPrice", original}, {"Price", Discounted(original)}, {"Currency", "CNY"}};
   return reply;

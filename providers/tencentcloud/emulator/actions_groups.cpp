@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "providers/tencentcloud/emulator/cloud.h"
+#include "providers/tencentcloud/emulator/rules.h"
 
 namespace reconciler::tencentcloud::emulator {
 
@@ -53,7 +54,7 @@ Reply EmulatedCloud::CreateReadOnlyGroup(const std::string& region, const json& 
   if (lag_eliminate != latency_eliminate) {
     return Error("InvalidParameterValue.InvalidParameterValueError", "ReplayLatencyEliminate must equal ReplayLagEliminate.");
   }
-  if (p.value("MinDelayEliminateReserve", uint64_t{0}) > 100) {
+  if (p.value("MinDelayEliminateReserve", uint64_t{0}) > rules::kMaxMinDelayEliminateReserve) {
     return Error("InvalidParameterValue.InvalidParameterValueError", "MinDelayEliminateReserve must be 0 to 100.");
   }
   int existing = 0;
@@ -109,7 +110,7 @@ Reply EmulatedCloud::DescribeReadOnlyGroups(const std::string& region, const jso
   }
   const int64_t page_size = p.value("PageSize", int64_t{10});
   const int64_t page_number = p.value("PageNumber", int64_t{1});
-  if (page_size < 1 || page_size > 99) {
+  if (page_size < 1 || page_size > rules::kMaxGroupPageSize) {
     return Error("InvalidParameterValue.InvalidParameterValueError", "PageSize must be 1 to 99.");
   }
   if (page_number < 1) return Error("InvalidParameterValue.InvalidParameterValueError", "PageNumber starts at 1.");

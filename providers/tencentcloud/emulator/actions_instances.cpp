@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <map>
 #include <tuple>
 
 #include "providers/tencentcloud/emulator/cloud.h"
-#include "specs/rules.h"
+#include "providers/tencentcloud/emulator/rules.h"
 
 namespace reconciler::tencentcloud::emulator {
 
@@ -26,19 +27,21 @@ Reply EmulatedCloud::CreateReadOnlyDBInstance(const std::string& region, const j
   const Catalogue& cat = world_.catalogue;
   const std::string zone = p["Zone"];
   const uint64_t storage = p["Storage"], count = p["InstanceCount"], period = p["Period"];
-  const std::string charge = p.value("InstanceChargeType", std::string("PREPAID"));
-  const bool prepaid = charge == "PREPAID";
+  const std::string charge = p.value("InstanceChargeType", std::string(rules::kPrepaid));
+  const bool prepaid = charge == rules::kPrepaid;
 
   if (auto bad = CheckZone(region, zone)) return *bad;
-  if (count < 1 || count > 6) {
-    return Error("InvalidParameterValue.InvalidInstanceNum",
-                 "InstanceCount must be 1 to 6, got " + std::to_string(count) + ".");
+  if (count < rules::kMinReplicaCount || count > rules::kMaxReplicaCount) {
+    return Error("InvalidParameterValue.InvalidInstanceNum", "InstanceCount must be " +
+                                                                 std::to_string(rules::kMinReplicaCount) + " to " +
+                                                                 std::to_string(rules::kMaxReplicaCount) + ", got " +
+                                                                 std::to_string(count) + ".");
   }
-  if (charge != "PREPAID" && charge != "POSTPAID_BY_HOUR") {
+  if (charge != rules::kPrepaid && charge != rules::kPostpaidByHour) {
     return Error("InvalidParameterValue.IllegalInstanceChargeType",
                  "InstanceChargeType must be PREPAID or POSTPAID_BY_HOUR, got `" + charge + "`.");
   }
-  if (!specs::ValidPeriodMonths(period) || (!prepaid && period != 1)) {
+  if (!rules::IsValidPeriod(period) || (!prepaid && period != 1)) {
     return BadValue("Period must be 1-12, 24 or 36 months (1 for POSTPAID_BY_HOUR), got " +
                     std::to_string(period) + ".");
   }
@@ -54,7 +57,7 @@ Reply EmulatedCloud::CreateReadOnlyDBInstance(const std::string& region, const j
     return Error("InvalidParameterValue.BadSpec",
                  "The specification `" + p["SpecCode"].get<std::string>() + "` is not purchasable in " + zone + ".");
   }
-  if (storage % 10 != 0 || storage < k->min_storage_gb || storage > k->max_storage_gb) {
+  if (storage % rules::kStorageStepGB != 0 || storage < k->min_storage_gb || storage > k->max_storage_gb) {
     return BadValue("Storage must be a multiple of 10 between " + std::to_string(k->min_storage_gb) + " and " +
                     std::to_string(k->max_storage_gb) + " GB for " + k->spec_code + ", got " +
                     std::to_string(storage) + ".");
@@ -74,7 +77,9 @@ Reply EmulatedCloud::CreateReadOnlyDBInstance(const std::string& region, const j
   if (p.contains("Name")) {
     if (auto bad = CheckName(p["Name"], "Name")) return *bad;
   }
-  if (p.contains("VoucherIds") && p["VoucherIds"].size() > 1) return BadValue("Only one voucher may be given.");
+  if (p.contains("VoucherIds") && p["VoucherIds"].size() > rules::kMaxVouchers) {
+    return BadValue("Only one voucher may be given.");
+  }
   for (const char* flag : {"AutoVoucher", "NeedSupportIpv6"}) {
     if (p.value(flag, uint64_t{0}) > 1) return BadValue(std::string(flag) + " must be 0 or 1.");
   }
@@ -118,11 +123,16 @@ Reply EmulatedCloud::CreateReadOnlyDBInstance(const std::string& region, const j
   if (prepaid) state_.balance_cents -= static_cast<int64_t>(cost);
   const Timings& t = cat.timings;
   const double now = clock_.Now();
-  const bool never = faults_->Take(FaultType::kOrderNeverDelivered, "CreateReadOnlyDBInstance").has_value();
-  std::optional<FaultRule> short_by = faults_->Take(FaultType::kOrderShort, "CreateReadOnlyDBInstance");
-  const bool stuck = faults_->Take(FaultType::kStuckIniting, "CreateReadOnlyDBInstance").has_value();
-  const uint64_t missing = never ? count : short_by ? std::min<uint64_t>(count, short_by->missing) : 0;
-  if (prepaid && missing > 0) state_.balance_cents += static_cast<int64_t>(monthly * period * missing);  // refunded
+  const std::string action = "CreateReadOnlyDBInstance";
+  const bool never = faults_->Take(FaultType::kOrderNeverDelivered, action).has_value();
+  const bool failed = faults_->Take(FaultType::kOrderFailed, action).has_value();
+  std::optional<FaultRule> short_by = faults_->Take(FaultType::kOrderShort, action);
+  const bool refunded = faults_->Take(FaultType::kOrderRefunded, action).has_value();
+  std::optional<FaultRule> over = faults_->Take(FaultType::kOrderOverDelivered, action);
+  std::optional<FaultRule> stuck = faults_->Take(FaultType::kStuck, action);
+  const uint64_t missing = never || failed ? count : short_by ? std::min<uint64_t>(count, short_by->missing) : 0;
+  const uint64_t refund = refunded ? count : missing;
+  if (prepaid && refund > 0) state_.balance_cents += static_cast<int64_t>(monthly * period * refund);
 
   std::string bill = NewBillId();
   json deal_names = json::array(), ids = json::array();
@@ -162,17 +172,39 @@ Reply EmulatedCloud::CreateReadOnlyDBInstance(const std::string& region, const j
       inst.charset = master->charset;
       if (prepaid) inst.expire_at = now + period * 30 * 86400.0;
       inst.phases.push_back({"applying", now + clock_.Scaled(t.applying)});
-      if (stuck) {
-        inst.final_status = "initing";
+      if (refunded) {
+        // A refunded order takes back what it delivered: isolated, then removed.
+        const double isolating = now + clock_.Scaled(t.applying + t.isolating);
+        inst.phases.push_back({"isolating", isolating});
+        inst.phases.push_back({"isolated", isolating + clock_.Scaled(t.isolating)});
+        inst.phases.push_back({"offlining", isolating + clock_.Scaled(t.isolating + t.destroying)});
+        inst.final_status = "gone";
+        inst.isolated_at = isolating;
       } else {
         inst.phases.push_back({"initing", now + clock_.Scaled(t.applying + t.initing)});
       }
+      if (stuck) StickInStatus(stuck->instance_status, &inst);
       deal.instance_ids.push_back(inst.id);
       ids.push_back(inst.id);
       Track(inst.id);
       AddInstance(std::move(inst));
+    } else if (failed) {
+      ids.push_back(NewId("pgro-"));  // allocated for the answer; the failed order never creates it
     }
     state_.deals[deal.deal_name] = std::move(deal);
+  }
+  Deal& last = state_.deals[deal_names.back().get<std::string>()];
+  for (int64_t n = 0; over && !last.instance_ids.empty() && n < over->extra; ++n) {
+    // The cloud's mistake: more instances than asked for, uncharged, like the last one.
+    Instance twin = state_.instances.at(last.instance_ids.front());
+    Instance fresh = NewInstance(NewId("pgro-"), region, zone);
+    if (twin.name == twin.id) twin.name = fresh.id;
+    twin.id = fresh.id;
+    twin.serial = fresh.serial;
+    twin.ip = fresh.ip;
+    last.instance_ids.push_back(twin.id);
+    Track(twin.id);
+    AddInstance(std::move(twin));
   }
   reply.committed = true;
   reply.body = {{"DealNames", deal_names}, {"BillId", bill},
@@ -181,8 +213,10 @@ Reply EmulatedCloud::CreateReadOnlyDBInstance(const std::string& region, const j
 }
 
 Reply EmulatedCloud::DescribeDBInstances(const std::string& region, const json& p) {
-  const uint64_t limit = p.value("Limit", uint64_t{0}) == 0 ? 10 : p["Limit"].get<uint64_t>();
-  if (limit > 100) return BadValue("Limit must be 0 to 100, got " + std::to_string(limit) + ".");
+  const uint64_t limit = p.value("Limit", uint64_t{0}) == 0 ? rules::kDefaultListLimit : p["Limit"].get<uint64_t>();
+  if (limit > rules::kMaxListLimit) {
+    return BadValue("Limit must be 0 to " + std::to_string(rules::kMaxListLimit) + ", got " + std::to_string(limit) + ".");
+  }
   const uint64_t offset = p.value("Offset", uint64_t{0});
   const std::string order_by = p.value("OrderBy", std::string("CreateTime"));
   const std::string order_type = p.value("OrderByType", std::string("asc"));
@@ -219,9 +253,20 @@ Reply EmulatedCloud::DescribeDBInstances(const std::string& region, const json& 
     return false;
   };
 
+  // A lagging listing leaves recent instances out, or shows them without their tags.
+  std::optional<FaultRule> lag = faults_->Take(FaultType::kListingLag, "DescribeDBInstances");
+  const double now = clock_.Now();
+  std::deque<Instance> untagged;
   std::vector<const Instance*> hits;
-  for (const Instance* inst : InRegion(region)) {
-    if (inst->type == "serverless") continue;
+  for (const Instance* listed : InRegion(region)) {
+    if (listed->type == "serverless") continue;
+    const bool lags = lag && LagsBehind(*lag, listed->created_at, now);
+    if (lags && lag->lag_mode == LagMode::kAbsent) continue;
+    if (lags) {
+      untagged.push_back(*listed);
+      untagged.back().tags.clear();
+    }
+    const Instance* inst = lags ? &untagged.back() : listed;
     bool keep = true;
     for (const auto& [field, values] : filters) {
       bool any = false;
@@ -324,7 +369,7 @@ Reply EmulatedCloud::ModifyDBInstanceSpec(const std::string& region, const json&
     return Error("InvalidParameterValue.BadSpec",
                  "No purchasable specification with " + std::to_string(memory) + " GiB memory in " + inst->zone + ".");
   }
-  if (storage % 10 != 0 || storage < target->min_storage_gb || storage > target->max_storage_gb) {
+  if (storage % rules::kStorageStepGB != 0 || storage < target->min_storage_gb || storage > target->max_storage_gb) {
     return BadValue("Storage must be a multiple of 10 between " + std::to_string(target->min_storage_gb) + " and " +
                     std::to_string(target->max_storage_gb) + " GB, got " + std::to_string(storage) + ".");
   }
@@ -355,6 +400,7 @@ Reply EmulatedCloud::ModifyDBInstanceSpec(const std::string& region, const json&
   inst->pending_storage_gb = storage;
   inst->phases = {{"expanding", now + clock_.Scaled(world_.catalogue.timings.spec_change)}};
   inst->updated_at = now;
+  if (auto stuck = faults_->Take(FaultType::kStuck, "ModifyDBInstanceSpec")) StickInStatus(stuck->instance_status, inst);
   Track(inst->id);
   json body = {{"DealName", deal.deal_name}, {"BillId", deal.bill_id}};
   state_.deals[deal.deal_name] = std::move(deal);
@@ -397,10 +443,12 @@ Reply EmulatedCloud::IsolateDBInstances(const std::string& region, const json& p
   }
   if (targets.empty()) return BadValue("DBInstanceIdSet must not be empty.");
   const double done = clock_.Now() + clock_.Scaled(world_.catalogue.timings.isolating);
+  std::optional<FaultRule> stuck = faults_->Take(FaultType::kStuck, "IsolateDBInstances");
   for (Instance* inst : targets) {
     inst->phases = {{"isolating", done}};
     inst->final_status = "isolated";
     inst->isolated_at = done;
+    if (stuck) StickInStatus(stuck->instance_status, inst);
     Track(inst->id);
   }
   return Committed();
@@ -415,15 +463,17 @@ Reply EmulatedCloud::DisIsolateDBInstances(const std::string& region, const json
     targets.push_back(inst);
   }
   if (targets.empty()) return BadValue("DBInstanceIdSet must not be empty.");
-  if (p.contains("Period") && !specs::ValidPeriodMonths(static_cast<uint64_t>(std::max<int64_t>(0, p["Period"])))) {
+  if (p.contains("Period") && !rules::IsValidPeriod(static_cast<uint64_t>(std::max<int64_t>(0, p["Period"])))) {
     return BadValue("Period must be 1-12, 24 or 36 months.");
   }
   const double now = clock_.Now();
+  std::optional<FaultRule> stuck = faults_->Take(FaultType::kStuck, "DisIsolateDBInstances");
   for (Instance* inst : targets) {
     inst->phases = {{"disisolating", now + clock_.Scaled(world_.catalogue.timings.disisolating)}};
     inst->final_status = "running";
     inst->isolated_at = 0;
     if (inst->pay_type == "prepaid") inst->expire_at = now + p.value("Period", int64_t{1}) * 30 * 86400.0;
+    if (stuck) StickInStatus(stuck->instance_status, inst);
     Track(inst->id);
   }
   return Committed();
@@ -436,6 +486,7 @@ Reply EmulatedCloud::DestroyDBInstance(const std::string& region, const json& p)
   if (inst->Status() != "isolated") return StatusLimit(*inst, "only isolated instances can be destroyed");
   inst->phases = {{"offlining", clock_.Now() + clock_.Scaled(world_.catalogue.timings.destroying)}};
   inst->final_status = "gone";
+  if (auto stuck = faults_->Take(FaultType::kStuck, "DestroyDBInstance")) StickInStatus(stuck->instance_status, inst);
   Track(inst->id);
   return Committed();
 }

@@ -1,8 +1,10 @@
 // Serverless instances (the second seed page): create, describe, delete.
 
 #include <algorithm>
+#include <deque>
 
 #include "providers/tencentcloud/emulator/cloud.h"
+#include "providers/tencentcloud/emulator/rules.h"
 #include "providers/tencentcloud/signer.h"
 
 namespace reconciler::tencentcloud::emulator {
@@ -45,11 +47,11 @@ Reply EmulatedCloud::CreateServerlessDBInstance(const std::string& region, const
     return Error("OperationDenied.NotSupportZoneError",
                  "Serverless is not supported in zone " + zone + " (beta zones only).");
   }
-  if (p["DBVersion"] != "10.4") {
+  if (p["DBVersion"] != rules::kServerlessVersion) {
     return Error("OperationDenied.VersionNotSupportError",
                  "Serverless is not supported on PostgreSQL " + p["DBVersion"].get<std::string>() + "; only 10.4.");
   }
-  if (p["DBCharset"] != "UTF8") {
+  if (p["DBCharset"] != rules::kServerlessCharset) {
     return Error("InvalidParameterValue.InvalidCharset", "Only the UTF8 character set is supported for serverless.");
   }
   if (auto bad = CheckName(name, "DBInstanceName")) return *bad;
@@ -77,15 +79,13 @@ Reply EmulatedCloud::CreateServerlessDBInstance(const std::string& region, const
   inst.vpc_id = p.value("VpcId", std::string());
   inst.subnet_id = p.value("SubnetId", std::string());
   inst.tags = tags;
-  inst.db_version = "10.4";
+  inst.db_version = rules::kServerlessVersion;
   inst.major_version = "10";
   inst.kernel_version = "v10.4_r1.0";
-  inst.charset = "UTF8";
-  const bool stuck = faults_->Take(FaultType::kStuckIniting, "CreateServerlessDBInstance").has_value();
-  if (stuck) {
-    inst.final_status = "initing";
-  } else {
-    inst.phases.push_back({"initing", clock_.Now() + clock_.Scaled(world_.catalogue.timings.serverless_create)});
+  inst.charset = rules::kServerlessCharset;
+  inst.phases.push_back({"initing", clock_.Now() + clock_.Scaled(world_.catalogue.timings.serverless_create)});
+  if (auto stuck = faults_->Take(FaultType::kStuck, "CreateServerlessDBInstance")) {
+    StickInStatus(stuck->instance_status, &inst);
   }
   reply.committed = true;
   reply.body = {{"DBInstanceId", inst.id}};
@@ -95,8 +95,11 @@ Reply EmulatedCloud::CreateServerlessDBInstance(const std::string& region, const
 }
 
 Reply EmulatedCloud::DescribeServerlessDBInstances(const std::string& region, const json& p) {
-  const uint64_t limit = p.value("Limit", uint64_t{0}) == 0 ? 10 : p["Limit"].get<uint64_t>();
-  if (limit > 100) return Error("InvalidParameterValue.InvalidParameterValueError", "Limit must be 0 to 100.");
+  const uint64_t limit = p.value("Limit", uint64_t{0}) == 0 ? rules::kDefaultListLimit : p["Limit"].get<uint64_t>();
+  if (limit > rules::kMaxListLimit) {
+    return Error("InvalidParameterValue.InvalidParameterValueError",
+                 "Limit must be 0 to " + std::to_string(rules::kMaxListLimit) + ".");
+  }
   const uint64_t offset = p.value("Offset", uint64_t{0});
   if (p.value("OrderBy", std::string("CreateTime")) != "CreateTime") {
     return Error("InvalidParameterValue.InvalidParameterValueError", "OrderBy only supports CreateTime.");
@@ -105,9 +108,20 @@ Reply EmulatedCloud::DescribeServerlessDBInstances(const std::string& region, co
   if (order_type != "asc" && order_type != "desc") {
     return Error("InvalidParameterValue.InvalidParameterValueError", "OrderByType must be asc or desc.");
   }
+  // A lagging listing leaves recent instances out, or shows them without their tags.
+  std::optional<FaultRule> lag = faults_->Take(FaultType::kListingLag, "DescribeServerlessDBInstances");
+  const double now = clock_.Now();
+  std::deque<Instance> untagged;
   std::vector<const Instance*> hits;
-  for (const auto& [id, inst] : state_.instances) {
-    if (inst.type != "serverless" || inst.region != region) continue;
+  for (const auto& [id, listed] : state_.instances) {
+    if (listed.type != "serverless" || listed.region != region) continue;
+    const bool lags = lag && LagsBehind(*lag, listed.created_at, now);
+    if (lags && lag->lag_mode == LagMode::kAbsent) continue;
+    if (lags) {
+      untagged.push_back(listed);
+      untagged.back().tags.clear();
+    }
+    const Instance& inst = lags ? untagged.back() : listed;
     bool keep = true;
     for (const json& f : p.value("Filter", json::array())) {
       const std::string name = f["Name"];

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "providers/tencentcloud/emulator/cloud.h"
+#include "providers/tencentcloud/emulator/rules.h"
 
 namespace reconciler::tencentcloud::emulator {
 
@@ -29,6 +30,13 @@ json Failed(const std::string& resource, const std::string& code, const std::str
   return {{"Resource", resource}, {"Code", code}, {"Message", message}};
 }
 
+// The tag service's code for a resource that would carry too many tags (Go SDK tag errors.go).
+Reply TooManyTags() {
+  return Error("LimitExceeded.ResourceAttachedTags",
+               "A resource may carry at most " + std::to_string(rules::kMaxTagsPerResource) + " tags.");
+}
+
+// Each tag key has one value per resource: setting a key the resource has replaces its value.
 void SetTag(std::vector<TagPair>* tags, const TagPair& tag) {
   for (TagPair& t : *tags) {
     if (t.key == tag.key) {
@@ -77,7 +85,12 @@ static Instance* Resolve(std::map<std::string, Instance>* instances, const std::
 // failure to report for it or null. Resources that fail are listed; the rest are changed.
 static Reply EachResource(std::map<std::string, Instance>* instances, const std::string& uin, const json& list,
                           const std::function<json(const std::string& resource, Instance* inst)>& edit) {
-  if (list.empty() || list.size() > 50) return Error("InvalidParameterValue", "ResourceList must hold 1 to 50 resources.");
+  if (list.empty()) return Error("InvalidParameterValue", "ResourceList must not be empty.");
+  if (list.size() > rules::kMaxTagResourcesPerCall) {
+    return Error("LimitExceeded.ResourceNumPerRequest", "ResourceList may hold at most " +
+                                                            std::to_string(rules::kMaxTagResourcesPerCall) +
+                                                            " resources per call, got " + std::to_string(list.size()) + ".");
+  }
   json failed_list = json::array();
   bool changed = false;
   for (const json& r : list) {
@@ -96,14 +109,19 @@ static Reply EachResource(std::map<std::string, Instance>* instances, const std:
 Reply EmulatedCloud::TagResources(const std::string&, const json& p) {
   std::vector<TagPair> tags = ParseTags(p["Tags"]);
   if (tags.empty()) return Error("InvalidParameterValue", "Tags must not be empty.");
+  // TagResources page: "Tags.N ... Value range of N: 0-9".
+  if (tags.size() > rules::kMaxTagsPerCall) {
+    return Error("LimitExceeded.TagNumPerRequest",
+                 "Tags may hold at most " + std::to_string(rules::kMaxTagsPerCall) + " tags per call.");
+  }
   if (auto bad = CheckTags(tags)) return *bad;
   return EachResource(&state_.instances, world_.catalogue.uin, p["ResourceList"],
                       [&](const std::string& resource, Instance* inst) -> json {
                         std::vector<TagPair> merged = inst->tags;
                         for (const TagPair& t : tags) SetTag(&merged, t);
-                        if (merged.size() > 50) {
-                          return Failed(resource, "LimitExceeded.TagNumberPerResourceExceed",
-                                        "A resource may carry at most 50 tags.");
+                        if (merged.size() > rules::kMaxTagsPerResource) {
+                          Reply too_many = TooManyTags();
+                          return Failed(resource, too_many.code, too_many.message);
                         }
                         inst->tags = std::move(merged);
                         return nullptr;
@@ -129,7 +147,7 @@ Reply EmulatedCloud::ModifyResourceTags(const std::string&, const json& p) {
   std::vector<TagPair> replace = has_replace ? ParseTags(p["ReplaceTags"]) : std::vector<TagPair>{};
   std::vector<std::string> remove;
   for (const json& d : p.value("DeleteTags", json::array())) remove.push_back(d["TagKey"]);
-  if (replace.size() > 10 || remove.size() > 10) {
+  if (replace.size() > rules::kMaxModifyTags || remove.size() > rules::kMaxModifyTags) {
     return Error("InvalidParameterValue", "ReplaceTags and DeleteTags may hold at most 10 tags each.");
   }
   for (const TagPair& t : replace) {
@@ -144,7 +162,7 @@ Reply EmulatedCloud::ModifyResourceTags(const std::string&, const json& p) {
   std::vector<TagPair> merged = inst->tags;
   for (const TagPair& t : replace) SetTag(&merged, t);
   for (const std::string& key : remove) RemoveTag(&merged, key);
-  if (merged.size() > 50) return Error("LimitExceeded.TagNumberPerResourceExceed", "A resource may carry at most 50 tags.");
+  if (merged.size() > rules::kMaxTagsPerResource) return TooManyTags();
   inst->tags = std::move(merged);
   Reply reply;
   reply.committed = true;

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <ctime>
 
-#include "specs/rules.h"
+#include "providers/tencentcloud/emulator/rules.h"
 
 namespace reconciler::tencentcloud::emulator {
 
@@ -16,16 +16,6 @@ constexpr ParamType S = ParamType::kString, I = ParamType::kInt, U = ParamType::
                     SL = ParamType::kStringList, FL = ParamType::kFilterList, T = ParamType::kTag,
                     TL = ParamType::kTagList, TK = ParamType::kTagKeyList;
 constexpr bool R = true;
-
-// Every region Tencent Cloud knows (the Go SDK's list); the rest are not regions at all.
-const std::set<std::string>& KnownRegions() {
-  static const std::set<std::string> kRegions = [] {
-    std::set<std::string> all(specs::SupportedRegions().begin(), specs::SupportedRegions().end());
-    for (const char* r : {"ap-guangzhou-open", "ap-mumbai", "eu-moscow", "na-toronto"}) all.insert(r);
-    return all;
-  }();
-  return kRegions;
-}
 
 const char* TypeWord(ParamType t) {
   switch (t) {
@@ -91,13 +81,47 @@ bool TypeMatches(ParamType t, const json& v) {
   return false;
 }
 
+// The parameter as a site model type (site_model.h), for actions no SDK model describes.
+const char* ModelType(ParamType t) {
+  switch (t) {
+    case ParamType::kString: return "string";
+    case ParamType::kInt:
+    case ParamType::kUint: return "number";
+    case ParamType::kBool: return "boolean";
+    case ParamType::kStringList: return "string[]";
+    case ParamType::kFilterList: return "Filter[]";
+    case ParamType::kTag: return "Tag";
+    case ParamType::kTagList: return "Tag[]";
+    case ParamType::kTagKeyList: return "TagKeyObject[]";
+  }
+  return "string";
+}
+
+std::vector<ServedAction> ServedActions() {
+  std::vector<ServedAction> served;
+  for (const ActionSpec& a : Actions()) {
+    ServedAction s{a.service, a.name, {}};
+    for (const ParamSpec& p : a.params) s.params[p.name] = ModelType(p.type);
+    served.push_back(std::move(s));
+  }
+  return served;
+}
+
+const json& SdkModels() {
+  static const json kModels = json::parse(SdkModelsJson(), nullptr, /*allow_exceptions=*/false);
+  return kModels;
+}
+
+// The action's own checks, after the site model has passed the request: the stricter
+// types its handler relies on (integers, a Tag with its TagKey) and the required
+// parameters. A parameter the site model allows but the handler does not read is ignored.
 std::optional<Reply> CheckParams(const ActionSpec& spec, const json& p) {
   for (const auto& [key, value] : p.items()) {
     const ParamSpec* found = nullptr;
     for (const ParamSpec& ps : spec.params) {
       if (key == ps.name) found = &ps;
     }
-    if (!found) return Error("UnknownParameter", "The parameter `" + key + "` is not recognized.");
+    if (!found) continue;
     if (!TypeMatches(found->type, value)) {
       return Error("InvalidParameter", "The value type of parameter `" + key + "` should be " +
                                            TypeWord(found->type) + ".");
@@ -142,7 +166,7 @@ const std::vector<ActionSpec>& Actions() {
         {"InstanceCount", U, R}, {"Period", U, R}, {"VpcId", S}, {"SubnetId", S}, {"InstanceChargeType", S},
         {"AutoVoucher", U}, {"VoucherIds", SL}, {"AutoRenewFlag", I}, {"ProjectId", U}, {"ActivityId", I},
         {"ReadOnlyGroupId", S}, {"TagList", T}, {"Tags", TL}, {"SecurityGroupIds", SL}, {"NeedSupportIpv6", U},
-        {"Name", S}, {"DBVersion", S}, {"DedicatedClusterId", S}, {"DeletionProtection", B}, {"DryRun", B}},
+        {"Name", S}, {"DBVersion", S}, {"DedicatedClusterId", S}, {"DeletionProtection", B}},
        &C::CreateReadOnlyDBInstance},
       {"postgres", "DescribeDBInstances", true,
        {{"Filters", FL}, {"Limit", U}, {"Offset", U}, {"OrderBy", S}, {"OrderByType", S}},
@@ -178,7 +202,7 @@ const std::vector<ActionSpec>& Actions() {
        &C::ModifyDBInstanceReadOnlyGroup},
       {"postgres", "CreateServerlessDBInstance", true,
        {{"Zone", S, R}, {"DBInstanceName", S, R}, {"DBVersion", S, R}, {"DBCharset", S, R}, {"ProjectId", U},
-        {"VpcId", S}, {"SubnetId", S}, {"TagList", TL}, {"DryRun", B}},
+        {"VpcId", S}, {"SubnetId", S}, {"TagList", TL}},
        &C::CreateServerlessDBInstance},
       {"postgres", "DescribeServerlessDBInstances", true,
        {{"Filter", FL}, {"Limit", U}, {"Offset", U}, {"OrderBy", S}, {"OrderByType", S}},
@@ -222,7 +246,10 @@ EmuClock::EmuClock(ClockSettings settings, std::function<double()> wall)
 double EmuClock::Now() const { return (settings_.manual ? start_ : wall_()) + offset_; }
 
 EmulatedCloud::EmulatedCloud(World world, Faults* faults, std::function<double()> wall)
-    : world_(std::move(world)), faults_(faults), clock_(world_.catalogue.clock, std::move(wall)) {
+    : world_(std::move(world)),
+      model_(world_.catalogue.site, world_.catalogue.dry_run, SdkModels(), ServedActions()),
+      faults_(faults),
+      clock_(world_.catalogue.clock, std::move(wall)) {
   Reset();
 }
 
@@ -233,6 +260,7 @@ Reply EmulatedCloud::Handle(const std::string& service, const std::string& actio
   std::lock_guard<std::mutex> lock(mu_);
   const ActionSpec* spec = FindAction(service, action);
   Reply reply = [&] {
+    if (std::optional<ModelError> bad = model_.Check(service, action, params)) return Error(bad->code, bad->message);
     if (std::optional<Reply> bad = CheckParams(*spec, params)) return *bad;
     if (spec->needs_region) {
       if (std::optional<Reply> bad = CheckRegion(region)) return *bad;
@@ -279,10 +307,10 @@ void EmulatedCloud::Settle() {
 
 std::optional<Reply> EmulatedCloud::CheckRegion(const std::string& region) const {
   if (region.empty()) return Error("MissingParameter", "The request is missing a required parameter `Region`.");
-  if (!KnownRegions().count(region)) {
+  if (!rules::IsKnownRegion(region)) {
     return Error("UnsupportedRegion", "The region `" + region + "` is not supported by this API.");
   }
-  if (!specs::IsSupportedRegion(region)) {
+  if (!rules::IsPostgresRegion(region)) {
     return Error("InvalidParameterValue.RegionNotSupported", "The current region `" + region + "` is not supported.");
   }
   const Region* r = world_.catalogue.FindRegion(region);
@@ -302,15 +330,16 @@ std::optional<Reply> EmulatedCloud::CheckZone(const std::string& region, const s
 }
 
 std::optional<Reply> EmulatedCloud::CheckName(const std::string& name, const char* param) const {
-  long chars = specs::CloudNameChars(name);
+  long chars = rules::NameChars(name);
   if (chars < 0) {
     return Error("InvalidParameterValue.ParameterCharacterError",
                  std::string("Invalid parameter `") + param +
                      "`: only Chinese characters, letters, digits, `_` and `-` are allowed.");
   }
-  if (chars == 0 || chars >= 60) {
+  if (chars == 0 || chars > rules::kMaxNameChars) {
     return Error("InvalidParameterValue.ParameterLengthLimitError",
-                 std::string("The length of parameter `") + param + "` must be 1 to 59 characters.");
+                 std::string("The length of parameter `") + param + "` must be 1 to " +
+                     std::to_string(rules::kMaxNameChars) + " characters.");
   }
   return std::nullopt;
 }
@@ -355,22 +384,26 @@ std::optional<Reply> EmulatedCloud::CheckProject(const json& p) const {
 std::optional<Reply> EmulatedCloud::CheckTags(const std::vector<TagPair>& tags) const {
   std::set<std::string> keys;
   for (const TagPair& t : tags) {
-    if (t.key.empty() || t.key.size() > 127) {
-      return Error("InvalidParameterValue.TagKeyLengthExceeded", "Tag key `" + t.key + "` must be 1 to 127 bytes.");
+    if (t.key.empty() || t.key.size() > rules::kMaxTagKeyBytes) {
+      return Error("InvalidParameterValue.TagKeyLengthExceeded", "Tag key `" + t.key + "` must be 1 to " +
+                                                                     std::to_string(rules::kMaxTagKeyBytes) + " bytes.");
     }
-    if (t.value.size() > 255) {
-      return Error("InvalidParameterValue.TagValueLengthExceeded",
-                   "The value of tag `" + t.key + "` must be at most 255 bytes.");
+    if (t.value.size() > rules::kMaxTagValueBytes) {
+      return Error("InvalidParameterValue.TagValueLengthExceeded", "The value of tag `" + t.key + "` must be at most " +
+                                                                       std::to_string(rules::kMaxTagValueBytes) + " bytes.");
     }
-    if (t.key.rfind("qcloud:", 0) == 0) {
-      return Error("InvalidParameterValue.TagKeyCharacterIllegal", "Tag keys may not start with `qcloud:`.");
+    if (t.key.rfind(rules::kReservedTagPrefix, 0) == 0) {
+      return Error("InvalidParameterValue.TagKeyCharacterIllegal",
+                   std::string("Tag keys may not start with `") + rules::kReservedTagPrefix + "`.");
     }
+    // One value per key and resource: a key given twice in one call is refused.
     if (!keys.insert(t.key).second) {
       return Error("InvalidParameterValue.TagKeyDuplicate", "Tag key `" + t.key + "` is given twice.");
     }
   }
-  if (tags.size() > 50) {
-    return Error("LimitExceeded.TagNumberPerResourceExceed", "A resource may carry at most 50 tags.");
+  if (tags.size() > rules::kMaxTagsPerResource) {
+    return Error("LimitExceeded.TagNumberPerResourceExceed",
+                 "A resource may carry at most " + std::to_string(rules::kMaxTagsPerResource) + " tags.");
   }
   return std::nullopt;
 }

@@ -18,6 +18,7 @@
 
 #include "providers/tencentcloud/emulator/faults.h"
 #include "providers/tencentcloud/emulator/json_writer.h"
+#include "providers/tencentcloud/emulator/site_model.h"
 #include "providers/tencentcloud/emulator/world.h"
 
 namespace reconciler::tencentcloud::emulator {
@@ -76,7 +77,9 @@ struct ActionSpec {
   Reply (EmulatedCloud::*handler)(const std::string& region, const nlohmann::json& p);
 };
 
-// Every action the emulator serves.
+// Every action the emulator serves, with the parameters its handler reads and their
+// requiredness. Which parameters a request may carry is the site model's call (SiteModel);
+// these lists are the model only where a site's SDK has none.
 const std::vector<ActionSpec>& Actions();
 const ActionSpec* FindAction(const std::string& service, const std::string& action);
 // The service that has `action`, or empty.
@@ -87,11 +90,13 @@ class EmulatedCloud {
   // `wall` returns the wall clock in UNIX seconds (tests may pass a fixed one).
   EmulatedCloud(World world, Faults* faults, std::function<double()> wall);
 
-  // Runs one action. REQUIRES: the action exists in `service`.
+  // Runs one action: the site model's checks, then the action's own. REQUIRES: the action
+  // exists in `service`.
   Reply Handle(const std::string& service, const std::string& action, const std::string& region,
                const nlohmann::json& params);
 
   const Catalogue& catalogue() const { return world_.catalogue; }
+  const SiteModel& model() const { return model_; }
   double Now() const;
 
   // Admin operations.
@@ -169,6 +174,7 @@ class EmulatedCloud {
   uint64_t Discounted(uint64_t cents) const;
 
   World world_;
+  SiteModel model_;
   Dynamic state_;
   Faults* faults_;
   EmuClock clock_;

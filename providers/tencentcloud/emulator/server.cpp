@@ -11,6 +11,7 @@
 #include <thread>
 #include <zlib.h>
 
+#include "providers/tencentcloud/emulator/request_parts.h"
 #include "providers/tencentcloud/emulator/socket_abort.h"
 #include "providers/tencentcloud/signer.h"
 
@@ -64,6 +65,26 @@ std::string VersionOf(const std::string& service) { return service == "tag" ? "2
 void SendJson(httplib::Response& res, const json& body, int status = 200) {
   res.status = status;
   res.set_content(body.dump(), "application/json");
+}
+
+// An HTTP error page instead of an API answer, as a load balancer in front of the API sends.
+void SendHttpError(httplib::Response& res, int64_t status) {
+  res.status = static_cast<int>(status);
+  res.set_content("<html><body>" + std::to_string(status) + " injected fault</body></html>", "text/html");
+}
+
+// The faults that refuse a request instead of processing it: a throttling burst, a skewed
+// server clock, an expired session token.
+std::optional<Reply> RefusedByFault(Faults& faults, const httplib::Request& req, const std::string& action,
+                                    CallKind kind, double wall) {
+  if (faults.Take(FaultType::kThrottle, action, kind)) {
+    return Error("RequestLimitExceeded",
+                 "Your current request times exceed the frequency limit for " + action + " (injected burst).");
+  }
+  std::optional<FaultRefusal> refusal = faults.CheckCredentials(
+      action, kind, req.get_header_value("X-TC-Timestamp"), !req.get_header_value("X-TC-Token").empty(), wall);
+  if (refusal) return Error(refusal->code, refusal->message);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -120,13 +141,19 @@ void EmulatorServer::Stop() {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!http_->is_running() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   http_->stop();
+  faults_.Interrupt();  // late answers and latency faults end now
   // httplib looks at its stop flag only between requests, so an idle keep-alive client
   // would hold a worker for the whole keep-alive timeout. Close those connections now.
   CloseAcceptedConnections(port_);
 }
 
 void EmulatorServer::Route() {
-  http_->Post("/", [this](const httplib::Request& req, httplib::Response& res) { HandleApi(req, res); });
+  const httplib::Server::Handler api = [this](const httplib::Request& req, httplib::Response& res) {
+    HandleApi(req, res);
+  };
+  http_->Get("/_admin/model", [this](const httplib::Request& req, httplib::Response& res) {
+    if (AdminAllowed(req, res)) SendJson(res, cloud_->model().ToJson());
+  });
   http_->Get("/_admin/state", [this](const httplib::Request& req, httplib::Response& res) {
     if (AdminAllowed(req, res)) SendJson(res, cloud_->StateJson());
   });
@@ -138,9 +165,10 @@ void EmulatorServer::Route() {
   http_->Get("/_admin/faults", [this](const httplib::Request& req, httplib::Response& res) {
     if (AdminAllowed(req, res)) SendJson(res, faults_.ToJson());
   });
-  http_->Post("/_admin/faults", [this](const httplib::Request& req, httplib::Response& res) {
+  admin_posts_["/_admin/faults"] = [this](const httplib::Request& req, httplib::Response& res) {
     if (!AdminAllowed(req, res)) return;
-    json body = json::parse(req.body, nullptr, false);
+    // An empty body adds nothing and lists the rules.
+    json body = json::parse(req.body.empty() ? std::string("[]") : req.body, nullptr, false);
     if (body.is_object() && body.value("clear", false)) {
       faults_.Clear();
       SendJson(res, faults_.ToJson());
@@ -149,8 +177,8 @@ void EmulatorServer::Route() {
     Status added = body.is_discarded() ? Status(Code::kInvalidInput, "the body is not JSON") : faults_.Add(body);
     if (!added.ok()) return SendJson(res, {{"error", added.message()}}, 400);
     SendJson(res, faults_.ToJson());
-  });
-  http_->Post("/_admin/advance", [this](const httplib::Request& req, httplib::Response& res) {
+  };
+  admin_posts_["/_admin/advance"] = [this](const httplib::Request& req, httplib::Response& res) {
     if (!AdminAllowed(req, res)) return;
     char* end = nullptr;
     std::string text = req.get_param_value("seconds");
@@ -161,8 +189,8 @@ void EmulatorServer::Route() {
     cloud_->Advance(seconds);
     Persist();
     SendJson(res, {{"now", cloud_->Now()}});
-  });
-  http_->Post("/_admin/reset", [this](const httplib::Request& req, httplib::Response& res) {
+  };
+  admin_posts_["/_admin/reset"] = [this](const httplib::Request& req, httplib::Response& res) {
     if (!AdminAllowed(req, res)) return;
     cloud_->Reset();
     faults_.Clear();
@@ -174,6 +202,25 @@ void EmulatorServer::Route() {
     }
     Persist();
     SendJson(res, {{"reset", true}});
+  };
+  for (const auto& [path, handler] : admin_posts_) http_->Post(path, handler);
+  // The API answers on any other path: the Go SDK sends an endpoint's path ("host:port/prefix")
+  // but signs "/".
+  http_->Post(R"(/(?!_admin/).*)", api);
+  http_->Get(R"(/(?!_admin/).*)", api);
+  // httplib 0.11 waits for the body of a POST that has neither Content-Length nor
+  // Transfer-Encoding, then answers 400 (cpp-httplib issues 523 and 1738), so
+  // `curl -X POST .../_admin/reset` failed. Such a request has no body (RFC 9112 section
+  // 6.3): it is served here, before httplib tries to read one.
+  http_->set_pre_routing_handler([this, api](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "POST" || req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    auto admin = admin_posts_.find(req.path);
+    if (admin != admin_posts_.end()) admin->second(req, res);
+    else if (req.path.rfind("/_admin/", 0) == 0) res.status = 404;
+    else api(req, res);
+    return httplib::Server::HandlerResponse::Handled;
   });
 }
 
@@ -184,30 +231,44 @@ bool EmulatorServer::AdminAllowed(const httplib::Request& req, httplib::Response
 }
 
 void EmulatorServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
+  // Faults run in the order a request meets them: before processing, instead of it, after
+  // it. Rules may be scoped to DryRun calls or real ones, which only the body tells.
   const std::string action = req.get_header_value("X-TC-Action");
-  if (auto f = faults_.Take(FaultType::kLatency, action)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(f->ms));
-  }
-  if (auto f = faults_.Take(FaultType::kHttpError, action)) {
+  const CallKind kind = faults_.empty() ? CallKind::kReal : CallKindOf(req.body);
+  if (auto f = faults_.Take(FaultType::kLatency, action, kind)) faults_.Delay(f->ms);
+  if (auto f = faults_.Take(FaultType::kHttpError, action, kind)) {
     Count(action, Error("HttpError", ""));
-    res.status = static_cast<int>(f->status);
-    res.set_content("<html><body>" + std::to_string(f->status) + " injected fault</body></html>", "text/html");
+    SendHttpError(res, f->status);
     return;
   }
-  if (faults_.Take(FaultType::kResetBeforeProcessing, action)) {
+  if (faults_.Take(FaultType::kResetBeforeProcessing, action, kind)) {
     Count(action, Error("ConnectionReset", ""));
     AbortConnection(req.local_port, req.remote_port, Abort::kReset);
     return;
   }
-  Reply reply = Process(req, action);
+  Reply reply;
+  if (std::optional<Reply> refused = RefusedByFault(faults_, req, action, kind, options_.wall())) {
+    reply = std::move(*refused);
+    Count(action, reply);
+  } else {
+    reply = Process(req, action);
+  }
   if (reply.committed) Persist();
-  if (reply.committed && faults_.Take(FaultType::kDropAfterCommit, action)) {
+  if (reply.committed && faults_.Take(FaultType::kDropAfterCommit, action, kind)) {
     // The purchase stands; the client never hears of it.
     AbortConnection(req.local_port, req.remote_port, Abort::kClose);
     return;
   }
+  if (reply.committed) {
+    if (auto f = faults_.Take(FaultType::kErrorAfterCommit, action, kind)) return SendHttpError(res, f->status);
+  }
+  // The client has given up by the time a late answer is sent; the write then fails.
+  if (auto f = faults_.Take(FaultType::kLateAnswer, action, kind)) faults_.Delay(f->ms);
   res.status = 200;
   std::string body = Envelope(reply, NewRequestId());
+  if (reply.ok) {
+    if (auto f = faults_.Take(FaultType::kMalformedAnswer, action, kind)) body = MalformAnswer(f->malformation, body);
+  }
   // httplib would gzip "application/json" itself at zlib's default level, which costs more
   // than the answer takes to build. The emulator compresses at level 1 instead, and the
   // charset parameter keeps httplib from compressing a second time.
@@ -266,22 +327,48 @@ Reply EmulatorServer::Authenticate(const httplib::Request& req, std::string* ser
     return Error("AuthFailure.SignatureFailure", "The credential scope date " + auth.date +
                                                      " is not the UTC date of X-TC-Timestamp.");
   }
+  // The real endpoints are named after their service (postgres.tencentcloudapi.com), and
+  // SDKs that derive the scope's service from the endpoint get it right there. Here one
+  // address stands in for postgres.* and tag.*, so such an SDK names the address's first
+  // label instead ("127" for 127.0.0.1:PORT): then the action decides the service. A scope
+  // naming a real service still has to own the action (Process checks that).
+  const std::string host = req.get_header_value("Host");
+  const bool real_service = auth.service == "postgres" || auth.service == "tag";
+  if (!real_service && !IsFirstHostLabel(auth.service, host)) {
+    return Error("AuthFailure.SignatureFailure", "The credential scope names service `" + auth.service +
+                                                     "`, which is neither postgres, tag nor the first label of the Host `" +
+                                                     host + "`.");
+  }
   SignInput in;
   in.method = req.method;
+  in.canonical_query = req.method == "GET" ? RawQuery(req.target) : std::string();
   for (const std::string& name : auth.signed_headers) in.headers.emplace_back(name, req.get_header_value(name.c_str()));
-  in.payload = req.body;
+  // SDKs may leave the body out of the signature (their "unsigned payload" option).
+  const bool unsigned_payload = req.get_header_value("X-TC-Content-SHA256") == "UNSIGNED-PAYLOAD";
+  in.payload = unsigned_payload ? std::string_view("UNSIGNED-PAYLOAD") : std::string_view(req.body);
   in.service = auth.service;
   in.timestamp = ts;
   in.secret_id = auth.secret_id;
   in.secret_key = cred->secret_key;
-  if (!ConstantTimeEquals(Sign(in).signature, auth.signature)) {
+  bool valid = ConstantTimeEquals(Sign(in).signature, auth.signature);
+  // The real endpoints are reached on the default port, so an SDK never had to choose
+  // between signing the host with or without it; the Node SDK signs it without, the others
+  // with. Both are taken.
+  const std::string bare_host = HostWithoutPort(host);
+  if (!valid && bare_host != host) {
+    for (auto& [name, value] : in.headers) {
+      if (name == "host") value = bare_host;
+    }
+    valid = ConstantTimeEquals(Sign(in).signature, auth.signature);
+  }
+  if (!valid) {
     return Error("AuthFailure.SignatureFailure",
                  "The provided credentials could not be validated. Please check your signature is correct.");
   }
   if (!cred->token.empty() && !ConstantTimeEquals(req.get_header_value("X-TC-Token"), cred->token)) {
     return Error("AuthFailure.TokenFailure", "The X-TC-Token is missing or invalid for these temporary credentials.");
   }
-  *service = auth.service;
+  *service = real_service ? auth.service : std::string();
   return Reply();
 }
 
@@ -296,6 +383,10 @@ Reply EmulatorServer::Process(const httplib::Request& req, const std::string& ac
     Reply auth = Authenticate(req, &service);
     if (!auth.ok) return auth;
     if (action.empty()) return Error("MissingParameter", "The request is missing a required header `X-TC-Action`.");
+    // An empty service is a scope that named the Host's label (see Authenticate): the
+    // action's own service answers.
+    if (service.empty()) service = ServiceOfAction(action);
+    if (service.empty()) return Error("InvalidAction", "The action `" + action + "` does not exist.");
     if (!FindAction(service, action)) {
       std::string owner = ServiceOfAction(action);
       if (owner.empty()) return Error("InvalidAction", "The action `" + action + "` does not exist.");
@@ -311,20 +402,30 @@ Reply EmulatorServer::Process(const httplib::Request& req, const std::string& ac
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      const bool burst = faults_.Take(FaultType::kThrottle, action).has_value();
-      if (burst || !limiter_.Allow(action, cloud_->Now())) {
+      if (!limiter_.Allow(action, cloud_->Now())) {
         return Error("RequestLimitExceeded", "Your current request times exceed the frequency limit of " +
                                                  std::to_string(limiter_.LimitFor(action)) + " per second for " +
                                                  action + ".");
       }
     }
-    std::string type = req.get_header_value("Content-Type");
-    if (req.method != "POST" || type.rfind("application/json", 0) != 0) {
-      return Error("InvalidParameter", "This endpoint takes POST requests with Content-Type application/json.");
-    }
-    json params = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
-    if (params.is_discarded() || !params.is_object()) {
-      return Error("InvalidParameterValue.StructParseFailed", "The request body is not a JSON object.");
+    const std::string type = MediaType(req.get_header_value("Content-Type"));
+    json params;
+    if (req.method == "GET") {
+      // GET flattens parameters into the query (Name.N.Field); the site model types them.
+      if (type != "application/x-www-form-urlencoded") {
+        return Error("InvalidParameter", "GET requests take Content-Type application/x-www-form-urlencoded.");
+      }
+      auto form = cloud_->model().FromForm(service, action, ParseQuery(RawQuery(req.target)));
+      if (auto* bad = std::get_if<ModelError>(&form)) return Error(bad->code, bad->message);
+      params = std::move(std::get<json>(form));
+    } else {
+      if (type != "application/json") {
+        return Error("InvalidParameter", "POST requests take Content-Type application/json.");
+      }
+      params = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
+      if (params.is_discarded() || !params.is_object()) {
+        return Error("InvalidParameterValue.StructParseFailed", "The request body is not a JSON object.");
+      }
     }
     return cloud_->Handle(service, action, req.get_header_value("X-TC-Region"), params);
   }();

@@ -1,18 +1,23 @@
 #pragma once
 
-// The emulator's HTTP front (cpp-httplib). POST / is the API 3.0 endpoint for every
-// service; /_admin/ is the loopback-only admin API:
+// The emulator's HTTP front (cpp-httplib). POST / (or GET / with the parameters in the
+// query) is the API 3.0 endpoint for every service, on any path outside /_admin/; /_admin/
+// is the loopback-only admin API:
 //   GET  /_admin/state            {"instances":[...],"orders":[...],"readOnlyGroups":[...],...}
 //   GET  /_admin/calls            {"<Action>":{"total":n,"dryRun":n,"errors":n},...}
+//   GET  /_admin/model            {"site","dryRun","actions":{service:{action:{"from","params"}}},"structs"}
 //   GET  /_admin/faults           the live fault rules
 //   POST /_admin/faults           add rules (see faults.h); {"clear":true} removes all
 //   POST /_admin/advance?seconds=N  move the clock forward
 //   POST /_admin/reset            back to the world file's state; calls, faults, budgets cleared
 //
+// Admin POSTs need no body, and no Content-Length either.
+//
 // Every API answer is HTTP 200 with {"Response":{...,"RequestId":"<uuid>"}}, errors as
 // {"Response":{"Error":{"Code","Message"},"RequestId"}}, unless a fault says otherwise.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -58,6 +63,8 @@ class EmulatorServer {
   void HandleApi(const httplib::Request& req, httplib::Response& res);
   // Checks the request (size, signature, action, version, budget, body) and runs the action.
   Reply Process(const httplib::Request& req, const std::string& action);
+  // Verifies the TC3 signature. Sets *service to the scope's service, or to "" when the
+  // scope named the Host's first label instead of a service (the action's owner answers).
   Reply Authenticate(const httplib::Request& req, std::string* service);
   void Count(const std::string& action, const Reply& reply);
   void Persist();
@@ -68,6 +75,8 @@ class EmulatorServer {
   Faults faults_;
   std::unique_ptr<EmulatedCloud> cloud_;
   std::unique_ptr<httplib::Server> http_;
+  // The admin POST handlers by path, also served for bodiless requests (see Route()).
+  std::map<std::string, std::function<void(const httplib::Request&, httplib::Response&)>> admin_posts_;
   int port_ = 0;
   std::mutex mu_;  // guards limiter_, calls_, persistence
   RateLimiter limiter_;

@@ -88,6 +88,18 @@ class Reader {
   std::string error_;
 };
 
+bool ReadSite(Reader& r, const YAML::Node& root, Catalogue* c) {
+  std::string site = "intl", dry_run = "supported";
+  if (!r.Get(root, "site", "world", &site) || !r.Get(root, "dryRun", "world", &dry_run)) return false;
+  if (site != "intl" && site != "china") return r.Fail(root["site"], "site", "must be intl or china");
+  if (dry_run != "supported" && dry_run != "unsupported") {
+    return r.Fail(root["dryRun"], "dryRun", "must be supported or unsupported");
+  }
+  c->site = site == "china" ? Site::kChina : Site::kIntl;
+  c->dry_run = dry_run == "supported" ? DryRunSupport::kSupported : DryRunSupport::kUnsupported;
+  return true;
+}
+
 bool ReadClock(Reader& r, const YAML::Node& n, Catalogue* c) {
   if (!n) return true;
   if (!r.Keys(n, "clock", {"mode", "timeScale"})) return false;
@@ -347,8 +359,10 @@ Result<World> Parse(const YAML::Node& root, const std::string& name) {
   World w;
   Catalogue& c = w.catalogue;
   if (!root.IsMap()) return Status(Code::kInvalidInput, name + ": a world file is a YAML mapping");
-  r.Keys(root, "world", {"clock", "timings", "account", "limits", "regions", "classes", "projects", "vpcs",
-                         "securityGroups", "dedicatedClusters", "instances", "generate", "faults"});
+  r.Keys(root, "world", {"site", "dryRun", "clock", "timings", "account", "limits", "regions", "classes",
+                         "projects", "vpcs", "securityGroups", "dedicatedClusters", "instances", "generate",
+                         "faults"});
+  if (!r.failed()) ReadSite(r, root, &c);
   if (!r.failed()) ReadClock(r, root["clock"], &c);
   if (!r.failed()) ReadTimings(r, root["timings"], &c.timings);
   if (!r.failed()) ReadAccount(r, root["account"], &c, &w.initial);
@@ -478,6 +492,8 @@ bool Catalogue::HasProject(uint64_t project_id) const {
   }
   return false;
 }
+
+const char* SiteName(Site site) { return site == Site::kChina ? "china" : "intl"; }
 
 Result<World> LoadWorldText(const std::string& text, const std::string& name) {
   try {

@@ -165,6 +165,20 @@ struct Timings {  // seconds, before the clock's time scale is applied
   double serverless_create = 30;
 };
 
+// Which Tencent Cloud site the emulator stands in for. The sites' request models differ
+// (intl's CreateReadOnlyDBInstance has TagList as one Tag and no Tags; China's has both), and
+// a request may carry only what its site's model defines.
+//
+// Default: kIntl. The seed pages, which win over every other source, are the international
+// site's (postgres.intl.tencentcloudapi.com), and intl is the stricter of the two for the
+// parameters the product sends, so a product that passes here passes on both.
+enum class Site { kIntl, kChina };
+const char* SiteName(Site site);  // "intl" | "china"
+
+// Whether the two create actions take the project's "DryRun" validation mode. kUnsupported
+// makes DryRun an UnknownParameter like any other, to test a client's fallback.
+enum class DryRunSupport { kSupported, kUnsupported };
+
 struct ClockSettings {
   bool manual = false;     // manual: time moves only through POST /_admin/advance
   double time_scale = 1;   // every duration is multiplied by this
@@ -188,6 +202,8 @@ struct Catalogue {
   std::map<std::string, int> rate_limits;  // action -> requests per second
   Timings timings;
   ClockSettings clock;
+  Site site = Site::kIntl;
+  DryRunSupport dry_run = DryRunSupport::kSupported;
 
   const Region* FindRegion(const std::string& region) const;
   const Zone* FindZone(const std::string& region, const std::string& zone) const;

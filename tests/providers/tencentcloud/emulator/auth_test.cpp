@@ -185,7 +185,12 @@ TEST_CASE("emulator: UnknownParameter, MissingParameter and InvalidParameter") {
   auto type = emu.Call("DescribeDBInstances", {{"Limit", "10"}});
   REQUIRE_FALSE(type.ok());
   CHECK(type.status().api_code() == "InvalidParameter");
-  CHECK(type.status().message().find("Integer") != std::string::npos);
+  CHECK(type.status().message().find("`Limit` should be Number, got String") != std::string::npos);
+  // The model says Number; the API says Integer, which the action checks after it.
+  auto fraction = emu.Call("DescribeDBInstances", {{"Limit", 2.5}});
+  REQUIRE_FALSE(fraction.ok());
+  CHECK(fraction.status().api_code() == "InvalidParameter");
+  CHECK(fraction.status().message().find("Integer") != std::string::npos);
 }
 
 TEST_CASE("emulator: an oversize body is RequestSizeLimitExceeded") {

@@ -136,7 +136,7 @@ TEST_CASE("emulator: one test per CreateReadOnlyDBInstance validation error") {
       {"unknown security group", {{"SecurityGroupIds", {"sg-nothere1"}}}, "InvalidParameterValue.InvalidParameterValueError"},
       {"two vouchers", {{"VoucherIds", {"v1", "v2"}}}, "InvalidParameterValue.InvalidParameterValueError"},
       {"unknown dedicated cluster", {{"DedicatedClusterId", "cluster-nope"}}, "InvalidParameterValue.InvalidParameterValueError"},
-      {"reserved tag prefix", {{"Tags", {{{"TagKey", "qcloud:x"}, {"TagValue", "1"}}}}}, "InvalidParameterValue.TagKeyCharacterIllegal"},
+      {"reserved tag prefix", {{"TagList", {{"TagKey", "qcloud:x"}, {"TagValue", "1"}}}}, "InvalidParameterValue.TagKeyCharacterIllegal"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.why);

@@ -33,7 +33,7 @@ std::string StatusOf(EmulatorFixture& emu, const std::string& id) {
 
 TEST_CASE("emulator: DescribeDBInstances filters, pages and orders") {
   EmulatorFixture emu;
-  BuyRunning(emu, 3, {{"Tags", {{{"TagKey", "reconciler/stack"}, {"TagValue", "demo"}}}}});
+  BuyRunning(emu, 3, {{"TagList", {{"TagKey", "reconciler/stack"}, {"TagValue", "demo"}}}});
   auto tagged = emu.Call("DescribeDBInstances",
                          {{"Filters", {{{"Name", "db-tag-key"}, {"Values", {"reconciler/stack"}}}}}, {"Limit", 2}});
   REQUIRE(tagged.ok());
@@ -179,16 +179,18 @@ TEST_CASE("emulator: the tag service tags, untags and modifies by six-segment na
   // Past 50 tags a resource is listed as failed and keeps the tags it had.
   auto tags = [](const std::string& prefix) {
     json list = json::array();
-    for (int i = 0; i < 30; ++i) list.push_back({{"TagKey", prefix + std::to_string(i)}, {"TagValue", "v"}});
+    for (int i = 0; i < 10; ++i) list.push_back({{"TagKey", prefix + std::to_string(i)}, {"TagValue", "v"}});
     return list;
   };
-  REQUIRE(emu.Call("TagResources", {{"ResourceList", {name}}, {"Tags", tags("a")}}, "", "tag").ok());
-  auto over = emu.Call("TagResources", {{"ResourceList", {name}}, {"Tags", tags("b")}}, "", "tag");
+  for (const char* prefix : {"a", "b", "c", "d", "e"}) {
+    REQUIRE(emu.Call("TagResources", {{"ResourceList", {name}}, {"Tags", tags(prefix)}}, "", "tag").ok());
+  }
+  auto over = emu.Call("TagResources", {{"ResourceList", {name}}, {"Tags", tags("f")}}, "", "tag");
   REQUIRE(over.ok());
   REQUIRE((*over)["FailedResources"].size() == 1);
-  CHECK((*over)["FailedResources"][0]["Code"] == "LimitExceeded.TagNumberPerResourceExceed");
+  CHECK((*over)["FailedResources"][0]["Code"] == "LimitExceeded.ResourceAttachedTags");
   a = emu.Call("DescribeDBInstanceAttribute", {{"DBInstanceId", id}});
-  CHECK((*a)["DBInstance"]["TagList"].size() == 30);
+  CHECK((*a)["DBInstance"]["TagList"].size() == 50);
   auto none = emu.Call("UnTagResources", {{"ResourceList", json::array()}, {"TagKeys", {"a1"}}}, "", "tag");
   REQUIRE_FALSE(none.ok());
   CHECK(none.status().api_code() == "InvalidParameterValue");
@@ -249,7 +251,7 @@ TEST_CASE("emulator fault: dropAfterCommit buys and never answers") {
   EmulatorFixture emu;
   emu.AddFault({{"type", "dropAfterCommit"}, {"action", "CreateReadOnlyDBInstance"}});
   json req = SeedCreateReadOnlyRequest();
-  req["Tags"] = {{{"TagKey", "reconciler/operation"}, {"TagValue", "op-1"}}};
+  req["TagList"] = {{"TagKey", "reconciler/operation"}, {"TagValue", "op-1"}};
   auto r = emu.Call("CreateReadOnlyDBInstance", req);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Code::kOutcomeUnknown);
