@@ -448,22 +448,27 @@ Status TencentCloud::ModifyTags(const std::string& region, const std::string& id
 }
 
 Status TencentCloud::TagInstances(const std::string& region, const std::vector<std::string>& ids, const c::Tags& tags) {
-  // TagResources takes at most 10 resources per call. A resource it could not tag comes back
-  // in FailedResources of an answer that is otherwise a success.
-  constexpr size_t kResourcesPerCall = 10;
-  for (size_t i = 0; i < ids.size(); i += kResourcesPerCall) {
+  // TagResources takes at most 10 resources and 10 tags per call. A resource it could not tag
+  // comes back in FailedResources of an answer that is otherwise a success.
+  constexpr size_t kPerCall = 10;
+  const std::vector<std::pair<std::string, std::string>> pairs(tags.begin(), tags.end());
+  for (size_t i = 0; i < ids.size(); i += kPerCall) {
     json resources = json::array();
-    for (size_t j = i; j < std::min(ids.size(), i + kResourcesPerCall); ++j) {
-      resources.push_back(PostgresResourceName(region, ids[j]));
-    }
-    Result<json> r = Call("TagResources", "", {{"ResourceList", resources}, {"Tags", TagList(tags)}}, Effect::kMutate,
-                          "tag");
-    if (!r.ok()) return r.status();
-    auto failed = r->find("FailedResources");
-    if (failed != r->end() && failed->is_array() && !failed->empty()) {
-      const json& first = (*failed)[0];
-      return Status(Code::kRetryable, "TagResources could not tag " + std::to_string(failed->size()) + " resource(s): " +
-                                          Str(first, "Resource") + ": " + Str(first, "Code") + " " + Str(first, "Message"));
+    for (size_t j = i; j < std::min(ids.size(), i + kPerCall); ++j) resources.push_back(PostgresResourceName(region, ids[j]));
+    for (size_t t = 0; t < pairs.size(); t += kPerCall) {
+      json list = json::array();
+      for (size_t k = t; k < std::min(pairs.size(), t + kPerCall); ++k) {
+        list.push_back({{"TagKey", pairs[k].first}, {"TagValue", pairs[k].second}});
+      }
+      Result<json> r = Call("TagResources", "", {{"ResourceList", resources}, {"Tags", list}}, Effect::kMutate, "tag");
+      if (!r.ok()) return r.status();
+      auto failed = r->find("FailedResources");
+      if (failed != r->end() && failed->is_array() && !failed->empty()) {
+        const json& first = (*failed)[0];
+        return Status(Code::kRetryable, "TagResources could not tag " + std::to_string(failed->size()) +
+                                            " resource(s): " + Str(first, "Resource") + ": " + Str(first, "Code") +
+                                            " " + Str(first, "Message"));
+      }
     }
   }
   return Status::Ok();

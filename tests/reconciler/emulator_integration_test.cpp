@@ -217,6 +217,21 @@ TEST_CASE("integration: on the international site deletion protection is set at 
   CHECK(rig.Since("ModifyDBInstanceDeletionProtection") == 0);
 }
 
+TEST_CASE("integration: on the international site twelve tags go on in calls of at most ten") {
+  Rig rig;
+  std::string tags = "{";
+  for (int i = 1; i <= 9; ++i) tags += std::string(i > 1 ? ", " : "") + "k" + std::to_string(i) + ": v" + std::to_string(i);
+  tags += "}";
+  auto desired = rig.LoadText(Replica("reports", 2, {{"tags", tags}}));
+  REQUIRE(rig.Apply(rig.MakePlan(desired)).ok());
+  auto now = rig.Tagged("ReadOnlyInstance/reports");
+  REQUIRE(now.size() == 2);
+  for (const json& i : now) CHECK(i["TagList"].size() == 12);
+  CHECK(rig.emu.Calls("TagResources")["total"] == 2);  // 12 tags: 10 + 2, both instances each time
+  CHECK(rig.emu.Calls("TagResources")["errors"] == 0);
+  CHECK_FALSE(rig.MakePlan(desired).HasChanges());
+}
+
 TEST_CASE("integration: isolated replicas are restored; removed ones orphaned; excess with Delete destroyed, offlining until gone") {
   Rig rig;
   auto v1 = rig.LoadText(Replica("a", 2) + Replica("b", 1) + Replica("c", 2, {{"deletionPolicy", "Delete"}}));
