@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <ostream>
 
+#include "providers/tencentcloud/site.h"
 #include "reconciler/commands.h"
 #include "specs/spec_loader.h"
 
@@ -20,6 +21,21 @@ int RunValidateCommand(const ValidateCommandOptions& options, Io io) {
     size_t n = stack.diags.error_count();
     io.err << n << (n == 1 ? " error" : " errors") << "; nothing was sent\n";
     return kExitInvalidInput;
+  }
+  // The site the project names must be its endpoint's; plan would refuse it, so validate
+  // does too, without a call.
+  const specs::Project& project = stack.desired.project;
+  if (!project.endpoint.empty()) {
+    std::string url = project.endpoint;
+    for (size_t at; (at = url.find("{service}")) != std::string::npos;) url.replace(at, 9, "postgres");
+    Result<tencentcloud::Site> site = tencentcloud::ResolveSite(project.site, url);
+    if (!site.ok()) {
+      const specs::Location& at = project.site_at.line ? project.site_at : project.at;
+      io.err << at.file << ":" << at.line << ":" << at.column << ": error: provider.tencentcloud: "
+             << site.status().message()
+             << "\n1 error; nothing was sent\n";
+      return kExitInvalidInput;
+    }
   }
   io.out << "stack " << stack.desired.project.stack << ": " << stack.desired.resources.size()
          << (stack.desired.resources.size() == 1 ? " resource" : " resources") << ", valid\n";

@@ -238,7 +238,7 @@ class Builder {
         }
         continue;
       }
-      if (i->status == "running") Update(r, s, *i);
+      if (i->status == "running" || i->tagging_incomplete) Update(r, s, *i);
     }
     if (have < need) {
       Change c = Base(Action::kCreate, r);
@@ -316,9 +316,17 @@ class Builder {
     }
   }
 
+  // Drift of a running instance, and the tags an instance's purchase never finished (those
+  // whatever its status).
   void Update(const Resource& r, const specs::ReadOnlyInstanceSpec& s, const cloud::Instance& i) {
     Change c = Base(Action::kUpdate, r);
     UpdateCalls& u = c.update;
+    if (i.status != "running") {
+      TagDiff(s.tags, i.tags, &u, &c.fields);
+      FinishTags(r, i, &c);
+      AddUpdate(std::move(c), i);
+      return;
+    }
     if (i.name != s.instance_name) {
       u.name = s.instance_name;
       c.fields.push_back({"instanceName", Quote(i.name), Quote(s.instance_name)});
@@ -356,18 +364,25 @@ class Builder {
                           to_id.empty() ? to_key : to_id});
     }
     TagDiff(s.tags, i.tags, &u, &c.fields);
-    if (i.tagging_incomplete) {
-      // Bought, but the tags its create could not carry never went on (identity.h).
-      for (const auto& [k, v] : StackTags(desired_.project.stack, r.key)) {
-        u.tags_set[k] = v;
-        c.fields.push_back({"tags." + k, "(none)", Quote(v)});
-      }
+    FinishTags(r, i, &c);
+    AddUpdate(std::move(c), i);
+  }
+
+  // Bought, but the tags its create could not carry never went on (identity.h).
+  void FinishTags(const Resource& r, const cloud::Instance& i, Change* c) {
+    if (!i.tagging_incomplete) return;
+    for (const auto& [k, v] : StackTags(desired_.project.stack, r.key)) {
+      c->update.tags_set[k] = v;
+      c->fields.push_back({"tags." + k, "(none)", Quote(v)});
     }
-    if (u.empty()) return;
+  }
+
+  void AddUpdate(Change c, const cloud::Instance& i) {
+    if (c.update.empty()) return;
     c.instance_ids = {i.id};
     std::vector<std::string> names;
     for (const FieldDiff& f : c.fields) names.push_back(f.field);
-    c.reason = "drift on " + i.id + ": " + Join(names);
+    c.reason = (i.tagging_incomplete ? "tagging never finished on " : "drift on ") + i.id + ": " + Join(names);
     Add(std::move(c));
   }
 

@@ -54,6 +54,27 @@ std::string NowText(Clock* clock) {
 
 }  // namespace
 
+namespace {
+
+// A purchase in flight when the state was lost is unknown to a rebuilt state, and may not
+// show in listings yet. Until the visibility window has passed since the rebuild, nothing is
+// bought: the listing's silence proves nothing before then.
+void HoldPurchasesAfterRebuild(int64_t rebuilt_at, int64_t window_seconds, Clock* clock, std::vector<Change>* changes) {
+  if (rebuilt_at <= 0) return;
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(clock->Now().time_since_epoch()).count();
+  const int64_t left = rebuilt_at + window_seconds - now;
+  if (left <= 0) return;
+  for (Change& c : *changes) {
+    if (c.action != Action::kCreate && c.action != Action::kReplace) continue;
+    c.blocked = true;
+    c.blocked_reason = "the state was rebuilt " + std::to_string(now - rebuilt_at) +
+                       "s ago: a purchase in flight when it was lost may not be visible yet, so nothing is bought "
+                       "for another " + std::to_string(left) + "s (purchaseSearchWindow)";
+  }
+}
+
+}  // namespace
+
 Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, const specs::DesiredState& desired,
                       const std::string& stack_dir, const PlanOptions& options) {
   Result<RecordedState> recorded = LoadRecorded(store);
@@ -62,6 +83,7 @@ Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, cons
   Result<ObservedState> observed = Observe(cloud, desired.project.stack, scope);
   if (!observed.ok()) return observed.status();
   DiffResult diff = Diff(desired, *observed, *recorded, {options.allow_destroy, cloud->CanModifyDeletionProtection()});
+  HoldPurchasesAfterRebuild(store->RebuiltAt(), desired.project.purchase_search_window_seconds, clock, &diff.changes);
   RunPreflight(cloud, *observed, &diff.changes);
 
   Plan plan;
@@ -85,7 +107,7 @@ Status CheckFresh(const Plan& plan, cloud::Cloud* cloud, StateStore* store) {
     changed.push_back("the state was written since the plan was made (generation " +
                       std::to_string(plan.state_generation) + " -> " + std::to_string(generation) + ")");
   }
-  Result<ObservedState> observed = Observe(cloud, plan.stack, {plan.regions, plan.masters});
+  Result<ObservedState> observed = Observe(cloud, plan.stack, {plan.regions, plan.masters, {}});
   if (!observed.ok()) return observed.status();
   std::map<std::string, std::string> now = DigestAll(*observed);
   for (const auto& [id, digest] : plan.observed) {

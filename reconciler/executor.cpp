@@ -518,7 +518,7 @@ class Executor::Impl {
             backoff = std::min(backoff * 2, milliseconds(10000));
             continue;
           }
-          if (dry.status.api_code() != "UnknownParameter") {  // an endpoint without DryRun goes on
+          if (!RefusesDryRun(dry.status)) {  // an endpoint without DryRun goes on
             op.phase = Phase::kFailed;
             op.error = "DryRun refused: " + dry.status.ToString();
             Persist(op, op.error, change_id);

@@ -1,5 +1,8 @@
 #include "reconciler/identity.h"
 
+#include "specs/desired_state.h"
+#include "specs/rules.h"
+
 namespace reconciler {
 
 std::string OperationTagValue(const std::string& stack, const std::string& resource_key,
@@ -15,9 +18,12 @@ OperationTag ParseOperationTag(const std::string& value) {
     parts.push_back(value.substr(start, slash - start));
   }
   parts.push_back(value.substr(start));
-  if (parts.size() != 4) return {"", "", value};
-  for (const std::string& p : parts) {
-    if (p.empty()) return {"", "", value};
+  // Only what we could have written is a claim: a stack and a resource name that are valid
+  // labels, a known kind and an operation id. Anything else names no stack, so a crafted
+  // value never makes a stranger's instance ours.
+  if (parts.size() != 4 || !specs::CheckLabel(parts[0]).empty() || !specs::ParseKind(parts[1]) ||
+      !specs::CheckLabel(parts[2]).empty() || parts[3].rfind("op-", 0) != 0 || parts[3].size() < 4) {
+    return {"", "", value};
   }
   return {parts[0], parts[1] + "/" + parts[2], parts[3]};
 }
@@ -29,6 +35,12 @@ void Normalize(cloud::Instance* instance) {
   OperationTag parsed = ParseOperationTag(op->second);
   op->second = parsed.operation_id;
   if (parsed.stack.empty()) return;
+  // A claim for the other kind of instance is no claim.
+  const bool serverless_claim = parsed.resource_key.rfind("ServerlessInstance/", 0) == 0;
+  const bool read_only_claim = parsed.resource_key.rfind("ReadOnlyInstance/", 0) == 0;
+  if ((instance->type == "serverless" && !serverless_claim) || (instance->type != "serverless" && !read_only_claim)) {
+    return;
+  }
   const bool had_stack = tags.count(cloud::kStackTag) > 0;
   const bool had_resource = tags.count(cloud::kResourceTag) > 0;
   if (!had_stack) tags[cloud::kStackTag] = parsed.stack;

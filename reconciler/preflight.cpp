@@ -58,7 +58,7 @@ class Preflighter {
       Result<cloud::Purchase> r = cloud_->CreateReplicas(q, cloud::DryRun::kYes);
       ++c->preflight.calls;
       if (r.ok()) continue;
-      if (r.status().api_code() == "UnknownParameter") {
+      if (RefusesDryRun(r.status())) {
         FallbackReplicas(c, q);
       } else {
         Fail(c, r.status());
@@ -135,7 +135,7 @@ class Preflighter {
     ++c->preflight.calls;
     c->preflight.state = PreflightState::kPassed;
     c->preflight.note = "DryRun passed";
-    if (!r.ok() && r.status().api_code() == "UnknownParameter") {
+    if (!r.ok() && RefusesDryRun(r.status())) {
       c->preflight.state = PreflightState::kFallback;
       c->preflight.note = "DryRun is not supported here; the zone check passed";
       Result<std::vector<cloud::ZoneInfo>> zones = Zones(c->serverless->region, c);
@@ -280,6 +280,10 @@ class Preflighter {
 };
 
 }  // namespace
+
+bool RefusesDryRun(const Status& s) {
+  return s.api_code() == "UnknownParameter" && s.message().find("DryRun") != std::string::npos;
+}
 
 std::vector<uint64_t> SplitCount(uint64_t count) {
   std::vector<uint64_t> out;

@@ -23,6 +23,11 @@ namespace reconciler {
 // Splits `count` into purchase calls of at most 6: 13 -> {6, 6, 1}.
 std::vector<uint64_t> SplitCount(uint64_t count);
 
+// Whether `s` says the endpoint has no DryRun: UnknownParameter naming DryRun. An
+// UnknownParameter naming anything else is a request the site does not take (the wrong
+// site?), and a real failure.
+bool RefusesDryRun(const Status& s);
+
 // Fills preflight and price on each change; spec changes also get the memory and CPU their
 // target spec code stands for. Never buys anything.
 void RunPreflight(cloud::Cloud* cloud, const ObservedState& observed, std::vector<Change>* changes);

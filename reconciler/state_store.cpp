@@ -253,6 +253,16 @@ int64_t StateStore::Generation() {
   return s.Step() == SQLITE_ROW ? std::stoll(s.Text(0)) : 0;
 }
 
+int64_t StateStore::RebuiltAt() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT value FROM meta WHERE key = 'rebuilt_at'");
+  if (s.Step() != SQLITE_ROW) return 0;
+  char* end = nullptr;
+  const std::string text = s.Text(0);
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  return end && *end == '\0' ? v : 0;
+}
+
 Result<std::vector<ResourceRecord>> StateStore::Resources() {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s(db_, "SELECT key, region, deletion_policy, spec, group_id, updated_at FROM resources ORDER BY key");
@@ -417,6 +427,11 @@ Status StateStore::ReplaceAll(const std::vector<ResourceRecord>& resources, cons
     if (!ok) break;
     Stmt st(db_, "INSERT OR REPLACE INTO instances (id, resource_key, region, operation_id, recorded_at) VALUES (?,?,?,?,?)");
     st.Bind(1, r.id).Bind(2, r.resource_key).Bind(3, r.region).Bind(4, r.operation_id).Bind(5, now);
+    ok = st.Step() == SQLITE_DONE;
+  }
+  if (ok) {
+    Stmt st(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('rebuilt_at', ?)");
+    st.Bind(1, std::to_string(std::chrono::duration_cast<std::chrono::seconds>(clock_->Now().time_since_epoch()).count()));
     ok = st.Step() == SQLITE_DONE;
   }
   if (!ok || !Bump().ok()) {

@@ -110,8 +110,11 @@ class StateStore {
 
   Result<std::vector<Event>> Events(const std::string& operation_id = "");
 
-  // Replaces all resources and instances at once (state rebuild).
+  // Replaces all resources and instances at once (state rebuild), and records when.
   Status ReplaceAll(const std::vector<ResourceRecord>& resources, const std::vector<InstanceRecord>& instances);
+  // Unix seconds of the last ReplaceAll (0: never). A purchase in flight when the state was
+  // lost is unknown to the rebuilt state until the cloud's visibility window has passed.
+  int64_t RebuiltAt();
 
   const std::string& path() const { return path_; }
 

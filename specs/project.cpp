@@ -43,6 +43,7 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
     r.Error("endpoint", "endpoint must be an http:// or https:// URL, got \"" + p->endpoint + "\"");
   }
   r.String("profile", &p->profile);
+  if (const Node* at = r.Get("site") ? r.Get("site") : r.Get("endpoint")) p->site_at = at->at;
   if (r.String("site", &p->site) && p->site != "intl" && p->site != "china") {
     std::string hint = DidYouMean(p->site, {"intl", "china"});
     r.Error("site", "site must be intl or china, got \"" + p->site + "\"" +
@@ -54,7 +55,14 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
       diags->Error(window->at, "purchaseSearchWindow must be a duration such as 6m or 360s, at most 24h, got " +
                                    window->Describe());
     } else {
+      // Allowed for an emulator whose clock is the test's, but never quietly.
       p->purchase_search_window_seconds = seconds;
+      if (seconds < 300) {
+        diags->Warning(window->at, "purchaseSearchWindow " + window->scalar +
+                                       " is shorter than the 5 minutes for which the cloud accepts a signed request: "
+                                       "a create whose answer was lost could still take effect after the search "
+                                       "gave up, and be bought twice");
+      }
     }
   }
   if (const Node* limits = r.Get("rateLimits")) {
