@@ -3,6 +3,8 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "providers/tencentcloud/emulator/socket_abort.h"
+
 namespace reconciler::testing {
 
 LoopbackServer::LoopbackServer() {
@@ -17,7 +19,7 @@ void LoopbackServer::Start() {
   thread_ = std::thread([this] { server_.listen_after_bind(); });
 }
 
-LoopbackServer::~LoopbackServer() {
+void LoopbackServer::Stop() {
   if (!thread_.joinable()) return;
   // stop() only works once the accept loop runs; wait for that, with a deadline.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -25,7 +27,13 @@ LoopbackServer::~LoopbackServer() {
     std::this_thread::yield();
   }
   server_.stop();
+  // httplib looks at its stop flag only between requests, so a client's idle keep-alive
+  // connection would hold a worker, and this join, for the whole keep-alive timeout.
+  tencentcloud::CloseAcceptedConnections(port_);
+  // listen_after_bind() returns after joining its workers, so every handler is done.
   thread_.join();
 }
+
+LoopbackServer::~LoopbackServer() { Stop(); }
 
 }  // namespace reconciler::testing

@@ -2,7 +2,11 @@
 
 // A cpp-httplib server on 127.0.0.1 with a kernel-chosen port, serving in a thread.
 // Register handlers on server() and then call Start(). The socket listens from
-// construction, so clients may connect at once; the destructor stops and joins.
+// construction, so clients may connect at once.
+//
+// Handlers run on the server's own threads, so whatever a handler captures must outlive
+// them: declare it before the server, and call Stop() before reading what handlers wrote.
+// The destructor stops too.
 
 #include <httplib.h>
 
@@ -20,6 +24,9 @@ class LoopbackServer {
 
   httplib::Server& server() { return server_; }
   void Start();
+  // Stops accepting, closes every connection the server accepted, and returns once every
+  // handler has returned. Does nothing if the server was never started or has stopped.
+  void Stop();
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 

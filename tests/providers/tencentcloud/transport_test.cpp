@@ -44,10 +44,10 @@ TEST_CASE("transport: an answer of any status is a success at this layer") {
 }
 
 TEST_CASE("transport: timeout after the request was sent is outcome-unknown") {
-  LoopbackServer srv;
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::atomic<bool> received{false};
+  LoopbackServer srv;  // after what its handler uses, so that it stops first
   srv.server().Post("/", [&](const httplib::Request&, httplib::Response& res) {
     received = true;
     released.wait_for(std::chrono::seconds(10));  // held until the client has given up
@@ -59,6 +59,7 @@ TEST_CASE("transport: timeout after the request was sent is outcome-unknown") {
   auto transport = NewCurlTransport(options);
   Result<HttpResponse> r = transport->Send(Post(srv.url()));
   release.set_value();
+  srv.Stop();
   CHECK(received);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Code::kOutcomeUnknown);
@@ -66,14 +67,15 @@ TEST_CASE("transport: timeout after the request was sent is outcome-unknown") {
 }
 
 TEST_CASE("transport: a reset after the request was sent is outcome-unknown") {
-  LoopbackServer srv;
   std::atomic<bool> aborted{false};
+  LoopbackServer srv;
   srv.server().Post("/", [&](const httplib::Request& req, httplib::Response&) {
     aborted = AbortConnection(req.local_port, req.remote_port, Abort::kReset);
   });
   srv.Start();
   auto transport = NewCurlTransport({});
   Result<HttpResponse> r = transport->Send(Post(srv.url(), Reuse::kFreshConnection));
+  srv.Stop();  // the client can see the reset before the handler records it
   CHECK(aborted);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Code::kOutcomeUnknown);
@@ -82,7 +84,7 @@ TEST_CASE("transport: a reset after the request was sent is outcome-unknown") {
 
 TEST_CASE("transport: a connection closed without any answer is outcome-unknown") {
   LoopbackServer srv;
-  srv.server().Post("/", [&](const httplib::Request& req, httplib::Response&) {
+  srv.server().Post("/", [](const httplib::Request& req, httplib::Response&) {
     AbortConnection(req.local_port, req.remote_port, Abort::kClose);
   });
   srv.Start();
@@ -171,9 +173,9 @@ TEST_CASE("transport: a name that does not resolve is not-sent") {
 }
 
 TEST_CASE("transport: 1000 sequential calls use at most 2 TCP connections") {
-  LoopbackServer srv;
   std::mutex mu;
   std::set<int> client_ports;  // one per TCP connection
+  LoopbackServer srv;
   srv.server().Post("/", [&](const httplib::Request& req, httplib::Response& res) {
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -185,14 +187,15 @@ TEST_CASE("transport: 1000 sequential calls use at most 2 TCP connections") {
   auto transport = NewCurlTransport({});
   int ok = 0;
   for (int i = 0; i < 1000; ++i) ok += transport->Send(Post(srv.url())).ok();
+  srv.Stop();
   CHECK(ok == 1000);
   CHECK(client_ports.size() <= 2);
 }
 
 TEST_CASE("transport: purchase-style requests never ride a reused connection") {
-  LoopbackServer srv;
   std::mutex mu;
   std::set<int> client_ports;
+  LoopbackServer srv;
   srv.server().Post("/", [&](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu);
     client_ports.insert(req.remote_port);
@@ -202,13 +205,14 @@ TEST_CASE("transport: purchase-style requests never ride a reused connection") {
   auto transport = NewCurlTransport({});
   REQUIRE(transport->Send(Post(srv.url())).ok());
   for (int i = 0; i < 3; ++i) REQUIRE(transport->Send(Post(srv.url(), Reuse::kFreshConnection)).ok());
+  srv.Stop();
   CHECK(client_ports.size() == 4);
 }
 
 TEST_CASE("transport: gzip answers are accepted and decoded") {
-  LoopbackServer srv;
   std::string accept_encoding;
-  std::string payload(20000, 'a');
+  const std::string payload(20000, 'a');
+  LoopbackServer srv;
   srv.server().Post("/", [&](const httplib::Request& req, httplib::Response& res) {
     accept_encoding = req.get_header_value("Accept-Encoding");
     res.set_content(payload, "application/json");  // httplib compresses when the client accepts it
@@ -216,14 +220,15 @@ TEST_CASE("transport: gzip answers are accepted and decoded") {
   srv.Start();
   auto transport = NewCurlTransport({});
   Result<HttpResponse> r = transport->Send(Post(srv.url()));
+  srv.Stop();
   REQUIRE(r.ok());
   CHECK(accept_encoding.find("gzip") != std::string::npos);
   CHECK(r->body == payload);
 }
 
 TEST_CASE("transport: the proxy environment variables are honoured") {
-  LoopbackServer proxy;
   std::string seen_host, seen_target;
+  LoopbackServer proxy;
   proxy.server().Post(".*", [&](const httplib::Request& req, httplib::Response& res) {
     seen_host = req.get_header_value("Host");
     seen_target = req.target;
@@ -234,6 +239,7 @@ TEST_CASE("transport: the proxy environment variables are honoured") {
   auto transport = NewCurlTransport({});
   Result<HttpResponse> r = transport->Send(Post("http://postgres.example.test"));
   unsetenv("http_proxy");
+  proxy.Stop();
   REQUIRE(r.ok());
   CHECK(r->body == "{\"via\":\"proxy\"}");
   CHECK(seen_host == "postgres.example.test");
