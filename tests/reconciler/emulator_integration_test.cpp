@@ -13,6 +13,7 @@
 #include "specs/spec_loader.h"
 #include "tests/support/emulator_clock.h"
 #include "tests/support/emulator_fixture.h"
+#include "tests/support/emulator_rig.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -22,37 +23,16 @@ namespace {
 using nlohmann::json;
 namespace tc = tencentcloud;
 
-tc::TencentCloudOptions OptionsFor(tc::Site site) {
-  tc::TencentCloudOptions options;
-  options.site = site;
-  return options;
-}
-
-// The engine wired to an in-process emulator.
-struct Rig {
+// The engine wired to an in-process emulator, with the calls each change costs.
+struct Rig : EmulatorRig {
   // The emulator stands in for `site`, and the provider speaks that site's model.
   explicit Rig(std::function<void(emu::World&)> tweak = {}, tc::Site site = tc::Site::kIntl)
-      : emu([&](emu::World& w) {
-          w.catalogue.site = site == tc::Site::kChina ? emu::Site::kChina : emu::Site::kIntl;
-          if (tweak) tweak(w);
-        }),
-        clock(&emu),
-        transport(tc::NewCurlTransport({})),
-        client(emu.Config(), transport.get(), &signing),
-        budget(&clock, &tc::DocumentedRateLimit),
-        cloud(&client, &budget, &clock, OptionsFor(site)) {
-    store = std::move(StateStore::Open((dir.path() / "state.db").string(), &clock)).value();
-  }
+      : EmulatorRig({std::move(tweak), site}) {}
 
   specs::DesiredState Load(const std::string& stack_dir) {
     specs::LoadedStack s = specs::LoadStackDir(stack_dir);
     REQUIRE_MESSAGE(s.ok(), s.RenderDiagnostics());
     return s.desired;
-  }
-  specs::DesiredState LoadText(const std::string& yaml) {
-    dir.Write("stack/reconciler.yaml", "stack: it\nprovider: {tencentcloud: {region: ap-beijing}}\n");
-    dir.Write("stack/specs.yaml", yaml);
-    return Load((dir.path() / "stack").string());
   }
   Plan MakePlan(const specs::DesiredState& d, bool allow_destroy = false) {
     Result<Plan> p = reconciler::MakePlan(&cloud, store.get(), &clock, d, dir.str(), {allow_destroy});
@@ -87,16 +67,6 @@ struct Rig {
     return out;
   }
 
-  EmulatorFixture emu;
-  EmulatorClock clock;
-  SystemClock signing;
-  std::unique_ptr<tc::HttpTransport> transport;
-  tc::ApiClient client;
-  RateBudget budget;
-  tc::TencentCloud cloud;
-  TempDir dir{"it"};
-  std::unique_ptr<StateStore> store;
-  RecordingReporter reporter;
   json marked = json::object();
 };
 

@@ -17,6 +17,7 @@
 #include "specs/spec_loader.h"
 #include "tests/support/emulator_clock.h"
 #include "tests/support/emulator_fixture.h"
+#include "tests/support/emulator_rig.h"
 #include "tests/support/temp_dir.h"
 
 namespace reconciler::testing {
@@ -27,33 +28,13 @@ namespace tc = tencentcloud;
 
 enum class Creds { kDemo, kSts };
 
-tc::TransportOptions WithTimeout(std::chrono::milliseconds timeout) {
-  tc::TransportOptions o;
-  o.total_timeout = timeout;
-  return o;
-}
-
 // The engine wired to an in-process emulator. The transport gives up after 2 s, so a late
 // answer costs the test 2 s of real time and nothing more.
-struct Rig {
+struct Rig : EmulatorRig {
   explicit Rig(Creds creds = Creds::kDemo)
-      : clock(&emu),
-        transport(tc::NewCurlTransport(WithTimeout(std::chrono::milliseconds(2000)))),
-        client(creds == Creds::kSts ? emu.Config(kStsSecretId, kStsSecretKey, kStsToken) : emu.Config(),
-               transport.get(), &signing),
-        budget(&clock, &tc::DocumentedRateLimit),
-        cloud(&client, &budget, &clock) {
-    store = std::move(StateStore::Open((dir.path() / "state.db").string(), &clock)).value();
+      : EmulatorRig({{}, tc::Site::kIntl, creds == Creds::kSts, std::chrono::milliseconds(2000)}) {
     json state = emu.State();
     for (const json& i : state["instances"]) initial.insert(i["DBInstanceId"].get<std::string>());
-  }
-
-  specs::DesiredState LoadText(const std::string& yaml) {
-    dir.Write("stack/reconciler.yaml", "stack: it\nprovider: {tencentcloud: {region: ap-beijing}}\n");
-    dir.Write("stack/specs.yaml", yaml);
-    specs::LoadedStack s = specs::LoadStackDir((dir.path() / "stack").string());
-    REQUIRE_MESSAGE(s.ok(), s.RenderDiagnostics());
-    return s.desired;
   }
 
   // Plans and applies until a plan shows no changes, at most `rounds` applies. A plan that
@@ -90,16 +71,6 @@ struct Rig {
     return false;
   }
 
-  EmulatorFixture emu;
-  EmulatorClock clock;
-  SystemClock signing;
-  std::unique_ptr<tc::HttpTransport> transport;
-  tc::ApiClient client;
-  RateBudget budget;
-  tc::TencentCloud cloud;
-  TempDir dir{"survival"};
-  std::unique_ptr<StateStore> store;
-  RecordingReporter reporter;
   std::set<std::string> initial;  // the world's own instances
   std::chrono::seconds search_window{360};  // the product's default (purchaseSearchWindow)
   std::string log;
