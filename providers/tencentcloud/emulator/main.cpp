@@ -3,6 +3,8 @@
 // A local Tencent Cloud: serves the postgres and tag APIs on loopback, verifying real
 // TC3-HMAC-SHA256 signatures. Prints its URL on one line once it listens.
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -82,10 +84,13 @@ int main(int argc, char** argv) {
     sigwait(&stop_signals, &sig);
     srv->Stop();
   });
-  waiter.detach();
 
   std::printf("http://%s:%d\n", host.c_str(), *bound);
   std::fflush(stdout);
   srv->Serve();
+  // The waiter may still be inside Stop(); the server must outlive it. If Serve() returned
+  // without a signal, one wakes the waiter; if a signal came already, this one stays blocked.
+  kill(getpid(), SIGTERM);
+  waiter.join();
   return 0;
 }
