@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+
 #include <sstream>
 
 #include "tests/support/loopback_server.h"
@@ -42,8 +44,8 @@ TEST_CASE("cli: an unknown flag is invalid input (exit 3)") {
 }
 
 TEST_CASE("cli: api prints the response JSON and exits 0") {
+  std::string action, data;  // before the server: its handler writes them
   LoopbackServer srv;
-  std::string action, data;
   srv.server().Post("/", [&](const httplib::Request& req, httplib::Response& res) {
     action = req.get_header_value("X-TC-Action");
     data = req.body;
@@ -54,6 +56,7 @@ TEST_CASE("cli: api prints the response JSON and exits 0") {
   auto r = RunProcess({BinaryPath("reconciler"), "api", "DescribeRegions", "--data", R"({"Limit":5})"},
                       CredentialEnv(srv.url()));
   CHECK(r.exit_code == 0);
+  srv.Stop();  // every handler has returned: what it wrote is ours to read
   CHECK(action == "DescribeRegions");
   CHECK(data == R"({"Limit":5})");
   CHECK(r.out.find("\"Region\": \"ap-guangzhou\"") != std::string::npos);
@@ -96,8 +99,8 @@ TEST_CASE("cli: api --verbose never prints the secret key or token") {
 }
 
 TEST_CASE("cli: api with bad --data exits 3 and sends nothing") {
+  std::atomic<int> calls{0};  // before the server: its handler counts here
   LoopbackServer srv;
-  int calls = 0;
   srv.server().Post("/", [&](const httplib::Request&, httplib::Response& res) {
     ++calls;
     res.set_content("{}", "application/json");

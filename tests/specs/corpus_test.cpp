@@ -51,8 +51,8 @@ void Materialize(const fs::path& from, const TempDir& to) {
 }
 
 struct CountingServer {
+  std::atomic<int> requests{0};  // before the server, whose handler counts here
   LoopbackServer server;
-  std::atomic<int> requests{0};
   CountingServer() {
     server.server().Post(".*", [this](const httplib::Request&, httplib::Response& res) {
       ++requests;

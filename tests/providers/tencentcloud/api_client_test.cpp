@@ -70,8 +70,8 @@ std::string Header(const Captured& c, const std::string& name) {
 }
 
 TEST_CASE("api client: sends every common header and a valid signature") {
+  Captured seen;  // before the server: its handler writes here until the server stops
   LoopbackServer srv;
-  Captured seen;
   Serve(srv, &seen, R"({"Response":{"TotalCount":0,"RegionSet":[],"RequestId":"r-1"}})");
   FakeClock clock(1700000000);
   auto transport = NewCurlTransport({});
@@ -95,8 +95,8 @@ TEST_CASE("api client: sends every common header and a valid signature") {
 }
 
 TEST_CASE("api client: no region header when the call has no region") {
+  Captured seen;  // before the server: its handler writes here until the server stops
   LoopbackServer srv;
-  Captured seen;
   Serve(srv, &seen, R"({"Response":{"RequestId":"r"}})");
   FakeClock clock;
   auto transport = NewCurlTransport({});
@@ -109,8 +109,8 @@ TEST_CASE("api client: no region header when the call has no region") {
 }
 
 TEST_CASE("api client: the signing service comes from the call, not the host") {
+  Captured seen;  // before the server: its handler writes here until the server stops
   LoopbackServer srv;
-  Captured seen;
   Serve(srv, &seen, R"({"Response":{"FailedResources":[],"RequestId":"r"}})");
   FakeClock clock;
   auto transport = NewCurlTransport({});
@@ -138,8 +138,8 @@ TEST_CASE("api client: endpoint templates substitute the service") {
 }
 
 TEST_CASE("api client: a cloud error keeps its code, message and RequestId") {
+  Captured seen;  // before the server: its handler writes here until the server stops
   LoopbackServer srv;
-  Captured seen;
   Serve(srv, &seen,
         R"({"Response":{"Error":{"Code":"InvalidParameterValue.BadSpec","Message":"spec not sold"},"RequestId":"req-42"}})");
   FakeClock clock;
@@ -183,8 +183,8 @@ TEST_CASE("api client: HTTP status and unreadable answers are classified") {
                         Case{200, R"({"Response":{"Error":"flat"}})", Code::kOutcomeUnknown}}) {
     CAPTURE(c.status);
     CAPTURE(c.body);
-    LoopbackServer srv;
     Captured seen;
+    LoopbackServer srv;
     Serve(srv, &seen, c.body, c.status);
     FakeClock clock;
     auto transport = NewCurlTransport({});
@@ -198,8 +198,8 @@ TEST_CASE("api client: HTTP status and unreadable answers are classified") {
 }
 
 TEST_CASE("api client: the trace never shows the secret key, token or signature") {
+  Captured seen;  // before the server: its handler writes here until the server stops
   LoopbackServer srv;
-  Captured seen;
   Serve(srv, &seen, R"({"Response":{"RequestId":"r"}})");
   FakeClock clock;
   auto transport = NewCurlTransport({});
