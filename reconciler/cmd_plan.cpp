@@ -1,6 +1,8 @@
 // reconciler plan and reconciler apply.
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -174,9 +176,13 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   else if (options.markdown) io.out << RenderPlanMarkdown(*plan);
   else io.out << RenderPlanText(*plan, UseColor(STDOUT_FILENO));
   if (!options.out.empty()) {
-    std::ofstream file(options.out, std::ios::trunc);
-    file << PlanToJson(*plan).dump(2) << "\n";
-    if (!file) {
+    // A plan names the stack's instances and requests: private to its owner, like the state.
+    const std::string text = PlanToJson(*plan).dump(2) + "\n";
+    int fd = ::open(options.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+                   ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (fd >= 0) written = ::close(fd) == 0 && written;
+    if (!written) {
       io.err << "reconciler plan: cannot write " << options.out << "\n";
       return kExitError;
     }

@@ -122,6 +122,16 @@ void ApiClient::Trace(const HttpRequest& request) const {
 }
 
 Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
+  // These travel in headers (and the URL): a control character would end a header early and
+  // let the rest be read as another header.
+  for (const std::string* field : {&call.service, &call.version, &call.action, &call.region}) {
+    for (char c : *field) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+        return Status(Code::kInvalidInput, "the service, version, action and region may not hold control characters; "
+                                           "nothing was sent");
+      }
+    }
+  }
   HttpRequest request = BuildRequest(call, params.dump());
   if (trace_) Trace(request);
 

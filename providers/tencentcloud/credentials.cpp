@@ -55,7 +55,8 @@ std::string Endpoints::For(const std::string& service) const {
   } else {
     url = "https://{service}.tencentcloudapi.com";
   }
-  for (size_t at; (at = url.find("{service}")) != std::string::npos;) {
+  // Forward only: a service name that itself holds "{service}" must not loop.
+  for (size_t at = 0; (at = url.find("{service}", at)) != std::string::npos; at += service.size()) {
     url.replace(at, 9, service);
   }
   return url;

@@ -88,6 +88,9 @@ TEST_CASE("cli: apply FILE applies exactly the saved plan, and refuses once the 
   CliRig rig;
   ProcessResult saved = rig.Run({"plan", "--out", "first.plan"});
   REQUIRE(saved.exit_code == 0);
+  // Private to its owner, whatever the umask, like the state.
+  CHECK((fs::status(rig.dir.path() / "stack" / "first.plan").permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
   ProcessResult applied = rig.Run({"apply", "first.plan", "--auto-approve"});
   INFO(applied.out << applied.err);
   REQUIRE(applied.exit_code == 0);

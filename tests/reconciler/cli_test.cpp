@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "providers/tencentcloud/credentials.h"
 #include "tests/support/loopback_server.h"
 #include "tests/support/process.h"
 
@@ -124,3 +125,34 @@ TEST_CASE("cli: api without credentials names the sources it checked") {
 
 }  // namespace
 }  // namespace reconciler
+
+namespace reconciler::testing {
+namespace {
+
+TEST_CASE("cli: a control character in the region or action never reaches the wire") {
+  std::atomic<int> calls{0};
+  LoopbackServer srv;
+  srv.server().Post("/", [&](const httplib::Request&, httplib::Response& res) {
+    ++calls;
+    res.set_content(R"({"Response":{"RequestId":"r"}})", "application/json");
+  });
+  srv.Start();
+  auto region = RunProcess({BinaryPath("reconciler"), "api", "DescribeRegions", "--region", "ap-beijing\r\nX-Evil: 1"},
+                           CredentialEnv(srv.url()));
+  CHECK(region.exit_code != 0);
+  CHECK(region.err.find("control characters") != std::string::npos);
+  auto action = RunProcess({BinaryPath("reconciler"), "api", "DescribeRegions\nX-Evil: 1"}, CredentialEnv(srv.url()));
+  CHECK(action.exit_code != 0);
+  srv.Stop();
+  CHECK(calls == 0);
+}
+
+TEST_CASE("cli: a service named {service} does not loop") {
+  tencentcloud::Endpoints endpoints;
+  endpoints.SetOverride("https://{service}.{service}.example");
+  CHECK(endpoints.For("{service}") == "https://{service}.{service}.example");
+  CHECK(endpoints.For("postgres") == "https://postgres.postgres.example");
+}
+
+}  // namespace
+}  // namespace reconciler::testing
