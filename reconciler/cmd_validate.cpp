@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <ostream>
 
+#include "providers/tencentcloud/credentials.h"
 #include "providers/tencentcloud/site.h"
 #include "reconciler/commands.h"
 #include "specs/spec_loader.h"
@@ -26,9 +27,9 @@ int RunValidateCommand(const ValidateCommandOptions& options, Io io) {
   // does too, without a call.
   const specs::Project& project = stack.desired.project;
   if (!project.endpoint.empty()) {
-    std::string url = project.endpoint;
-    for (size_t at; (at = url.find("{service}")) != std::string::npos;) url.replace(at, 9, "postgres");
-    Result<tencentcloud::Site> site = tencentcloud::ResolveSite(project.site, url);
+    tencentcloud::Endpoints endpoints;
+    endpoints.SetOverride(project.endpoint);
+    Result<tencentcloud::Site> site = tencentcloud::ResolveSite(project.site, endpoints.For("postgres"));
     if (!site.ok()) {
       const specs::Location& at = project.site_at.line ? project.site_at : project.at;
       io.err << at.file << ":" << at.line << ":" << at.column << ": error: provider.tencentcloud: "

@@ -320,25 +320,35 @@ class Builder {
   // whatever its status).
   void Update(const Resource& r, const specs::ReadOnlyInstanceSpec& s, const cloud::Instance& i) {
     Change c = Base(Action::kUpdate, r);
+    if (i.status == "running") SettingsDrift(r, s, i, &c);
+    TagDiff(s.tags, i.tags, &c.update, &c.fields);
+    FinishTags(r, i, &c);
+    if (c.update.empty()) return;
+    c.instance_ids = {i.id};
+    std::vector<std::string> names;
+    for (const FieldDiff& f : c.fields) names.push_back(f.field);
+    c.reason = (i.tagging_incomplete ? "tagging never finished on " : "drift on ") + i.id + ": " + Join(names);
+    Add(std::move(c));
+  }
+
+  // The settings of `i` that differ from `s`, each with the call that changes it in place.
+  void SettingsDrift(const Resource& r, const specs::ReadOnlyInstanceSpec& s, const cloud::Instance& i, Change* out) {
+    Change& c = *out;
     UpdateCalls& u = c.update;
-    if (i.status != "running") {
-      TagDiff(s.tags, i.tags, &u, &c.fields);
-      FinishTags(r, i, &c);
-      AddUpdate(std::move(c), i);
-      return;
-    }
     if (i.name != s.instance_name) {
       u.name = s.instance_name;
       c.fields.push_back({"instanceName", Quote(i.name), Quote(s.instance_name)});
     }
-    if (i.deletion_protection != s.deletion_protection && !options_.can_modify_deletion_protection) {
-      warnings_.push_back(r.key.ToString() + " (" + i.id + "): deletionProtection is " + BoolText(i.deletion_protection) +
-                          " in the cloud and " + BoolText(s.deletion_protection) +
-                          " in the spec; this API site has no ModifyDBInstanceDeletionProtection, so change it in "
-                          "the console (new purchases carry the spec's value)");
-    } else if (i.deletion_protection != s.deletion_protection) {
-      u.deletion_protection = s.deletion_protection;
-      c.fields.push_back({"deletionProtection", BoolText(i.deletion_protection), BoolText(s.deletion_protection)});
+    if (i.deletion_protection != s.deletion_protection) {
+      if (options_.can_modify_deletion_protection) {
+        u.deletion_protection = s.deletion_protection;
+        c.fields.push_back({"deletionProtection", BoolText(i.deletion_protection), BoolText(s.deletion_protection)});
+      } else {
+        warnings_.push_back(r.key.ToString() + " (" + i.id + "): deletionProtection is " +
+                            BoolText(i.deletion_protection) + " in the cloud and " + BoolText(s.deletion_protection) +
+                            " in the spec; this API site has no ModifyDBInstanceDeletionProtection, so change it in "
+                            "the console (new purchases carry the spec's value)");
+      }
     }
     if (i.spec_code != s.spec_code || i.storage_gb != s.storage_gb) {
       u.spec = UpdateCalls::Spec{s.spec_code, 0, 0, s.storage_gb};
@@ -363,9 +373,6 @@ class Builder {
       c.fields.push_back({"readOnlyGroup", i.read_only_group_id.empty() ? "(none)" : i.read_only_group_id,
                           to_id.empty() ? to_key : to_id});
     }
-    TagDiff(s.tags, i.tags, &u, &c.fields);
-    FinishTags(r, i, &c);
-    AddUpdate(std::move(c), i);
   }
 
   // Bought, but the tags its create could not carry never went on (identity.h).
@@ -375,15 +382,6 @@ class Builder {
       c->update.tags_set[k] = v;
       c->fields.push_back({"tags." + k, "(none)", Quote(v)});
     }
-  }
-
-  void AddUpdate(Change c, const cloud::Instance& i) {
-    if (c.update.empty()) return;
-    c.instance_ids = {i.id};
-    std::vector<std::string> names;
-    for (const FieldDiff& f : c.fields) names.push_back(f.field);
-    c.reason = (i.tagging_incomplete ? "tagging never finished on " : "drift on ") + i.id + ": " + Join(names);
-    Add(std::move(c));
   }
 
   std::vector<std::string> AppliedSecurityGroups(const std::string& key) const {

@@ -426,12 +426,11 @@ class Executor::Impl {
       if (i->status == "expanding" || i->spec_code == req.value("specCode", "")) found.push_back(i->id);
       return found;
     }
-    // Both listings find instances that carry only the tag they were bought with.
+    // The replica listing finds instances that carry only the tag they were bought with.
     Result<std::vector<cloud::Instance>> all = op.kind == "create-serverless"
-                                                   ? cloud_->ListServerless(op.region, cloud::kOperationTag)
+                                                   ? ListStackServerless(cloud_, op.region, stack_)
                                                    : ListStackInstances(cloud_, op.region, stack_);
     if (!all.ok()) return all.status();
-    for (cloud::Instance& i : *all) Normalize(&i);
     for (const cloud::Instance& i : *all) {
       auto t = i.tags.find(cloud::kOperationTag);
       if (t != i.tags.end() && t->second == op.id) found.push_back(i.id);
@@ -455,7 +454,6 @@ class Executor::Impl {
         Result<cloud::Purchase> r = cloud_->CreateReplicas(q, dry_run);
         if (r.ok()) out.purchase = *r;
         else out.status = r.status();
-        if (r.ok() && dry_run == cloud::DryRun::kNo) out.purchase.tags_complete = r->tags_complete;
       } else if (op.kind == "create-serverless") {
         cloud::ServerlessRequest q = ServerlessRequestFromJson(req);
         q.tags[cloud::kOperationTag] = OperationTagValue(stack_, op.resource_key, op.id);

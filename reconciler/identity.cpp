@@ -55,18 +55,31 @@ bool BelongsTo(const cloud::Instance& instance, const std::string& stack) {
 
 std::vector<std::string> IdentityTagKeys() { return {cloud::kStackTag, cloud::kOperationTag}; }
 
-Result<std::vector<cloud::Instance>> ListStackInstances(cloud::Cloud* cloud, const std::string& region,
-                                                        const std::string& stack) {
-  cloud::ListFilter filter;
-  filter.tag_keys = IdentityTagKeys();
-  Result<std::vector<cloud::Instance>> all = cloud->ListInstances(region, filter);
-  if (!all.ok()) return all.status();
+namespace {
+
+// The instances of a listing that belong to `stack`, normalized.
+Result<std::vector<cloud::Instance>> Ours(Result<std::vector<cloud::Instance>> listed, const std::string& stack) {
+  if (!listed.ok()) return listed.status();
   std::vector<cloud::Instance> out;
-  for (cloud::Instance& i : *all) {
+  for (cloud::Instance& i : *listed) {
     Normalize(&i);
     if (BelongsTo(i, stack)) out.push_back(std::move(i));
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<cloud::Instance>> ListStackInstances(cloud::Cloud* cloud, const std::string& region,
+                                                        const std::string& stack) {
+  cloud::ListFilter filter;
+  filter.tag_keys = IdentityTagKeys();
+  return Ours(cloud->ListInstances(region, filter), stack);
+}
+
+Result<std::vector<cloud::Instance>> ListStackServerless(cloud::Cloud* cloud, const std::string& region,
+                                                         const std::string& stack) {
+  return Ours(cloud->ListServerless(region, cloud::kStackTag), stack);
 }
 
 }  // namespace reconciler

@@ -48,9 +48,14 @@ bool BelongsTo(const cloud::Instance& instance, const std::string& stack);
 // The tag keys a listing must ask for (either marks an instance of some stack).
 std::vector<std::string> IdentityTagKeys();
 
-// Every instance in `region` that belongs to `stack`, tagged in full or only at purchase,
-// normalized. One paged listing.
+// Every read-only instance in `region` that belongs to `stack`, tagged in full or only at
+// purchase, normalized. One paged listing.
 Result<std::vector<cloud::Instance>> ListStackInstances(cloud::Cloud* cloud, const std::string& region,
                                                         const std::string& stack);
+
+// Every serverless instance in `region` that belongs to `stack`, normalized. Their creates
+// carry every tag, so one listing by the stack tag finds them all.
+Result<std::vector<cloud::Instance>> ListStackServerless(cloud::Cloud* cloud, const std::string& region,
+                                                         const std::string& stack);
 
 }  // namespace reconciler

@@ -88,12 +88,9 @@ Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, con
     Result<std::vector<cloud::Instance>> instances = ListStackInstances(cloud, region, stack);
     if (!instances.ok()) return instances.status().Annotate("listing instances in " + region);
     for (cloud::Instance& i : *instances) observed.instances.push_back(std::move(i));
-    Result<std::vector<cloud::Instance>> serverless = cloud->ListServerless(region, cloud::kStackTag);
+    Result<std::vector<cloud::Instance>> serverless = ListStackServerless(cloud, region, stack);
     if (!serverless.ok()) return serverless.status().Annotate("listing serverless instances in " + region);
-    for (cloud::Instance& i : *serverless) {
-      Normalize(&i);
-      if (BelongsTo(i, stack)) observed.serverless.push_back(std::move(i));
-    }
+    for (cloud::Instance& i : *serverless) observed.serverless.push_back(std::move(i));
   }
   Status checked = CheckRecordedListed(cloud, stack, scope, observed);
   if (!checked.ok()) return checked;
