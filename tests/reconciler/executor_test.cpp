@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/engine_fixture.h"
 
 namespace reconciler::testing {
@@ -124,19 +126,12 @@ TEST_CASE("executor: a crash after the intent is resumed by searching first") {
     EngineFixture f;
     auto desired = f.Load(ReplicaYaml("reports", 2));
     // The previous process recorded its intent, raised the attempt counter and died.
-    Operation op;
-    op.id = "op-crashed00001";
-    op.resource_key = "ReadOnlyInstance/reports";
-    op.kind = "create-replicas";
-    op.region = "ap-beijing";
-    cloud::ReplicaRequest q = ReplicaRequestFor(*desired.Find({specs::Kind::kReadOnlyInstance, "reports"}), "unit");
-    q.count = 2;
-    op.request_json = ReplicaRequestJson(q).dump();
-    op.expected = 2;
-    op.attempts = 1;
+    Operation op = RecordedPurchase(desired, "reports", "op-crashed00001", 2);
     REQUIRE(f.store->PutOperation(op, "intent").ok());
     if (was_sent) {
       // As the product sends it: on the international site the create carries this tag only.
+      cloud::ReplicaRequest q = ReplicaRequestFromJson(nlohmann::json::parse(op.request_json));
+      q.count = 2;
       q.tags[cloud::kOperationTag] = OperationTagValue("unit", op.resource_key, op.id);
       REQUIRE(f.fake.CreateReplicas(q, cloud::DryRun::kNo).ok());
     }

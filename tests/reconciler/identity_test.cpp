@@ -106,16 +106,7 @@ TEST_CASE("identity: a crash between purchase and tagging resumes the tagging an
   auto desired = f.Load(ReplicaYaml("reports", 2, "  tags: {team: data}\n"));
   std::vector<std::string> ids = BuyUntagged(f, desired, "op-crashtag0001", 2);
   // The dead process had recorded the purchase as delivered, tagging still to do.
-  Operation op;
-  op.id = "op-crashtag0001";
-  op.resource_key = "ReadOnlyInstance/reports";
-  op.kind = "create-replicas";
-  op.region = "ap-beijing";
-  cloud::ReplicaRequest q = ReplicaRequestFor(*desired.Find({specs::Kind::kReadOnlyInstance, "reports"}), "unit");
-  q.count = 2;
-  op.request_json = ReplicaRequestJson(q).dump();
-  op.expected = 2;
-  op.attempts = 1;
+  Operation op = RecordedPurchase(desired, "reports", "op-crashtag0001", 2);
   op.phase = Phase::kDelivered;
   op.instance_ids = ids;
   op.tags_pending = true;

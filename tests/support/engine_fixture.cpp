@@ -44,6 +44,21 @@ ApplyResult EngineFixture::Converge(const specs::DesiredState& desired, bool all
   return last;
 }
 
+Operation RecordedPurchase(const specs::DesiredState& desired, const std::string& name, const std::string& op_id,
+                           int64_t count) {
+  Operation op;
+  op.id = op_id;
+  op.resource_key = "ReadOnlyInstance/" + name;
+  op.kind = "create-replicas";
+  op.region = "ap-beijing";
+  cloud::ReplicaRequest q = ReplicaRequestFor(*desired.Find({specs::Kind::kReadOnlyInstance, name}), "unit");
+  q.count = static_cast<uint64_t>(count);
+  op.request_json = ReplicaRequestJson(q).dump();
+  op.expected = count;
+  op.attempts = 1;
+  return op;
+}
+
 std::string ReplicaYaml(const std::string& name, int count, const std::string& extra, const std::string& master) {
   return "---\napiVersion: reconciler/v1\nkind: ReadOnlyInstance\nmetadata: {name: " + name + "}\nspec:\n" +
          "  zone: ap-beijing-4\n  masterInstanceId: " + master + "\n  specCode: pg.it.small2\n  storageGB: 100\n" +

@@ -33,6 +33,11 @@ class EngineFixture {
   RecordingReporter reporter;
 };
 
+// The replica purchase for ReadOnlyInstance `name` of `desired` (stack "unit") as an earlier
+// process recorded it at its intent, one attempt sent.
+Operation RecordedPurchase(const specs::DesiredState& desired, const std::string& name, const std::string& op_id,
+                           int64_t count);
+
 // A ReadOnlyInstance document.
 std::string ReplicaYaml(const std::string& name, int count, const std::string& extra = "",
                         const std::string& master = "postgres-abcdef");
