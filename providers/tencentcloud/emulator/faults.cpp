@@ -282,8 +282,13 @@ Status Faults::Add(const json& rules) {
 }
 
 void Faults::Clear() {
-  std::lock_guard<std::mutex> lock(mu_);
-  rules_.clear();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    rules_.clear();
+    ++generation_;
+  }
+  // Answers held by cleared rules go out now, so a reset frees the workers they hold.
+  wake_.notify_all();
 }
 
 bool Faults::empty() const {
@@ -336,7 +341,8 @@ std::optional<FaultRefusal> Faults::CheckCredentials(const std::string& action, 
 
 void Faults::Delay(int64_t ms) {
   std::unique_lock<std::mutex> lock(mu_);
-  wake_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return interrupted_; });
+  const uint64_t generation = generation_;
+  wake_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return interrupted_ || generation_ != generation; });
 }
 
 void Faults::Interrupt() {
@@ -345,6 +351,10 @@ void Faults::Interrupt() {
     interrupted_ = true;
   }
   wake_.notify_all();
+}
+
+CallKind CallKindOfQuery(const std::string& dry_run) {
+  return dry_run == "true" || dry_run == "True" ? CallKind::kDryRun : CallKind::kReal;
 }
 
 CallKind CallKindOf(const std::string& body) {

@@ -157,7 +157,7 @@ class Faults {
   std::optional<FaultRefusal> CheckCredentials(const std::string& action, CallKind kind, const std::string& timestamp,
                                                bool has_token, double wall);
 
-  // Waits `ms` for a latency fault, or less once Interrupt() was called. Thread-safe.
+  // Waits `ms` for a latency fault, or less once Interrupt() or Clear() was called. Thread-safe.
   void Delay(int64_t ms);
   // Ends every Delay() now and later ones at once: the server is stopping.
   void Interrupt();
@@ -167,10 +167,13 @@ class Faults {
   std::vector<FaultRule> rules_;
   std::condition_variable wake_;
   bool interrupted_ = false;
+  uint64_t generation_ = 0;  // bumped by Clear(): held answers of cleared rules go out
 };
 
 // The call kind of an API request body: kDryRun when it is a JSON object with "DryRun": true.
 CallKind CallKindOf(const std::string& body);
+// The call kind of a GET request, from its DryRun query value ("true" or tccli's "True").
+CallKind CallKindOfQuery(const std::string& dry_run);
 
 // The answer `envelope` (a whole {"Response":...} text) broken the way `how` says. Text that
 // is not JSON is only truncated.

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -79,10 +80,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   emu::EmulatorServer* srv = server->get();
+  std::atomic<bool> serve_returned{false};
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    srv->Stop();
+    if (!serve_returned) srv->Stop();  // Stop() waits for a serve loop that has ended otherwise
   });
 
   std::printf("http://%s:%d\n", host.c_str(), *bound);
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
   srv->Serve();
   // The waiter may still be inside Stop(); the server must outlive it. If Serve() returned
   // without a signal, one wakes the waiter; if a signal came already, this one stays blocked.
+  serve_returned = true;
   kill(getpid(), SIGTERM);
   waiter.join();
   return 0;

@@ -234,7 +234,9 @@ void EmulatorServer::HandleApi(const httplib::Request& req, httplib::Response& r
   // Faults run in the order a request meets them: before processing, instead of it, after
   // it. Rules may be scoped to DryRun calls or real ones, which only the body tells.
   const std::string action = req.get_header_value("X-TC-Action");
-  const CallKind kind = faults_.empty() ? CallKind::kReal : CallKindOf(req.body);
+  const CallKind kind = faults_.empty()        ? CallKind::kReal
+                        : req.method == "GET" ? CallKindOfQuery(req.get_param_value("DryRun"))
+                                              : CallKindOf(req.body);
   if (auto f = faults_.Take(FaultType::kLatency, action, kind)) faults_.Delay(f->ms);
   if (auto f = faults_.Take(FaultType::kHttpError, action, kind)) {
     Count(action, Error("HttpError", ""));
@@ -386,7 +388,6 @@ Reply EmulatorServer::Process(const httplib::Request& req, const std::string& ac
     // An empty service is a scope that named the Host's label (see Authenticate): the
     // action's own service answers.
     if (service.empty()) service = ServiceOfAction(action);
-    if (service.empty()) return Error("InvalidAction", "The action `" + action + "` does not exist.");
     if (!FindAction(service, action)) {
       std::string owner = ServiceOfAction(action);
       if (owner.empty()) return Error("InvalidAction", "The action `" + action + "` does not exist.");

@@ -2,6 +2,8 @@
 // admin API: what the client sees, and what the account holds afterwards.
 
 #include <doctest/doctest.h>
+#include <thread>
+#include <future>
 #include <httplib.h>
 
 #include <chrono>
@@ -162,6 +164,22 @@ TEST_CASE("emulator fault: lateAnswer buys and answers after the client has time
   auto replicas = emu.ReadOnlyInstances();
   REQUIRE(replicas.size() == 1);  // processed before the delay
   CHECK(replicas[0]["DBInstanceStatus"] == "applying");
+}
+
+TEST_CASE("emulator fault: clearing the rules releases an answer a lateAnswer holds") {
+  EmulatorFixture emu;
+  emu.AddFault({{"type", "lateAnswer"}, {"ms", 600000}, {"action", "DescribeRegions"}});
+  Client patient(emu.Config(), std::chrono::milliseconds(60000));
+  auto answer = std::async(std::launch::async, [&] { return patient.Call("DescribeRegions", json::object()); });
+  // Wait until the held call has been processed, then clear: the answer must go out now.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (emu.Calls("DescribeRegions")["total"] == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  REQUIRE(emu.Calls("DescribeRegions")["total"] == 1);
+  emu.AdminPost("/_admin/faults", {{"clear", true}});
+  REQUIRE(answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(answer.get().ok());
 }
 
 TEST_CASE("emulator fault: a lateAnswer within the client's patience arrives whole") {
