@@ -77,7 +77,7 @@ TEST_CASE("emulator tags: TagResources takes at most 10 resources and 10 tags pe
   REQUIRE_FALSE(over.ok());
   CHECK(over.status().api_code() == "LimitExceeded.ResourceNumPerRequest");
   json tags = json::array();
-  for (int i = 0; i < 11; ++i) tags.push_back(Tag("k" + std::to_string(i), "v"));
+  for (int i = 0; i < 11; ++i) tags.push_back(Tag(std::string(1, 'k').append(std::to_string(i)), "v"));
   auto many =
       emu.Call("TagResources", {{"ResourceList", {ResourceName(id)}}, {"Tags", tags}}, "", "tag");
   REQUIRE_FALSE(many.ok());
