@@ -37,18 +37,6 @@ std::optional<specs::LoadedStack> LoadOrReport(const std::string& dir, Io io) {
   return stack;
 }
 
-// Only the project file of a stack, for commands that act on a saved plan.
-std::optional<specs::LoadedStack> LoadProjectOnly(const std::string& dir, Io io) {
-  specs::StackSource full = specs::ReadStack(dir);
-  specs::StackSource source;
-  source.dir = full.dir;
-  source.project = full.project;
-  specs::LoadedStack stack = specs::LoadStack(source);
-  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
-  if (!stack.ok()) return std::nullopt;
-  return stack;
-}
-
 int ReportError(Io io, const std::string& what, const Status& s) {
   io.err << "reconciler " << what << ": " << (s.api_code().empty() ? "" : s.api_code() + ": ") << s.message();
   if (!s.request_id().empty()) io.err << " (RequestId " << s.request_id() << ")";
@@ -193,23 +181,30 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   return kExitOk;
 }
 
+// Reads a saved plan. Only what it asks to do is taken from it; every gate comes from the
+// command line and every change is derived again before anything is sent.
+std::optional<Plan> ReadPlanFile(const std::string& path, Io io) {
+  std::ifstream in(path);
+  json j = json::parse(in, nullptr, false);
+  Result<Plan> plan = j.is_discarded() ? Result<Plan>(Status(Code::kInvalidInput, "not JSON")) : PlanFromJson(j);
+  if (!plan.ok()) {
+    io.err << "reconciler apply: " << path << ": " << plan.status().message() << "\n";
+    return std::nullopt;
+  }
+  return std::move(plan).value();
+}
+
 int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
   std::error_code ec;
   const bool from_file = std::filesystem::is_regular_file(options.target, ec);
   std::optional<Plan> saved;
   std::string stack_dir = options.target;
   if (from_file) {
-    std::ifstream in(options.target);
-    json j = json::parse(in, nullptr, false);
-    Result<Plan> plan = j.is_discarded() ? Result<Plan>(Status(Code::kInvalidInput, "not JSON")) : PlanFromJson(j);
-    if (!plan.ok()) {
-      io.err << "reconciler apply: " << options.target << ": " << plan.status().message() << "\n";
-      return kExitInvalidInput;
-    }
-    saved = std::move(plan).value();
+    saved = ReadPlanFile(options.target, io);
+    if (!saved) return kExitInvalidInput;
     stack_dir = saved->stack_dir;
   }
-  std::optional<specs::LoadedStack> stack = from_file ? LoadProjectOnly(stack_dir, io) : LoadOrReport(stack_dir, io);
+  std::optional<specs::LoadedStack> stack = LoadOrReport(stack_dir, io);
   if (!stack) return kExitInvalidInput;
   if (saved && stack->desired.project.stack != saved->stack) {
     io.err << "reconciler apply: the plan is for stack " << saved->stack << ", but " << stack_dir << " holds stack "
@@ -228,30 +223,33 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
   Result<std::unique_ptr<StateStore>> store = StateStore::Open(*path, &clock);
   if (!store.ok()) return ReportError(io, "apply", store.status());
 
-  Plan plan;
+  // A saved plan is applied only if it is exactly what would be planned now: the plan that
+  // runs is always derived from today's specs, cloud and state, with today's flags.
+  Result<Plan> made = MakePlan(session->cloud.get(), store->get(), &clock, stack->desired, stack_dir,
+                               {options.allow_destroy});
+  if (!made.ok()) return ReportError(io, "apply", made.status());
+  Plan plan = std::move(made).value();
   if (saved) {
-    plan = std::move(*saved);
-    Status fresh = CheckFresh(plan, session->cloud.get(), store->get());
-    if (!fresh.ok()) return ReportError(io, "apply", fresh);
-    io.out << RenderPlanText(plan, UseColor(STDOUT_FILENO));
-  } else {
-    Result<Plan> made = MakePlan(session->cloud.get(), store->get(), &clock, stack->desired, stack_dir,
-                                 {options.allow_destroy});
-    if (!made.ok()) return ReportError(io, "apply", made.status());
-    plan = std::move(made).value();
-    io.out << RenderPlanText(plan, UseColor(STDOUT_FILENO));
+    std::vector<std::string> differences = PlanDifferences(*saved, plan);
+    if (!differences.empty()) {
+      io.err << "reconciler apply: " << options.target << " is not what would be planned now; nothing was sent:\n";
+      for (const std::string& d : differences) io.err << "  - " << d << "\n";
+      io.err << "make a new plan\n";
+      return kExitError;
+    }
   }
+  io.out << RenderPlanText(plan, UseColor(STDOUT_FILENO));
   if (!plan.HasChanges()) return kExitOk;
-  if (plan.HasErrors()) {
-    io.err << "reconciler apply: refusing to apply a plan with failed preflights or blocked changes; nothing was sent\n";
-    return kExitError;
-  }
   for (const Change& c : plan.changes) {
     if (c.destroys && !options.allow_destroy) {
       io.err << "reconciler apply: " << c.key.ToString() << " would destroy " << (c.instance_ids.empty() ? "it" : c.instance_ids.front())
              << "; pass --allow-destroy to allow it. Nothing was sent.\n";
       return kExitError;
     }
+  }
+  if (plan.HasErrors()) {
+    io.err << "reconciler apply: refusing to apply a plan with failed preflights or blocked changes; nothing was sent\n";
+    return kExitError;
   }
   if (!Confirm(options, io)) return kExitError;
   return Execute(plan, options, stack->desired.project, session->cloud.get(), store->get(), &clock, io);

@@ -100,29 +100,4 @@ Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, cons
   return plan;
 }
 
-Status CheckFresh(const Plan& plan, cloud::Cloud* cloud, StateStore* store) {
-  std::vector<std::string> changed;
-  int64_t generation = store->Generation();
-  if (generation != plan.state_generation) {
-    changed.push_back("the state was written since the plan was made (generation " +
-                      std::to_string(plan.state_generation) + " -> " + std::to_string(generation) + ")");
-  }
-  Result<ObservedState> observed = Observe(cloud, plan.stack, {plan.regions, plan.masters, {}});
-  if (!observed.ok()) return observed.status();
-  std::map<std::string, std::string> now = DigestAll(*observed);
-  for (const auto& [id, digest] : plan.observed) {
-    auto it = now.find(id);
-    if (it == now.end()) changed.push_back(id + " is gone (was: " + digest + ")");
-    else if (it->second != digest) changed.push_back(id + " changed: " + digest + " -> " + it->second);
-  }
-  for (const auto& [id, digest] : now) {
-    if (!plan.observed.count(id)) changed.push_back(id + " appeared: " + digest);
-  }
-  if (changed.empty()) return Status::Ok();
-  std::string message = "the cloud or the state changed since the plan was made:";
-  for (const std::string& c : changed) message += "\n  - " + c;
-  message += "\nmake a new plan";
-  return Status(Code::kConflict, message);
-}
-
 }  // namespace reconciler

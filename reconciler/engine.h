@@ -1,7 +1,7 @@
 #pragma once
 
 // The stages wired together for the commands: open a cloud session for a stack, find its
-// state, make a plan (observe -> diff -> preflight), and check a saved plan still holds.
+// state, and make a plan (observe -> diff -> preflight).
 
 #include <memory>
 #include <string>
@@ -41,9 +41,5 @@ struct PlanOptions {
 
 Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, const specs::DesiredState& desired,
                       const std::string& stack_dir, const PlanOptions& options);
-
-// Whether the cloud and the state are still as a saved plan saw them. kConflict names every
-// difference: instances that appeared, vanished or changed, and state written since.
-Status CheckFresh(const Plan& plan, cloud::Cloud* cloud, StateStore* store);
 
 }  // namespace reconciler

@@ -1,6 +1,7 @@
 #include "reconciler/plan.h"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace reconciler {
 
@@ -227,38 +228,44 @@ Result<PreflightState> PreflightFrom(const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+json ChangeToJson(const Change& c) {
+  json fields = json::array();
+  for (const FieldDiff& f : c.fields) fields.push_back({{"field", f.field}, {"before", f.before}, {"after", f.after}});
+  json j = {{"id", c.id},
+            {"action", ActionName(c.action)},
+            {"resource", c.key.ToString()},
+            {"region", c.region},
+            {"reason", c.reason},
+            {"fields", fields},
+            {"instanceIds", c.instance_ids},
+            {"count", c.count},
+            {"groupRef", c.group_ref},
+            {"update", UpdateJson(c.update)},
+            {"operationId", c.operation_id},
+            {"after", c.after},
+            {"spec", c.spec_json},
+            {"deletionPolicy", c.deletion_policy},
+            {"destroys", c.destroys},
+            {"preflight", {{"state", PreflightStateName(c.preflight.state)}, {"calls", c.preflight.calls},
+                           {"code", c.preflight.code}, {"message", c.preflight.message},
+                           {"requestId", c.preflight.request_id}, {"note", c.preflight.note}}},
+            {"monthlyCents", c.monthly_cents ? json(*c.monthly_cents) : json(nullptr)},
+            {"priceNote", c.price_note},
+            {"blocked", c.blocked},
+            {"blockedReason", c.blocked_reason}};
+  if (c.replica) j["replicaRequest"] = ReplicaRequestJson(*c.replica);
+  if (c.serverless) j["serverlessRequest"] = ServerlessRequestJson(*c.serverless);
+  if (c.group) j["groupRequest"] = GroupRequestJson(*c.group);
+  return j;
+}
+
+}  // namespace
+
 json PlanToJson(const Plan& plan) {
   json changes = json::array();
-  for (const Change& c : plan.changes) {
-    json fields = json::array();
-    for (const FieldDiff& f : c.fields) fields.push_back({{"field", f.field}, {"before", f.before}, {"after", f.after}});
-    json j = {{"id", c.id},
-              {"action", ActionName(c.action)},
-              {"resource", c.key.ToString()},
-              {"region", c.region},
-              {"reason", c.reason},
-              {"fields", fields},
-              {"instanceIds", c.instance_ids},
-              {"count", c.count},
-              {"groupRef", c.group_ref},
-              {"update", UpdateJson(c.update)},
-              {"operationId", c.operation_id},
-              {"after", c.after},
-              {"spec", c.spec_json},
-              {"deletionPolicy", c.deletion_policy},
-              {"destroys", c.destroys},
-              {"preflight", {{"state", PreflightStateName(c.preflight.state)}, {"calls", c.preflight.calls},
-                             {"code", c.preflight.code}, {"message", c.preflight.message},
-                             {"requestId", c.preflight.request_id}, {"note", c.preflight.note}}},
-              {"monthlyCents", c.monthly_cents ? json(*c.monthly_cents) : json(nullptr)},
-              {"priceNote", c.price_note},
-              {"blocked", c.blocked},
-              {"blockedReason", c.blocked_reason}};
-    if (c.replica) j["replicaRequest"] = ReplicaRequestJson(*c.replica);
-    if (c.serverless) j["serverlessRequest"] = ServerlessRequestJson(*c.serverless);
-    if (c.group) j["groupRequest"] = GroupRequestJson(*c.group);
-    changes.push_back(std::move(j));
-  }
+  for (const Change& c : plan.changes) changes.push_back(ChangeToJson(c));
   PlanSummary s = plan.Summary();
   return {{"formatVersion", Plan::kFormatVersion},
           {"stack", plan.stack},
@@ -335,6 +342,66 @@ Result<Plan> PlanFromJson(const json& j) {
   } catch (const json::exception& e) {
     return Status(Code::kInvalidInput, std::string("the plan file is damaged: ") + e.what());
   }
+}
+
+namespace {
+
+// A change as it acts: what the reader is told about it (reason, field diffs, preflight,
+// price, why it is blocked) is left out, since it may differ without changing what is done.
+json EffectOf(const Change& c) {
+  json j = ChangeToJson(c);
+  for (const char* key : {"reason", "fields", "preflight", "monthlyCents", "priceNote", "blocked", "blockedReason"}) {
+    j.erase(key);
+  }
+  return j;
+}
+
+std::string Describe(const Change& c) { return c.id + " (" + ActionName(c.action) + " " + c.key.ToString() + ")"; }
+
+}  // namespace
+
+std::vector<std::string> PlanDifferences(const Plan& saved, const Plan& now) {
+  std::vector<std::string> out;
+  if (saved.stack != now.stack) out.push_back("the plan is for stack " + saved.stack + ", not " + now.stack);
+  if (saved.state_generation != now.state_generation) {
+    out.push_back("the state was written since the plan was made (generation " +
+                  std::to_string(saved.state_generation) + " -> " + std::to_string(now.state_generation) + ")");
+  }
+  for (const auto& [id, digest] : saved.observed) {
+    auto it = now.observed.find(id);
+    if (it == now.observed.end()) out.push_back(id + " is gone (was: " + digest + ")");
+    else if (it->second != digest) out.push_back(id + " changed: " + digest + " -> " + it->second);
+  }
+  for (const auto& [id, digest] : now.observed) {
+    if (!saved.observed.count(id)) out.push_back(id + " appeared: " + digest);
+  }
+  std::map<std::string, const Change*> planned;
+  for (const Change& c : now.changes) planned[c.id] = &c;
+  std::set<std::string> in_file;
+  for (const Change& c : saved.changes) {
+    if (!in_file.insert(c.id).second) {
+      out.push_back("the file lists change " + c.id + " twice");
+      continue;
+    }
+    auto it = planned.find(c.id);
+    if (it == planned.end()) {
+      out.push_back(Describe(c) + " is in the file but would not be planned now");
+      continue;
+    }
+    json was = EffectOf(c), is = EffectOf(*it->second);
+    if (was == is) continue;
+    for (const auto& [key, value] : is.items()) {
+      json old = was.contains(key) ? was[key] : json(nullptr);
+      if (old != value) out.push_back(Describe(*it->second) + ": " + key + " is " + old.dump() + " in the file, " + value.dump() + " now");
+    }
+    for (const auto& [key, value] : was.items()) {
+      if (!is.contains(key)) out.push_back(Describe(c) + ": " + key + " is in the file only");
+    }
+  }
+  for (const Change& c : now.changes) {
+    if (!in_file.count(c.id)) out.push_back(Describe(c) + " would be planned now but is not in the file");
+  }
+  return out;
 }
 
 }  // namespace reconciler

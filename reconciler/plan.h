@@ -136,6 +136,12 @@ struct Plan {
 nlohmann::json PlanToJson(const Plan& plan);
 Result<Plan> PlanFromJson(const nlohmann::json& j);
 
+// What differs between a saved plan and the plan made now from today's specs, cloud and
+// state: each change's effect (never its reason, field diffs, preflight, price or block,
+// which are for the reader or come from today's gates), the state's generation, and every
+// instance observed. Empty when the saved plan is exactly what would be planned now.
+std::vector<std::string> PlanDifferences(const Plan& saved, const Plan& now);
+
 // The requests as they appear in plan files and operation records. The From functions
 // throw nlohmann::json::exception on malformed input; callers catch at their boundary.
 nlohmann::json ReplicaRequestJson(const cloud::ReplicaRequest& q);

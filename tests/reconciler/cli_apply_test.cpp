@@ -106,7 +106,7 @@ TEST_CASE("cli: apply FILE applies exactly the saved plan, and refuses once the 
   REQUIRE(rig.emu.Call("ModifyDBInstanceName", {{"DBInstanceId", id}, {"InstanceName", "by-hand"}}).ok());
   ProcessResult stale = rig.Run({"apply", "second.plan", "--auto-approve"});
   CHECK(stale.exit_code == 1);
-  CHECK(stale.err.find("changed since the plan was made") != std::string::npos);
+  CHECK(stale.err.find("second.plan is not what would be planned now; nothing was sent") != std::string::npos);
   CHECK(stale.err.find(id + " changed:") != std::string::npos);
   CHECK(stale.err.find("name=by-hand") != std::string::npos);
 }
@@ -190,6 +190,155 @@ TEST_CASE("cli: import adopts an existing replica into a spec") {
   bool one_more = false;
   for (const json& c : p["changes"]) one_more |= c["resource"] == "ReadOnlyInstance/reports" && c["action"] == "create" && c["count"] == 1;
   CHECK(one_more);
+}
+
+// Saved plans are read back whole but trusted for nothing: each is compared with the plan
+// made now, and only an exact match is applied, with today's flags.
+json ReadJson(const fs::path& path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+void WriteJson(const fs::path& path, const json& j) { std::ofstream(path) << j.dump(2); }
+
+json* ChangeFor(json* plan, const std::string& resource) {
+  for (json& c : (*plan)["changes"]) {
+    if (c["resource"] == resource) return &c;
+  }
+  return nullptr;
+}
+
+TEST_CASE("cli: a plan file whose count was raised is refused and buys nothing") {
+  CliRig rig;
+  REQUIRE(rig.Run({"plan", "--out", "p.plan"}).exit_code == 0);
+  const fs::path file = rig.dir.path() / "stack" / "p.plan";
+  json plan = ReadJson(file);
+  json* reports = ChangeFor(&plan, "ReadOnlyInstance/reports");
+  REQUIRE(reports != nullptr);
+  (*reports)["count"] = 5;
+  WriteJson(file, plan);
+  ProcessResult r = rig.Run({"apply", "p.plan", "--auto-approve"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("p.plan is not what would be planned now; nothing was sent") != std::string::npos);
+  CHECK(r.err.find("ReadOnlyInstance/reports): count is 5 in the file, 2 now") != std::string::npos);
+  CHECK(rig.Run({"plan", "--out", "p.plan"}).exit_code == 0);  // made again, the file applies as it is
+  CHECK(rig.NonDryCreates() == 0);
+  CHECK(rig.emu.Calls("CreateServerlessDBInstance")["total"].get<int>() ==
+        rig.emu.Calls("CreateServerlessDBInstance")["dryRun"].get<int>());
+}
+
+TEST_CASE("cli: a change added to a plan file or one with another request is refused") {
+  CliRig rig;
+  REQUIRE(rig.Run({"plan", "--out", "p.plan"}).exit_code == 0);
+  const fs::path file = rig.dir.path() / "stack" / "p.plan";
+  json plan = ReadJson(file);
+  json extra = *ChangeFor(&plan, "ReadOnlyInstance/reports");
+  extra["id"] = "c99";
+  extra["resource"] = "ReadOnlyInstance/intruder";
+  plan["changes"].push_back(extra);
+  WriteJson(file, plan);
+  ProcessResult added = rig.Run({"apply", "p.plan", "--auto-approve"});
+  CHECK(added.exit_code == 1);
+  CHECK(added.err.find("c99 (create ReadOnlyInstance/intruder) is in the file but would not be planned now") !=
+        std::string::npos);
+
+  REQUIRE(rig.Run({"plan", "--out", "p.plan"}).exit_code == 0);
+  plan = ReadJson(file);
+  (*ChangeFor(&plan, "ReadOnlyInstance/reports"))["replicaRequest"]["specCode"] = "pg.it.large64";
+  WriteJson(file, plan);
+  ProcessResult request = rig.Run({"apply", "p.plan", "--auto-approve"});
+  CHECK(request.exit_code == 1);
+  CHECK(request.err.find("replicaRequest is ") != std::string::npos);
+  CHECK(request.err.find("pg.it.large64") != std::string::npos);
+
+  // Dropping a change is refused as well: the file must say all that would happen.
+  REQUIRE(rig.Run({"plan", "--out", "p.plan"}).exit_code == 0);
+  plan = ReadJson(file);
+  plan["changes"].erase(plan["changes"].size() - 1);
+  WriteJson(file, plan);
+  ProcessResult dropped = rig.Run({"apply", "p.plan", "--auto-approve"});
+  CHECK(dropped.exit_code == 1);
+  CHECK(dropped.err.find("would be planned now but is not in the file") != std::string::npos);
+  CHECK(rig.NonDryCreates() == 0);
+}
+
+TEST_CASE("cli: --allow-destroy comes from the command line and never from a plan file") {
+  CliRig rig;
+  rig.dir.Write("stack/serverless.yaml",
+                "apiVersion: reconciler/v1\nkind: ServerlessInstance\nmetadata: {name: sandbox}\nspec:\n"
+                "  zone: ap-beijing-1\n  dbVersion: \"10.4\"\n  dbCharset: UTF8\n  vpcId: vpc-8btfafeo\n"
+                "  subnetId: subnet-1bjserv1\n  deletionPolicy: Delete\n");
+  ProcessResult first = rig.Run({"apply", "--auto-approve"});
+  INFO(first.out << first.err);
+  REQUIRE(first.exit_code == 0);
+  auto serverless = [&] {
+    int n = 0;
+    const json state = rig.emu.State();
+    for (const json& i : state["instances"]) n += i["DBInstanceType"] == "serverless";
+    return n;
+  };
+  REQUIRE(serverless() == 1);
+  fs::remove(rig.dir.path() / "stack" / "serverless.yaml");
+  ProcessResult planned = rig.Run({"plan", "--allow-destroy", "--out", "d.plan"});
+  INFO(planned.out << planned.err);
+  REQUIRE(planned.exit_code == 0);
+  const fs::path file = rig.dir.path() / "stack" / "d.plan";
+  json plan = ReadJson(file);
+  REQUIRE(plan["allowDestroy"] == true);
+  json* sandbox = ChangeFor(&plan, "ServerlessInstance/sandbox");
+  REQUIRE(sandbox != nullptr);
+  CHECK((*sandbox)["destroys"] == true);
+
+  // The file as written, without the flag today: refused.
+  ProcessResult without = rig.Run({"apply", "d.plan", "--auto-approve"});
+  CHECK(without.exit_code == 1);
+  CHECK(without.err.find("pass --allow-destroy to allow it. Nothing was sent.") != std::string::npos);
+  // The file edited to say it destroys nothing: still refused, and still nothing destroyed.
+  (*sandbox)["destroys"] = false;
+  WriteJson(file, plan);
+  ProcessResult edited = rig.Run({"apply", "d.plan", "--auto-approve"});
+  CHECK(edited.exit_code == 1);
+  CHECK(edited.err.find("destroys is true in the file") == std::string::npos);
+  CHECK(edited.err.find("destroys is false in the file, true now") != std::string::npos);
+  CHECK(serverless() == 1);
+  // With the flag given now, the plan as made applies.
+  REQUIRE(rig.Run({"plan", "--allow-destroy", "--out", "d.plan"}).exit_code == 0);
+  ProcessResult with = rig.Run({"apply", "d.plan", "--auto-approve", "--allow-destroy"});
+  INFO(with.out << with.err);
+  CHECK(with.exit_code == 0);
+  CHECK(serverless() == 0);
+}
+
+TEST_CASE("cli: a plan file naming an instance the stack does not own cannot touch it") {
+  CliRig rig;
+  REQUIRE(rig.Run({"apply", "--auto-approve"}).exit_code == 0);
+  // Someone else's replica, in another region, untagged.
+  json request = SeedCreateReadOnlyRequest();
+  auto bought = rig.emu.Call("CreateReadOnlyDBInstance", request, "ap-guangzhou");
+  std::string stranger;
+  if (bought.ok()) stranger = (*bought)["DBInstanceIdSet"][0];
+  else stranger = "pgro-notours1";  // a region without the seed master: an id nobody owns at all
+  fs::remove(rig.dir.path() / "stack" / "serverless.yaml");
+  REQUIRE(rig.Run({"plan", "--allow-destroy", "--out", "d.plan"}).exit_code == 0);
+  const fs::path file = rig.dir.path() / "stack" / "d.plan";
+  json plan = ReadJson(file);
+  json* sandbox = ChangeFor(&plan, "ServerlessInstance/sandbox");
+  REQUIRE(sandbox != nullptr);
+  (*sandbox)["action"] = "delete";
+  (*sandbox)["destroys"] = true;
+  (*sandbox)["region"] = "ap-guangzhou";
+  (*sandbox)["instanceIds"] = {stranger};
+  WriteJson(file, plan);
+  const size_t before = rig.emu.State()["instances"].size();
+  ProcessResult r = rig.Run({"apply", "d.plan", "--auto-approve", "--allow-destroy"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("not what would be planned now") != std::string::npos);
+  CHECK(r.err.find(stranger) != std::string::npos);
+  CHECK(rig.emu.State()["instances"].size() == before);
+  CHECK(rig.emu.Calls("IsolateDBInstances")["total"] == 0);
+  CHECK(rig.emu.Calls("DeleteServerlessDBInstance")["total"] == 0);
 }
 
 }  // namespace
