@@ -16,6 +16,7 @@
 #include "reconciler/commands.h"
 #include "reconciler/engine.h"
 #include "reconciler/executor.h"
+#include "reconciler/host_lock.h"
 #include "reconciler/plan_render.h"
 #include "specs/spec_loader.h"
 
@@ -220,6 +221,10 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
   if (!lock.ok()) return ReportError(io, "apply", lock.status());
   Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
   if (!session.ok()) return ReportError(io, "apply", session.status());
+  Result<std::unique_ptr<StackLock>> host_lock =
+      AcquireHostStackLock(stack->desired.project.stack, session->endpoint,
+                           std::filesystem::absolute(*path, ec).string(), &clock);
+  if (!host_lock.ok()) return ReportError(io, "apply", host_lock.status());
   Result<std::unique_ptr<StateStore>> store = StateStore::Open(*path, &clock);
   if (!store.ok()) return ReportError(io, "apply", store.status());
 

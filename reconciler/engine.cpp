@@ -22,6 +22,7 @@ Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock) {
   if (!site.ok()) return site.status().Annotate("provider.tencentcloud");
   CloudSession s;
   s.site = *site;
+  s.endpoint = config->endpoints.For("postgres");
   s.transport = tc::NewCurlTransport({});
   s.client = std::make_unique<tc::ApiClient>(std::move(config).value(), s.transport.get(), clock);
   s.budget = std::make_unique<RateBudget>(clock, &tc::DocumentedRateLimit, project.rate_limits);

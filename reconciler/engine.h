@@ -21,6 +21,7 @@ namespace reconciler {
 // Everything that talks to Tencent Cloud for one stack.
 struct CloudSession {
   tencentcloud::Site site = tencentcloud::Site::kIntl;  // which API site the endpoint is
+  std::string endpoint;                                 // the postgres endpoint's URL
   std::unique_ptr<tencentcloud::HttpTransport> transport;
   std::unique_ptr<tencentcloud::ApiClient> client;
   std::unique_ptr<RateBudget> budget;

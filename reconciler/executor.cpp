@@ -125,6 +125,65 @@ class Executor::Impl {
     return !Interrupted();
   }
 
+  // ---------------------------------------------------------------- one buyer per stack
+
+  // Before each purchase: every instance of this stack in the region must be one this apply
+  // accounts for (seen by its plan, recorded in this state, or bought by an operation this
+  // state holds). Any other was bought by another state file of the stack, a copy of the
+  // checkout, say, since the plan was made; buying too would double the count. Concurrent
+  // purchases share one listing, but only one begun after they asked.
+  Status CheckSoleBuyer(const Operation& op) {
+    const bool serverless = op.kind == "create-serverless";
+    if (!serverless && op.kind != "create-replicas") return Status::Ok();
+    const uint64_t ask = ++buyer_asks_;
+    std::lock_guard<std::mutex> lock(buyer_mu_);
+    BuyerCheck& last = buyer_checks_[op.region + (serverless ? " serverless" : " replicas")];
+    if (last.covers >= ask) return last.status;
+    last.covers = buyer_asks_.load();
+    last.status = FindOtherBuyer(op.region, serverless);
+    return last.status;
+  }
+
+  Status FindOtherBuyer(const std::string& region, bool serverless) {
+    const char* what = "cannot make sure no other state file buys for this stack";
+    Result<std::vector<cloud::Instance>> listed =
+        serverless ? ListStackServerless(cloud_, region, stack_) : ListStackInstances(cloud_, region, stack_);
+    if (!listed.ok()) return Status(listed.status().code(), std::string(what) + ": " + listed.status().message());
+    Result<std::vector<InstanceRecord>> recorded = store_->Instances();
+    Result<std::vector<Operation>> operations = store_->Operations();
+    if (!recorded.ok()) return Status(Code::kInternal, std::string(what) + ": " + recorded.status().message());
+    if (!operations.ok()) return Status(Code::kInternal, std::string(what) + ": " + operations.status().message());
+    std::set<std::string> known(seen_at_plan_.begin(), seen_at_plan_.end());
+    for (const InstanceRecord& r : *recorded) known.insert(r.id);
+    std::set<std::string> ours;
+    for (const Operation& o : *operations) ours.insert(o.id);
+    std::vector<std::string> others;
+    for (const cloud::Instance& i : *listed) {
+      if (known.count(i.id)) continue;
+      auto op = i.tags.find(cloud::kOperationTag);
+      const std::string op_id = op == i.tags.end() ? "" : op->second;
+      if (!op_id.empty() && ours.count(op_id)) continue;
+      auto resource = i.tags.find(cloud::kResourceTag);
+      others.push_back(i.id + " (" + (resource == i.tags.end() ? "no resource tag" : resource->second) +
+                       ", operation " + (op_id.empty() ? "unknown" : op_id) + ")");
+    }
+    if (others.empty()) return Status::Ok();
+    return Status(Code::kConflict,
+                  "another state file is buying for stack " + stack_ + " in " + region + ": it bought " +
+                      Join(others) + ", which this state does not know. Nothing was sent. Stop the other apply "
+                      "(another checkout of this stack, or a copy of its state) and plan again here: the plan adopts "
+                      "what it bought");
+  }
+
+  struct BuyerCheck {
+    uint64_t covers = 0;  // the check began after every ask numbered up to this
+    Status status;
+  };
+  std::set<std::string> seen_at_plan_;  // every instance the plan observed or acts on
+  std::atomic<uint64_t> buyer_asks_{0};
+  std::mutex buyer_mu_;
+  std::map<std::string, BuyerCheck> buyer_checks_;  // by region and kind of purchase
+
   // ---------------------------------------------------------------- tracking
 
   struct Tracked {
@@ -524,6 +583,13 @@ class Executor::Impl {
             return Outcome::kFailed;
           }
         }
+      }
+      if (Status buyer = CheckSoleBuyer(op); !buyer.ok()) {
+        op.phase = Phase::kFailed;
+        op.error = buyer.message();
+        Persist(op, op.error, change_id);
+        *message = op.error;
+        return Outcome::kFailed;
       }
       ++op.attempts;
       op.sent_at = std::chrono::duration_cast<std::chrono::seconds>(clock_->Now().time_since_epoch()).count();
@@ -1012,6 +1078,8 @@ Outcome Executor::Impl::Resume(const Change& c, std::string* message) {
 // ------------------------------------------------------------------ scheduling
 
 ApplyResult Executor::Impl::Apply(const Plan& plan) {
+  for (const auto& [id, digest] : plan.observed) seen_at_plan_.insert(id);
+  for (const Change& c : plan.changes) seen_at_plan_.insert(c.instance_ids.begin(), c.instance_ids.end());
   // Groups the state already knows, for replicas that join them.
   if (Result<std::vector<ResourceRecord>> resources = store_->Resources(); resources.ok()) {
     for (const ResourceRecord& r : *resources) {

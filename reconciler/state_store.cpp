@@ -442,7 +442,7 @@ Status StateStore::ReplaceAll(const std::vector<ResourceRecord>& resources, cons
   return Exec("COMMIT");
 }
 
-Result<std::unique_ptr<StackLock>> StackLock::Acquire(const std::string& path, Clock* clock) {
+Result<std::unique_ptr<StackLock>> StackLock::Acquire(const std::string& path, Clock* clock, const std::string& what) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Status(Code::kInternal, "cannot open lock file " + path + ": " + std::strerror(errno));
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -460,7 +460,8 @@ Result<std::unique_ptr<StackLock>> StackLock::Acquire(const std::string& path, C
   gmtime_r(&t, &tm);
   char started[32];
   std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  std::string holder = "pid " + std::to_string(getpid()) + " on host " + host + ", started " + started + "\n";
+  std::string holder = "pid " + std::to_string(getpid()) + " on host " + host + ", started " + started +
+                       (what.empty() ? "" : ", " + what) + "\n";
   if (ftruncate(fd, 0) != 0 || pwrite(fd, holder.data(), holder.size(), 0) < 0) {
     // The lock itself is held; only the description is missing.
   }

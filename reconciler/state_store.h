@@ -136,8 +136,9 @@ class StateStore {
 // holder (pid, host, start time) for the message others get.
 class StackLock {
  public:
-  // Fails at once with kConflict, naming the holder, when another process holds it.
-  static Result<std::unique_ptr<StackLock>> Acquire(const std::string& path, Clock* clock);
+  // Fails at once with kConflict, naming the holder, when another process holds it. `what`
+  // is added to the holder's description (the state file it applies from, say).
+  static Result<std::unique_ptr<StackLock>> Acquire(const std::string& path, Clock* clock, const std::string& what = "");
   ~StackLock();
 
  private:
