@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -45,40 +46,62 @@ int ReportError(Io io, const std::string& what, const Status& s) {
   return s.code() == Code::kInvalidInput ? kExitInvalidInput : kExitError;
 }
 
-// Stops an apply cleanly on the first SIGINT/SIGTERM, at once on the second.
+// SIGINT and SIGTERM for the whole apply. Constructed first, before any thread exists (the
+// live view's ticker, curl's resolver, the executor's workers), so every thread inherits
+// the blocked mask and only this guard's thread ever receives the signals.
+//   - On a terminal, Ctrl-C quits at once with exit 130 and prints nothing: every step of
+//     every purchase is committed before the next, so this is as safe as a crash, and the
+//     next apply resumes what was in flight.
+//   - Otherwise (CI, a supervisor), and for SIGTERM, the first signal stops new work and
+//     lets the executor record where each purchase stands; a second quits at once.
+//   - Before the executor runs (planning, the confirmation prompt) nothing has been sent, so
+//     any signal quits at once.
 class InterruptGuard {
  public:
-  InterruptGuard(Executor* executor, Io io) : io_(io) {
+  explicit InterruptGuard(Io io) : io_(io), terminal_(isatty(STDIN_FILENO) == 1) {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    thread_ = std::thread([this, executor] {
-      int seen = 0;
-      timespec tick{0, 200 * 1000 * 1000};
-      while (!done_) {
-        if (sigtimedwait(&set_, nullptr, &tick) < 0) continue;
-        if (++seen == 1) {
-          io_.err << "\ninterrupted: no new work starts; purchases already sent are recorded and followed "
-                     "no further (the next apply resumes them). Press Ctrl-C again to quit now.\n"
-                  << std::flush;
-          executor->Interrupt();
-        } else {
-          io_.err << "quitting now; every purchase sent is in the state store and the next apply resumes it\n";
-          _exit(130);
-        }
-      }
-    });
+    thread_ = std::thread([this] { Watch(); });
   }
   ~InterruptGuard() {
     done_ = true;
     thread_.join();
+    // A signal that arrived after the watcher's last look is still pending: honour it
+    // rather than letting it land when the mask is restored.
+    timespec none{0, 0};
+    if (sigtimedwait(&set_, nullptr, &none) > 0) _exit(130);
     pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
 
+  // The executor to stop gracefully from now on; nullptr when it is done.
+  void Attach(Executor* executor) {
+    std::lock_guard<std::mutex> lock(mu_);
+    executor_ = executor;
+  }
+
  private:
+  void Watch() {
+    int seen = 0;
+    timespec tick{0, 100 * 1000 * 1000};
+    while (!done_) {
+      int sig = sigtimedwait(&set_, nullptr, &tick);
+      if (sig < 0) continue;
+      std::lock_guard<std::mutex> lock(mu_);  // the executor outlives its attachment
+      if (!executor_ || (terminal_ && sig == SIGINT) || ++seen > 1) _exit(130);
+      io_.err << "\ninterrupted: no new work starts; purchases already sent are recorded and followed "
+                 "no further (the next apply resumes them). Press Ctrl-C again to quit now.\n"
+              << std::flush;
+      executor_->Interrupt();
+    }
+  }
+
   Io io_;
+  const bool terminal_;
   sigset_t set_, old_;
+  std::mutex mu_;
+  Executor* executor_ = nullptr;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
@@ -101,7 +124,7 @@ bool Confirm(const ApplyCommandOptions& options, Io io) {
 }
 
 int Execute(const Plan& plan, const ApplyCommandOptions& options, const specs::Project& project, cloud::Cloud* cloud,
-            StateStore* store, Clock* clock, Io io) {
+            StateStore* store, Clock* clock, InterruptGuard* guard, Io io) {
   std::unique_ptr<Reporter> reporter;
   if (options.json_progress) reporter = std::make_unique<JsonReporter>(io.out);
   else if (isatty(STDOUT_FILENO) && UseColor(STDOUT_FILENO)) reporter = std::make_unique<TtyReporter>(io.out);
@@ -110,10 +133,9 @@ int Execute(const Plan& plan, const ApplyCommandOptions& options, const specs::P
   executor_options.search_window = std::chrono::seconds(project.purchase_search_window_seconds);
   Executor executor(cloud, store, clock, reporter.get(), plan.stack, executor_options);
   ApplyResult result;
-  {
-    InterruptGuard guard(&executor, io);
-    result = executor.Apply(plan);
-  }
+  guard->Attach(&executor);
+  result = executor.Apply(plan);
+  guard->Attach(nullptr);
   int done = 0, failed = 0, skipped = 0, pending = 0;
   for (const ChangeResult& r : result.changes) {
     done += r.outcome == Outcome::kDone;
@@ -196,6 +218,7 @@ std::optional<Plan> ReadPlanFile(const std::string& path, Io io) {
 }
 
 int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
+  InterruptGuard guard(io);
   std::error_code ec;
   const bool from_file = std::filesystem::is_regular_file(options.target, ec);
   std::optional<Plan> saved;
@@ -257,7 +280,7 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
     return kExitError;
   }
   if (!Confirm(options, io)) return kExitError;
-  return Execute(plan, options, stack->desired.project, session->cloud.get(), store->get(), &clock, io);
+  return Execute(plan, options, stack->desired.project, session->cloud.get(), store->get(), &clock, &guard, io);
 }
 
 }  // namespace reconciler
