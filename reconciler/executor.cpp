@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -721,6 +722,7 @@ class Executor::Impl {
 
   // ---------------------------------------------------------------- changes
 
+  Status CheckOwned(const Change& c);
   Outcome RunChange(const Change& c, std::string* message);
   Outcome CreateReplicas(const Change& c, std::vector<std::string>* bought, std::string* message);
   Outcome CreateServerless(const Change& c, std::string* message);
@@ -772,7 +774,56 @@ class Executor::Impl {
 
 // ------------------------------------------------------------------ change handlers
 
+// Whether every instance (or group) `c` would destroy, untag or restore is this stack's,
+// under c's resource: recorded so in the state, or carrying the stack's tags in the cloud
+// now. The plan only names such instances; this holds whatever the plan says.
+Status Executor::Impl::CheckOwned(const Change& c) {
+  const std::string key = c.key.ToString();
+  Result<std::vector<InstanceRecord>> recorded = store_->Instances();
+  Result<std::vector<ResourceRecord>> resources = store_->Resources();
+  if (!recorded.ok()) return recorded.status();
+  if (!resources.ok()) return resources.status();
+  std::optional<std::vector<cloud::Instance>> serverless;
+  for (const std::string& id : c.instance_ids) {
+    bool owned = false;
+    for (const InstanceRecord& r : *recorded) owned |= r.id == id && r.resource_key == key;
+    for (const ResourceRecord& r : *resources) owned |= r.key == key && !r.group_id.empty() && r.group_id == id;
+    if (!owned && c.key.kind == specs::Kind::kReadOnlyInstance) {
+      Result<cloud::Instance> now = cloud_->DescribeInstance(c.region, id);
+      if (!now.ok() && now.status().code() != Code::kNotFound) return now.status();
+      if (now.ok()) {
+        Normalize(&*now);
+        auto resource = now->tags.find(cloud::kResourceTag);
+        owned = BelongsTo(*now, stack_) && resource != now->tags.end() && resource->second == key;
+      }
+    } else if (!owned && c.key.kind == specs::Kind::kServerlessInstance) {
+      if (!serverless) {
+        Result<std::vector<cloud::Instance>> listed = ListStackServerless(cloud_, c.region, stack_);
+        if (!listed.ok()) return listed.status();
+        serverless = std::move(listed).value();
+      }
+      for (const cloud::Instance& i : *serverless) {
+        auto resource = i.tags.find(cloud::kResourceTag);
+        owned |= i.id == id && resource != i.tags.end() && resource->second == key;
+      }
+    }
+    if (!owned) {
+      return Status(Code::kPermanent, id + " in " + c.region + " does not belong to " + key + " of stack " + stack_ +
+                                          " (neither the state nor its tags say so); nothing was done to it");
+    }
+  }
+  return Status::Ok();
+}
+
 Outcome Executor::Impl::RunChange(const Change& c, std::string* message) {
+  const bool touches_existing = c.action == Action::kDelete || c.action == Action::kOrphan ||
+                                c.action == Action::kReplace || c.action == Action::kRestore;
+  if (touches_existing && !c.instance_ids.empty()) {
+    if (Status owned = CheckOwned(c); !owned.ok()) {
+      *message = owned.message();
+      return Outcome::kFailed;
+    }
+  }
   switch (c.action) {
     case Action::kCreate:
       if (c.group) return CreateGroup(c, message);

@@ -182,3 +182,56 @@ TEST_CASE("two buyers: a checkout on another host started while the first buys e
 
 }  // namespace
 }  // namespace reconciler::testing
+
+namespace reconciler::testing {
+namespace {
+
+// A plan is data: whatever instance it names, the executor touches only the stack's own.
+TEST_CASE("ownership: a plan naming an instance the stack does not own cannot destroy untag or restore it") {
+  EmulatorRig rig;
+  auto bought = rig.emu.Call("CreateReadOnlyDBInstance", SeedCreateReadOnlyRequest());
+  REQUIRE(bought.ok());
+  const std::string stranger = (*bought)["DBInstanceIdSet"][0];
+  Plan plan;
+  plan.stack = "it";
+  plan.allow_destroy = true;
+  int n = 0;
+  for (Action action : {Action::kDelete, Action::kOrphan, Action::kRestore}) {
+    Change c;
+    c.id = "c" + std::to_string(++n);
+    c.action = action;
+    c.key = *specs::ParseResourceKey("ReadOnlyInstance/a");
+    c.region = "ap-beijing";
+    c.instance_ids = {stranger};
+    c.destroys = action == Action::kDelete;
+    plan.changes.push_back(c);
+  }
+  ApplyResult r = ApplyWith(rig, rig.store.get(), plan);
+  REQUIRE(r.changes.size() == 3);
+  for (const ChangeResult& c : r.changes) {
+    CAPTURE(c.message);
+    CHECK(c.outcome == Outcome::kFailed);
+    CHECK(c.message.find(stranger + " in ap-beijing does not belong to ReadOnlyInstance/a of stack it") !=
+          std::string::npos);
+  }
+  CHECK(rig.emu.Calls("IsolateDBInstances")["total"] == 0);
+  CHECK(rig.emu.Calls("DisIsolateDBInstances")["total"] == 0);
+  CHECK(rig.emu.Calls("UnTagResources")["total"] == 0);
+  CHECK(rig.emu.Calls("ModifyResourceTags")["total"] == 0);
+  // Once it carries the stack's tags, it is the stack's to untag.
+  REQUIRE(rig.emu
+              .Call("TagResources",
+                    {{"ResourceList", {"qcs::postgres:ap-beijing:uin/:DBInstanceId/" + stranger}},
+                     {"Tags", {{{"TagKey", "reconciler/stack"}, {"TagValue", "it"}},
+                               {{"TagKey", "reconciler/resource"}, {"TagValue", "ReadOnlyInstance/a"}}}}},
+                    "ap-beijing", "tag")
+              .ok());
+  plan.changes = {plan.changes[1]};
+  ApplyResult untag = ApplyWith(rig, rig.store.get(), plan);
+  REQUIRE(untag.changes.size() == 1);
+  INFO(untag.changes[0].message);
+  CHECK(untag.changes[0].outcome == Outcome::kDone);
+}
+
+}  // namespace
+}  // namespace reconciler::testing
