@@ -132,15 +132,18 @@ class Executor::Impl {
   // accounts for (seen by its plan, recorded in this state, or bought by an operation this
   // state holds). Any other was bought by another state file of the stack, a copy of the
   // checkout, say, since the plan was made; buying too would double the count. Concurrent
-  // purchases share one listing, but only one begun after they asked.
+  // purchases share one listing: one begun after they asked, or less than
+  // buyer_check_reuse before (the listing's own lag makes a fresher one no wiser).
   Status CheckSoleBuyer(const Operation& op) {
     const bool serverless = op.kind == "create-serverless";
     if (!serverless && op.kind != "create-replicas") return Status::Ok();
     const uint64_t ask = ++buyer_asks_;
     std::lock_guard<std::mutex> lock(buyer_mu_);
     BuyerCheck& last = buyer_checks_[op.region + (serverless ? " serverless" : " replicas")];
-    if (last.covers >= ask) return last.status;
+    const TimePoint now = clock_->Now();
+    if (last.covers >= ask || (last.covers > 0 && now - last.began < options_.buyer_check_reuse)) return last.status;
     last.covers = buyer_asks_.load();
+    last.began = now;
     last.status = FindOtherBuyer(op.region, serverless);
     return last.status;
   }
@@ -178,6 +181,7 @@ class Executor::Impl {
 
   struct BuyerCheck {
     uint64_t covers = 0;  // the check began after every ask numbered up to this
+    TimePoint began;
     Status status;
   };
   std::set<std::string> seen_at_plan_;  // every instance the plan observed or acts on

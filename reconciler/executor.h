@@ -49,6 +49,10 @@ struct ExecutorOptions {
   // Default 360 s; lowering it below 300 s gives up that proof.
   std::chrono::seconds search_window{360};
   std::chrono::milliseconds search_spacing{15000};  // between searches within the window
+  // Before each purchase the stack's instances in the region are listed, to stop when
+  // another state file bought for the stack. Purchases asking within this long of a listing
+  // share it.
+  std::chrono::milliseconds buyer_check_reuse{3000};
   int max_send_attempts = 5;                         // create calls per purchase, when each provably bought nothing
 };
 
