@@ -1,5 +1,6 @@
 #include "reconciler/plan.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace reconciler {
@@ -47,6 +48,10 @@ const char* PreflightStateName(PreflightState s) {
 bool UpdateCalls::empty() const {
   return !name && !deletion_protection && !spec && !security_groups && !group && tags_set.empty() &&
          tags_remove.empty();
+}
+
+bool Plan::HasHeldFailures() const {
+  return std::any_of(failures.begin(), failures.end(), [](const Failure& f) { return !f.retrying; });
 }
 
 bool Plan::HasErrors() const {
@@ -259,6 +264,12 @@ json PlanToJson(const Plan& plan) {
     if (c.group) j["groupRequest"] = GroupRequestJson(*c.group);
     changes.push_back(std::move(j));
   }
+  json failures = json::array();
+  for (const Failure& f : plan.failures) {
+    failures.push_back({{"resource", f.key.ToString()}, {"operationId", f.operation_id}, {"code", f.code},
+                        {"message", f.message}, {"remedy", f.remedy}, {"dealNames", f.deal_names},
+                        {"instanceIds", f.instance_ids}, {"withheld", f.withheld}, {"retrying", f.retrying}});
+  }
   PlanSummary s = plan.Summary();
   return {{"formatVersion", Plan::kFormatVersion},
           {"stack", plan.stack},
@@ -269,6 +280,8 @@ json PlanToJson(const Plan& plan) {
           {"allowDestroy", plan.allow_destroy},
           {"changes", changes},
           {"warnings", plan.warnings},
+          {"failures", failures},
+          {"retryFailed", plan.retry_failed},
           {"summary", {{"create", s.create}, {"update", s.update}, {"destroy", s.destroy}, {"orphan", s.orphan},
                        {"adopt", s.adopt}, {"restore", s.restore}, {"resume", s.resume},
                        {"monthlyCents", s.monthly_cents}, {"priceComplete", s.price_complete},
@@ -295,6 +308,22 @@ Result<Plan> PlanFromJson(const json& j) {
     plan.masters = j.at("masters").get<std::vector<std::pair<std::string, std::string>>>();
     plan.allow_destroy = j.at("allowDestroy");
     plan.warnings = j.at("warnings").get<std::vector<std::string>>();
+    plan.retry_failed = j.value("retryFailed", false);  // added within version 1
+    for (const json& fj : j.value("failures", json::array())) {
+      Failure f;
+      auto key = specs::ParseResourceKey(fj.at("resource").get<std::string>());
+      if (!key) return Status(Code::kInvalidInput, "failure of unknown resource " + fj.at("resource").dump());
+      f.key = *key;
+      f.operation_id = fj.at("operationId");
+      f.code = fj.at("code");
+      f.message = fj.at("message");
+      f.remedy = fj.at("remedy");
+      f.deal_names = fj.at("dealNames").get<std::vector<std::string>>();
+      f.instance_ids = fj.at("instanceIds").get<std::vector<std::string>>();
+      f.withheld = fj.at("withheld");
+      f.retrying = fj.at("retrying");
+      plan.failures.push_back(std::move(f));
+    }
     plan.observed = j.at("observed").get<std::map<std::string, std::string>>();
     plan.state_generation = j.at("stateGeneration");
     for (const json& cj : j.at("changes")) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <random>
 
 namespace reconciler::tencentcloud {
 
@@ -131,19 +130,6 @@ Result<const json*> ObjectList(const json& answer, const char* key, const std::s
   return &*it;
 }
 
-bool Retriable(Code code, Effect effect) {
-  switch (code) {
-    case Code::kThrottled:
-    case Code::kNotSent:
-      return effect != Effect::kPurchase;
-    case Code::kRetryable:
-    case Code::kOutcomeUnknown:
-      return effect == Effect::kRead;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
 std::string PostgresResourceName(const std::string& region, const std::string& id) {
@@ -162,18 +148,17 @@ Result<json> TencentCloud::Call(const std::string& action, const std::string& re
   call.action = action;
   call.region = region;
   call.effect = effect;
-  thread_local std::mt19937 rng{std::random_device{}()};
-  std::chrono::milliseconds backoff = options_.backoff;
+  // The retry table decides. A purchase is never repeated here, whatever the verdict: the
+  // executor repeats it, after recording the attempt.
+  Backoff backoff(options_.backoff, options_.backoff_cap, options_.jitter_seed);
   for (int attempt = 1;; ++attempt) {
     if (!budget_->Acquire(action)) return Status(Code::kCancelled, action + ": interrupted before sending");
     Result<json> r = client_->Call(call, params);
     if (r.ok()) return r;
     if (r.status().code() == Code::kThrottled) budget_->Throttled(action);
-    if (!Retriable(r.status().code(), effect) || attempt >= options_.read_attempts) return r;
-    // Full jitter: anywhere up to the current backoff.
-    std::uniform_int_distribution<int64_t> jitter(backoff.count() / 2, backoff.count());
-    if (!clock_->SleepFor(std::chrono::milliseconds(jitter(rng)))) return r;
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    const bool retry = Decide(r.status(), effect) == Verdict::kRetry && effect != Effect::kPurchase;
+    if (!retry || attempt >= options_.read_attempts) return r;
+    if (!clock_->SleepFor(backoff.Next())) return r;
   }
 }
 

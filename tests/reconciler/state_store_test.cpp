@@ -29,7 +29,7 @@ TEST_CASE("state store: a new store is private, in WAL mode, at the latest schem
   std::string path = (dir.path() / "sub" / "state.db").string();
   auto store = StateStore::Open(path, &clock);
   REQUIRE(store.ok());
-  CHECK((*store)->SchemaVersion() == 5);
+  CHECK((*store)->SchemaVersion() == 6);
   struct stat st {};
   REQUIRE(stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
@@ -67,7 +67,7 @@ TEST_CASE("state store: an old file is migrated forward, keeping its data") {
   }
   auto store = StateStore::Open(path, &clock);
   REQUIRE(store.ok());
-  CHECK((*store)->SchemaVersion() == 5);
+  CHECK((*store)->SchemaVersion() == 6);
   CHECK((*store)->Generation() == 7);
   auto ops = (*store)->InFlight();
   REQUIRE(ops->size() == 1);
