@@ -137,6 +137,8 @@ const std::vector<CloudErrorRule> kTable = {
     {"InvalidRequest", Code::kPermanent, "malformed request"},
     {"UnsupportedProtocol", Code::kPermanent, "only GET and POST"},
     {"UnsupportedRegion", Code::kPermanent, "region not supported"},
+    {"RegionNotSupported", Code::kPermanent, "region not supported (IsolateDBInstances)"},
+    {"LimitOperation", Code::kPermanent, "the operation is not allowed now (IsolateDBInstances)"},
     {"UnsupportedOperation.*", Code::kPermanent, "operation not supported"},
     {"RequestSizeLimitExceeded", Code::kPermanent, "request too large"},
     {"ResponseSizeLimitExceeded", Code::kPermanent, "answer too large"},
@@ -174,7 +176,7 @@ bool Matches(std::string_view pattern, std::string_view code, size_t* strength) 
 
 const std::vector<CloudErrorRule>& CloudErrorTable() { return kTable; }
 
-Code ClassifyCloudError(std::string_view api_code) {
+const CloudErrorRule* FindCloudErrorRule(std::string_view api_code) {
   const CloudErrorRule* best = nullptr;
   size_t best_strength = 0;
   for (const CloudErrorRule& rule : kTable) {
@@ -184,7 +186,12 @@ Code ClassifyCloudError(std::string_view api_code) {
       best_strength = strength;
     }
   }
-  return best ? best->code : Code::kPermanent;
+  return best;
+}
+
+Code ClassifyCloudError(std::string_view api_code) {
+  const CloudErrorRule* rule = FindCloudErrorRule(api_code);
+  return rule ? rule->code : Code::kPermanent;
 }
 
 bool HoldsResource(std::string_view api_code) {

@@ -79,6 +79,9 @@ struct CloudErrorRule {
 // Every row, for documentation and tests.
 const std::vector<CloudErrorRule>& CloudErrorTable();
 
+// The row that decides `api_code`, or nullptr when no row matches.
+const CloudErrorRule* FindCloudErrorRule(std::string_view api_code);
+
 // The Status code of a cloud Error.Code. A code no row matches is kPermanent.
 Code ClassifyCloudError(std::string_view api_code);
 

@@ -107,6 +107,32 @@ TEST_CASE("executor: throttled and refused connections are retried without a sea
   CHECK(f.store->Operations()->front().attempts == 4);
 }
 
+TEST_CASE("executor: InternalError on a create is an unknown outcome: it searches through the window before sending again") {
+  EngineFixture f;
+  f.cloud.Inject("CreateReadOnlyDBInstance", Fault::kServerFault);
+  auto desired = f.Load(ReplicaYaml("reports", 2));
+  ApplyResult r = f.Apply(f.MakePlan(desired));
+  CHECK(r.ok());
+  CHECK(Count(f.fake.Replicas(), "ReadOnlyInstance/reports") == 2);
+  CHECK(AnyEvent(f.store.get(), "InternalError"));
+  CHECK(AnyEvent(f.store.get(), "searching before any retry"));
+  CHECK(AnyEvent(f.store.get(), "nothing was bought; sending again"));
+  CHECK(f.clock.slept() >= std::chrono::seconds(360));  // not a quick retry
+  CHECK(f.store->Operations()->front().attempts == 2);
+}
+
+TEST_CASE("executor: InternalError after a create took effect is found by tag and not bought again") {
+  EngineFixture f;
+  f.cloud.Inject("CreateReadOnlyDBInstance", Fault::kServerFaultAfterCommit);
+  auto desired = f.Load(ReplicaYaml("reports", 3));
+  ApplyResult r = f.Apply(f.MakePlan(desired));
+  CHECK(r.ok());
+  CHECK(f.fake.Calls("CreateReadOnlyDBInstance") == 1);
+  CHECK(Count(f.fake.Replicas(), "ReadOnlyInstance/reports") == 3);
+  CHECK(AnyEvent(f.store.get(), "the lost create did buy"));
+  CHECK_FALSE(f.MakePlan(desired).HasChanges());
+}
+
 TEST_CASE("executor: a refusal fails the change and buys nothing") {
   EngineFixture f;
   f.cloud.Inject("CreateReadOnlyDBInstance", Fault::kRefuse);
