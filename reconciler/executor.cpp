@@ -427,8 +427,9 @@ class Executor::Impl {
   }
 
   // Ends every wait past its deadline. The deadline is the one in the state, so it is the
-  // same across applies. Both outcomes are terminal and hold the resource (diff.h): nothing
-  // is bought again until the user acts, and delivered instances stay recorded as ours.
+  // same across applies. An order is searched for by its tag once more, and what that finds
+  // is followed to running; otherwise the purchase ends terminal and holds its resource
+  // (diff.h): nothing is bought again until the user acts, and delivered instances stay ours.
   bool CheckDeadlines() {
     std::vector<Tracked> overdue;
     {
@@ -740,18 +741,18 @@ class Executor::Impl {
       }
       if (began >= settled_after) break;
       auto left = std::chrono::duration_cast<milliseconds>(settled_after - began);
+      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(began - sent);
       if (round == 0) {
         Report(ChangeOf(op.id, change_id), op.resource_key, "searching",
                "outcome unknown: nothing carries " + op.id + " yet; searching for " +
                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(left).count()) +
                    "s more before anything is sent again");
-      }
-      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(began - sent);
-      if (waited >= next_report) {
+        next_report = NextReport(waited);
+      } else if (waited >= next_report) {
         next_report = NextReport(waited);
         ReportWait(ChangeOf(op.id, change_id), op.resource_key, "searching",
-                   {"the visibility window of " + op.id + " to pass (outcome unknown, nothing carries its tag yet)",
-                    waited, options_.search_window});
+                   {"the visibility window of " + op.id + " to pass (nothing carries its tag yet)", waited,
+                    options_.search_window});
       }
       if (!Sleep(std::min(left, options_.search_spacing))) {
         *message = "interrupted while checking whether " + op.id + " bought anything; the next apply resumes it";
