@@ -353,7 +353,13 @@ Result<std::string> TencentCloud::CreateServerless(const c::ServerlessRequest& q
   Result<json> r = Call("CreateServerlessDBInstance", q.region, params,
                         dry_run == c::DryRun::kYes ? Effect::kRead : Effect::kPurchase);
   if (!r.ok()) return r.status();
-  return Str(*r, "DBInstanceId");
+  std::string id = Str(*r, "DBInstanceId");
+  if (dry_run == c::DryRun::kNo && id.empty()) {
+    // As a replica purchase without DealNames: the answer proves nothing; the tag decides.
+    return Status(Code::kOutcomeUnknown, "CreateServerlessDBInstance answered success without DBInstanceId", "",
+                  Str(*r, "RequestId"));
+  }
+  return id;
 }
 
 Result<std::string> TencentCloud::CreateGroup(const c::GroupRequest& q) {
@@ -370,7 +376,12 @@ Result<std::string> TencentCloud::CreateGroup(const c::GroupRequest& q) {
   if (!q.security_group_ids.empty()) params["SecurityGroupIds"] = q.security_group_ids;
   Result<json> r = Call("CreateReadOnlyGroup", q.region, params, Effect::kPurchase);
   if (!r.ok()) return r.status();
-  return Str(*r, "ReadOnlyGroupId");
+  std::string id = Str(*r, "ReadOnlyGroupId");
+  if (id.empty()) {
+    return Status(Code::kOutcomeUnknown, "CreateReadOnlyGroup answered success without ReadOnlyGroupId", "",
+                  Str(*r, "RequestId"));
+  }
+  return id;
 }
 
 Result<std::string> TencentCloud::ModifySpec(const std::string& region, const std::string& id, uint64_t memory_gb,
@@ -379,7 +390,12 @@ Result<std::string> TencentCloud::ModifySpec(const std::string& region, const st
   if (cpu > 0) params["Cpu"] = cpu;
   Result<json> r = Call("ModifyDBInstanceSpec", region, params, Effect::kPurchase);
   if (!r.ok()) return r.status();
-  return Str(*r, "DealName");
+  std::string deal = Str(*r, "DealName");
+  if (deal.empty()) {
+    return Status(Code::kOutcomeUnknown, "ModifyDBInstanceSpec answered success without DealName", "",
+                  Str(*r, "RequestId"));
+  }
+  return deal;
 }
 
 Status TencentCloud::ModifyName(const std::string& region, const std::string& id, const std::string& name) {

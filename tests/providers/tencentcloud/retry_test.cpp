@@ -165,5 +165,30 @@ TEST_CASE("tencent cloud: a failing read stops after its attempts having waited 
   CHECK(p.clock.slept() <= std::chrono::milliseconds(200 + 400 + 800 + 1000 + 1000 + 100));
 }
 
+TEST_CASE("tencent cloud: a purchase answered success without its proof is an unknown outcome") {
+  Provider p;
+  p.transport.Script("CreateReadOnlyDBInstance", {Answer({{"DealNames", json::array()}, {"BillId", ""}})});
+  p.transport.Script("CreateServerlessDBInstance", {Answer(json::object())});
+  p.transport.Script("CreateReadOnlyGroup", {Answer({{"FlowId", 1}})});
+  p.transport.Script("ModifyDBInstanceSpec", {Answer(json::object())});
+  cloud::ServerlessRequest serverless;
+  serverless.region = "ap-beijing";
+  cloud::GroupRequest group;
+  group.region = "ap-beijing";
+  const Status answers[] = {
+      p.cloud.CreateReplicas(Replica(), cloud::DryRun::kNo).status(),
+      p.cloud.CreateServerless(serverless, cloud::DryRun::kNo).status(),
+      p.cloud.CreateGroup(group).status(),
+      p.cloud.ModifySpec("ap-beijing", "pgro-1", 4, 2, 100).status(),
+  };
+  for (const Status& s : answers) {
+    CAPTURE(s.ToString());
+    CHECK(s.code() == Code::kOutcomeUnknown);
+    CHECK(s.request_id() == "req-1");
+  }
+  // A DryRun answers without them by design.
+  CHECK(p.cloud.CreateServerless(serverless, cloud::DryRun::kYes).ok());
+}
+
 }  // namespace
 }  // namespace reconciler::tencentcloud
