@@ -332,7 +332,7 @@ class Builder {
       if (pending > 0) c.reason += " (" + std::to_string(pending) + " still being delivered)";
       Add(std::move(c));
     }
-    if (!replace_ids.empty()) Replace(r, s, replace_ids, replace_fields);
+    if (!replace_ids.empty() && !Withheld(key, replace_ids.size())) Replace(r, s, replace_ids, replace_fields);
     if (!excess.empty() || !isolated.empty()) {
       std::vector<const cloud::Instance*> extra = excess;
       extra.insert(extra.end(), isolated.begin(), isolated.end());
@@ -572,17 +572,7 @@ class Builder {
     AddIfDiffers(&immutable, "subnetId", i.subnet_id, s.subnet_id);
     AddIfDiffers(&immutable, "projectId", std::to_string(i.project_id), std::to_string(s.project_id));
     if (!immutable.empty()) {
-      Change c = Base(Action::kReplace, r);
-      c.count = 1;
-      c.instance_ids = {i.id};
-      c.fields = immutable;
-      c.destroys = true;
-      c.serverless = ServerlessRequestFor(r, desired_.project.stack);
-      std::vector<std::string> names;
-      for (const FieldDiff& f : immutable) names.push_back(f.field);
-      c.reason = Join(names) + " cannot change in place: delete " + i.id + ", then create it anew";
-      BlockDestroy(&c, {i.id});
-      Add(std::move(c));
+      if (!Withheld(key, 1)) ReplaceServerless(r, i, immutable);
     } else {
       Change c = Base(Action::kUpdate, r);
       TagDiff(s.tags, i.tags, &c.update, &c.fields);
@@ -597,6 +587,20 @@ class Builder {
       RemoveInstances(r.key, r.region(), r.deletion_policy(), extra, "more than one instance carries this resource's tag",
                       SpecJson(r));
     }
+  }
+
+  void ReplaceServerless(const Resource& r, const cloud::Instance& i, const std::vector<FieldDiff>& immutable) {
+    Change c = Base(Action::kReplace, r);
+    c.count = 1;
+    c.instance_ids = {i.id};
+    c.fields = immutable;
+    c.destroys = true;
+    c.serverless = ServerlessRequestFor(r, desired_.project.stack);
+    std::vector<std::string> names;
+    for (const FieldDiff& f : immutable) names.push_back(f.field);
+    c.reason = Join(names) + " cannot change in place: delete " + i.id + ", then create it anew";
+    BlockDestroy(&c, {i.id});
+    Add(std::move(c));
   }
 
   // ---- Resources no longer in the specs ----

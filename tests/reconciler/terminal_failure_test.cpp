@@ -142,6 +142,30 @@ TEST_CASE("terminal: replicas that join a group whose purchase failed wait with 
   CHECK(retry.changes.size() == 2);  // the group, then the replicas that join it
 }
 
+TEST_CASE("terminal: a held resource is not replaced either") {
+  EngineFixture f;
+  auto desired = f.Load(ReplicaYaml("reports", 1));
+  REQUIRE(f.Apply(f.MakePlan(desired)).ok());
+  // A later purchase for it was refused.
+  Operation op = RecordedPurchase(desired, "reports", "op-refusedlater", 1);
+  op.phase = Phase::kFailed;
+  op.settled = 1;
+  op.error_code = "ResourceInsufficient.ResourceNotEnough";
+  op.error = "refused: sold out";
+  REQUIRE(f.store->PutOperation(op, "refused").ok());
+  auto moved = f.Load(ReplicaYaml("reports", 1, "  needSupportIpv6: true\n"));
+  PlanOptions destroy;
+  destroy.allow_destroy = true;
+  Plan plan = f.MakePlan(moved, destroy);
+  for (const Change& c : plan.changes) CHECK(c.action != Action::kReplace);
+  REQUIRE(plan.failures.size() == 1);
+  CHECK(plan.failures[0].withheld == 1);
+  destroy.retry_failed = true;
+  Plan retry = f.MakePlan(moved, destroy);
+  REQUIRE(retry.changes.size() == 1);
+  CHECK(retry.changes[0].action == Action::kReplace);
+}
+
 TEST_CASE("terminal: failures survive the plan file") {
   Plan plan;
   plan.stack = "unit";
