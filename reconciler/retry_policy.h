@@ -24,7 +24,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -104,10 +103,12 @@ class Backoff {
   int attempts() const { return attempts_; }
 
  private:
+  uint64_t NextRandom();  // splitmix64
+
   std::chrono::milliseconds base_;
   std::chrono::milliseconds cap_;
   int attempts_ = 0;
-  std::mt19937_64 rng_;
+  uint64_t state_;
 };
 
 }  // namespace reconciler

@@ -129,7 +129,7 @@ TEST_CASE("deadline: a purchase recorded before deadlines were kept gets its dea
   CHECK(announced);
 }
 
-TEST_CASE("deadline: the project file's deadlines reach the executor") {
+TEST_CASE("deadline: the project file's deadlines reach the executor and it keeps to them") {
   EngineFixture f;
   specs::DesiredState configured = f.Load(ReplicaYaml("reports", 1));
   CHECK(ExecutorOptionsFor(configured.project).order_deadline == seconds(1800));
@@ -146,6 +146,19 @@ TEST_CASE("deadline: the project file's deadlines reach the executor") {
   CHECK(options.order_deadline == seconds(2700));
   CHECK(options.running_deadline == seconds(7200));
   CHECK(options.search_window == seconds(480));
+
+  // And the executor keeps to it: an order that never delivers fails 45 minutes in, not 30.
+  f.fake.never_deliver = true;
+  auto prepaid = f.Load(ReplicaYaml("reports", 1, "  chargeType: PREPAID\n", "postgres-prepaid1"));
+  const int64_t start = Unix(f.clock);
+  ApplyResult r = f.Apply(f.MakePlan(prepaid), options);
+  REQUIRE(r.changes.size() == 1);
+  CHECK(r.changes[0].outcome == Outcome::kFailed);
+  CHECK(r.changes[0].message.find("within 45m") != std::string::npos);
+  CHECK(Unix(f.clock) - start >= 2700);
+  CHECK(Unix(f.clock) - start <= 2700 + 31);
+  Operation op = f.store->Operations()->front();
+  CHECK(op.deadline_at - op.waiting_since == 2700);
 }
 
 TEST_CASE("deadline: a wait is reported when it starts and at growing intervals and not at every poll") {
