@@ -193,7 +193,8 @@ class Cloud {
   virtual Result<std::vector<Deal>> DescribeOrders(const std::string& region,
                                                    const std::vector<std::string>& deal_names) = 0;
 
-  // Purchases. Never retried inside.
+  // Purchases. Never retried inside. A success that lacks what proves the purchase (DealNames,
+  // the new instance's or group's id, the spec change's DealName) is kOutcomeUnknown.
   virtual Result<Purchase> CreateReplicas(const ReplicaRequest& request, DryRun dry_run) = 0;
   // Returns the new instance's id ("" for a dry run).
   virtual Result<std::string> CreateServerless(const ServerlessRequest& request, DryRun dry_run) = 0;

@@ -55,6 +55,8 @@ int RunCli(int argc, char** argv, Io io) {
   plan_cmd->add_flag("--markdown", plan.markdown, "Print the plan as Markdown, for pull-request comments");
   plan_cmd->add_flag("--detailed-exitcode", plan.detailed_exitcode, "Exit 0 for no changes, 2 for changes, 1 for errors");
   plan_cmd->add_flag("--allow-destroy", plan.allow_destroy, "Plan deletions and replacements instead of blocking them");
+  plan_cmd->add_flag("--retry-failed", plan.retry_failed,
+                     "Buy again for resources whose last purchase failed (refused, or past its deadline)");
   plan_cmd->callback([&] { run = [&] { return RunPlanCommand(plan, io); }; });
 
   ApplyCommandOptions apply;
@@ -62,6 +64,8 @@ int RunCli(int argc, char** argv, Io io) {
   apply_cmd->add_option("TARGET", apply.target, "Stack directory (default: .) or a plan file from `plan --out`");
   apply_cmd->add_flag("--auto-approve", apply.auto_approve, "Apply without asking for confirmation");
   apply_cmd->add_flag("--allow-destroy", apply.allow_destroy, "Allow deleting and replacing instances");
+  apply_cmd->add_flag("--retry-failed", apply.retry_failed,
+                      "Buy again for resources whose last purchase failed (refused, or past its deadline)");
   apply_cmd->add_flag("--json-progress", apply.json_progress, "Report progress as JSON lines");
   apply_cmd->callback([&] { run = [&] { return RunApplyCommand(apply, io); }; });
 
@@ -70,7 +74,8 @@ int RunCli(int argc, char** argv, Io io) {
   StateCommandOptions state;
   CLI::App* state_cmd = app.add_subcommand("state", "Inspect or rebuild the state store: list | show KEY | rebuild");
   state_cmd->add_option("--stack", state.stack, "Stack directory (default: .)");
-  CLI::App* state_list = state_cmd->add_subcommand("list", "Resources, their instances and purchases in flight");
+  CLI::App* state_list =
+      state_cmd->add_subcommand("list", "Resources, their instances, purchases in flight and failed purchases");
   CLI::App* state_show = state_cmd->add_subcommand("show", "Everything recorded for one resource, as JSON");
   state_show->add_option("KEY", state.key, "KIND/NAME")->required();
   CLI::App* state_rebuild = state_cmd->add_subcommand("rebuild", "Recover the state from the cloud's tags");

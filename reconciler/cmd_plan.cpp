@@ -106,6 +106,16 @@ class InterruptGuard {
   std::thread thread_;
 };
 
+// Whether failed purchases hold resources that this plan leaves alone; says so on stderr.
+bool HeldFailures(const Plan& plan, Io io) {
+  if (!plan.HasHeldFailures()) return false;
+  size_t n = 0;
+  for (const Failure& f : plan.failures) n += !f.retrying;
+  io.err << "reconciler: " << n << (n == 1 ? " resource is" : " resources are")
+         << " held by a failed purchase (see above); nothing is bought for them until you act\n";
+  return true;
+}
+
 bool Confirm(const ApplyCommandOptions& options, Io io) {
   if (options.auto_approve) return true;
   if (!isatty(STDIN_FILENO) || !io.in) {
@@ -129,9 +139,7 @@ int Execute(const Plan& plan, const ApplyCommandOptions& options, const specs::P
   if (options.json_progress) reporter = std::make_unique<JsonReporter>(io.out);
   else if (isatty(STDOUT_FILENO) && UseColor(STDOUT_FILENO)) reporter = std::make_unique<TtyReporter>(io.out);
   else reporter = std::make_unique<TextReporter>(io.out);
-  ExecutorOptions executor_options;
-  executor_options.search_window = std::chrono::seconds(project.purchase_search_window_seconds);
-  Executor executor(cloud, store, clock, reporter.get(), plan.stack, executor_options);
+  Executor executor(cloud, store, clock, reporter.get(), plan.stack, ExecutorOptionsFor(project));
   ApplyResult result;
   guard->Attach(&executor);
   result = executor.Apply(plan);
@@ -161,7 +169,8 @@ int Execute(const Plan& plan, const ApplyCommandOptions& options, const specs::P
       io.out << "\n";
     }
   }
-  return result.ok() ? kExitOk : kExitError;
+  if (!result.ok()) return kExitError;
+  return HeldFailures(plan, io) ? kExitError : kExitOk;
 }
 
 }  // namespace
@@ -181,7 +190,7 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   Result<std::unique_ptr<StateStore>> store = StateStore::Open(*path, &clock);
   if (!store.ok()) return ReportError(io, "plan", store.status());
   Result<Plan> plan = MakePlan(session->cloud.get(), store->get(), &clock, stack->desired, options.stack,
-                               {options.allow_destroy});
+                               {options.allow_destroy, options.retry_failed});
   if (!plan.ok()) return ReportError(io, "plan", plan.status());
   if (options.json) io.out << PlanToJson(*plan).dump(2) << "\n";
   else if (options.markdown) io.out << RenderPlanMarkdown(*plan);
@@ -199,7 +208,7 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
     }
     if (!options.json) io.out << "Saved the plan to " << options.out << "; apply exactly it with: reconciler apply " << options.out << "\n";
   }
-  if (plan->HasErrors()) return kExitError;
+  if (plan->HasErrors() || HeldFailures(*plan, io)) return kExitError;
   if (options.detailed_exitcode) return plan->HasChanges() ? kExitChanges : kExitOk;
   return kExitOk;
 }
@@ -254,7 +263,7 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
   // A saved plan is applied only if it is exactly what would be planned now: the plan that
   // runs is always derived from today's specs, cloud and state, with today's flags.
   Result<Plan> made = MakePlan(session->cloud.get(), store->get(), &clock, stack->desired, stack_dir,
-                               {options.allow_destroy});
+                               {options.allow_destroy, options.retry_failed});
   if (!made.ok()) return ReportError(io, "apply", made.status());
   Plan plan = std::move(made).value();
   if (saved) {
@@ -267,7 +276,7 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
     }
   }
   io.out << RenderPlanText(plan, UseColor(STDOUT_FILENO));
-  if (!plan.HasChanges()) return kExitOk;
+  if (!plan.HasChanges()) return HeldFailures(plan, io) ? kExitError : kExitOk;
   for (const Change& c : plan.changes) {
     if (c.destroys && !options.allow_destroy) {
       io.err << "reconciler apply: " << c.key.ToString() << " would destroy " << (c.instance_ids.empty() ? "it" : c.instance_ids.front())

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -39,11 +40,37 @@ std::string Join(const std::vector<std::string>& items) {
   return out;
 }
 
+std::string UtcText(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Terminal failures that hold their resources, with what they named and what to do.
+void ListFailures(const std::vector<Operation>& all, Io io) {
+  std::vector<Operation> failures = TerminalFailures(all);
+  if (failures.empty()) return;
+  io.out << "\nFailed purchases (nothing is bought for these until you act; `reconciler plan` says what to do):\n";
+  for (const Operation& op : failures) {
+    io.out << "  " << op.id << "  " << op.resource_key << "  failed  " << op.error_code << "\n";
+    io.out << "      " << op.error << "\n";
+    if (!op.deal_names.empty()) io.out << "      deals " << Join(op.deal_names) << "\n";
+    if (!op.instance_ids.empty()) io.out << "      instances " << Join(op.instance_ids) << "\n";
+  }
+}
+
 int List(StateStore* store, Io io) {
   Result<std::vector<ResourceRecord>> resources = store->Resources();
   Result<std::vector<InstanceRecord>> instances = store->Instances();
   Result<std::vector<Operation>> ops = store->InFlight();
-  if (!resources.ok() || !instances.ok() || !ops.ok()) return Fail(io, "state list", resources.status());
+  Result<std::vector<Operation>> all = store->Operations();
+  if (!resources.ok()) return Fail(io, "state list", resources.status());
+  if (!instances.ok()) return Fail(io, "state list", instances.status());
+  if (!ops.ok()) return Fail(io, "state list", ops.status());
+  if (!all.ok()) return Fail(io, "state list", all.status());
   std::map<std::string, std::vector<std::string>> ids;
   for (const InstanceRecord& i : *instances) ids[i.resource_key].push_back(i.id);
   io.out << std::left << std::setw(36) << "RESOURCE" << std::setw(14) << "REGION" << std::setw(8) << "POLICY"
@@ -63,9 +90,11 @@ int List(StateStore* store, Io io) {
       io.out << "  " << op.id << "  " << op.resource_key << "  " << PhaseName(op.phase) << "  attempts " << op.attempts;
       if (!op.deal_names.empty()) io.out << "  deals " << Join(op.deal_names);
       if (!op.instance_ids.empty()) io.out << "  instances " << Join(op.instance_ids);
+      if (op.deadline_at > 0) io.out << "  deadline " << UtcText(op.deadline_at);
       io.out << "\n";
     }
   }
+  ListFailures(*all, io);
   return kExitOk;
 }
 
@@ -101,7 +130,10 @@ int Show(StateStore* store, const std::string& key, Io io) {
     }
     operations.push_back({{"id", op.id}, {"kind", op.kind}, {"phase", PhaseName(op.phase)}, {"attempts", op.attempts},
                           {"dealNames", op.deal_names}, {"billId", op.bill_id}, {"instanceIds", op.instance_ids},
-                          {"error", op.error}, {"events", events}});
+                          {"error", op.error}, {"errorCode", op.error_code},
+                          {"waitingSince", op.waiting_since > 0 ? json(UtcText(op.waiting_since)) : json(nullptr)},
+                          {"deadlineAt", op.deadline_at > 0 ? json(UtcText(op.deadline_at)) : json(nullptr)},
+                          {"events", events}});
   }
   if (!found && instances.empty() && operations.empty()) {
     io.err << "reconciler state show: nothing is recorded for " << key << "\n";

@@ -41,16 +41,19 @@ struct PlanCommandOptions {
   bool markdown = false;   // --markdown
   bool detailed_exitcode = false;
   bool allow_destroy = false;
+  bool retry_failed = false;  // buy again for resources whose last purchase failed terminally
 };
 
 // `reconciler plan`: 0 no changes (or changes without --detailed-exitcode), 2 changes with
-// --detailed-exitcode, 1 error or a plan that cannot apply, 3 invalid specs.
+// --detailed-exitcode, 1 error, a plan that cannot apply, or a failed purchase that holds its
+// resource (shown with what to do), 3 invalid specs.
 int RunPlanCommand(const PlanCommandOptions& options, Io io);
 
 struct ApplyCommandOptions {
   std::string target = ".";  // a stack directory or a saved plan file
   bool auto_approve = false;
   bool allow_destroy = false;
+  bool retry_failed = false;   // buy again for resources whose last purchase failed terminally
   bool json_progress = false;  // progress as JSON lines
 };
 

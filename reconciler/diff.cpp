@@ -51,6 +51,7 @@ class Builder {
 
   DiffResult Run() {
     for (const Operation& op : recorded_.in_flight) Resume(op);
+    for (const Operation& op : recorded_.failures) Failed(op);
     for (const Resource& r : desired_.resources) {
       switch (r.key.kind) {
         case Kind::kReadOnlyGroup: Group(r); break;
@@ -59,7 +60,7 @@ class Builder {
       }
     }
     Removed();
-    return {std::move(changes_), std::move(warnings_)};
+    return {std::move(changes_), std::move(warnings_), std::move(failures_)};
   }
 
  private:
@@ -137,6 +138,87 @@ class Builder {
     Add(std::move(c));
   }
 
+  // ---- Terminal failures ----
+
+  // A purchase that failed terminally holds its resource: nothing is bought for it until
+  // the user says so (--retry-failed), since the cloud may yet deliver a late order, and a
+  // refusal would only be refused again. What the cloud has resolved since is followed up.
+  void Failed(const Operation& op) {
+    auto key = specs::ParseResourceKey(op.resource_key);
+    if (!key || !desired_.Find(*key)) return;
+    if (std::string why = ResolvedSince(op); !why.empty()) {
+      Change c;
+      c.action = Action::kResume;
+      c.key = *key;
+      c.region = op.region;
+      c.operation_id = op.id;
+      c.instance_ids = op.instance_ids;
+      c.count = static_cast<uint64_t>(op.expected);
+      c.reason = why;
+      Add(std::move(c));
+      return;
+    }
+    Failure f;
+    f.key = *key;
+    f.operation_id = op.id;
+    f.code = op.error_code;
+    f.message = op.error;
+    f.deal_names = op.deal_names;
+    f.instance_ids = op.instance_ids;
+    f.remedy = Remedy(op);
+    f.retrying = options_.retry_failed;
+    failures_.push_back(std::move(f));
+  }
+
+  // Why a failed purchase's failure no longer holds, or "".
+  std::string ResolvedSince(const Operation& op) const {
+    if (op.error_code == kOrderDeadlineExceeded) {
+      std::vector<std::string> ids;
+      for (const auto& [id, i] : by_id_) {
+        auto t = i->tags.find(cloud::kOperationTag);
+        if (t != i->tags.end() && t->second == op.id && !IsGoing(i->status)) ids.push_back(id);
+      }
+      if (ids.empty()) return "";
+      return "purchase " + op.id + " passed its order deadline, but " + Join(ids) +
+             " now carry its tag: the order delivered late; follow it until running";
+    }
+    if (op.error_code == kRunningDeadlineExceeded && !op.instance_ids.empty()) {
+      for (const std::string& id : op.instance_ids) {
+        auto it = by_id_.find(id);
+        if (it == by_id_.end() || it->second->status != "running") return "";
+      }
+      return "purchase " + op.id + " passed its running deadline, but " + Join(op.instance_ids) +
+             " run now: record it done";
+    }
+    return "";
+  }
+
+  static std::string Remedy(const Operation& op) {
+    if (op.error_code == kOrderDeadlineExceeded) {
+      return "check order(s) " + Join(op.deal_names) +
+             " in the Tencent Cloud console. If they delivered, the next plan follows them; if they were refunded "
+             "or will never deliver, run `reconciler apply --retry-failed` to buy again";
+    }
+    if (op.error_code == kRunningDeadlineExceeded) {
+      return Join(op.instance_ids) +
+             " are kept and not bought again. Once they run, the next plan records them; to give up on them, "
+             "delete them in the console, then run `reconciler apply --retry-failed` to buy replacements";
+    }
+    return "fix what the cloud refused (" + op.error_code +
+           "), then run `reconciler apply --retry-failed` to buy again";
+  }
+
+  // Whether purchases for `key` wait for the user; notes the `n` instances not bought.
+  bool Withheld(const std::string& key, uint64_t n) {
+    if (options_.retry_failed) return false;
+    for (Failure& f : failures_) {
+      if (f.key.ToString() != key) continue;
+      f.withheld += n;
+      return true;
+    }
+    return false;
+  }
+
   // ---- ReadOnlyGroup ----
 
   const cloud::Group* FindGroup(const Resource& r) const {
@@ -156,6 +238,7 @@ class Builder {
     const specs::ReadOnlyGroupSpec& s = *r.group();
     const cloud::Group* g = FindGroup(r);
     if (!g) {
+      if (Withheld(r.key.ToString(), 1)) return;
       Change c = Base(Action::kCreate, r);
       c.count = 1;
       c.group = GroupRequestFor(r);
@@ -240,7 +323,7 @@ class Builder {
       }
       if (i->status == "running" || i->tagging_incomplete) Update(r, s, *i);
     }
-    if (have < need) {
+    if (have < need && !Withheld(key, static_cast<uint64_t>(need - have)) && !GroupWithheld(r, s, need - have)) {
       Change c = Base(Action::kCreate, r);
       c.count = static_cast<uint64_t>(need - have);
       c.replica = ReplicaRequestFor(r, desired_.project.stack);
@@ -249,7 +332,7 @@ class Builder {
       if (pending > 0) c.reason += " (" + std::to_string(pending) + " still being delivered)";
       Add(std::move(c));
     }
-    if (!replace_ids.empty()) Replace(r, s, replace_ids, replace_fields);
+    if (!replace_ids.empty() && !Withheld(key, replace_ids.size())) Replace(r, s, replace_ids, replace_fields);
     if (!excess.empty() || !isolated.empty()) {
       std::vector<const cloud::Instance*> extra = excess;
       extra.insert(extra.end(), isolated.begin(), isolated.end());
@@ -258,6 +341,18 @@ class Builder {
                           std::to_string(need),
                       SpecJson(r));
     }
+  }
+
+  // New replicas of `s` join a group whose purchase failed and holds: they wait for it.
+  bool GroupWithheld(const Resource& r, const specs::ReadOnlyInstanceSpec& s, int64_t n) {
+    if (s.read_only_group.empty() || options_.retry_failed) return false;
+    std::string group = specs::ResourceKey{Kind::kReadOnlyGroup, s.read_only_group}.ToString();
+    if (group_ids_.count(group) || group_changes_.count(group)) return false;
+    bool held = std::any_of(failures_.begin(), failures_.end(), [&](const Failure& f) { return f.key.ToString() == group; });
+    if (!held) return false;
+    warnings_.push_back(r.key.ToString() + ": " + std::to_string(n) + " replica(s) not bought: they join " + group +
+                        ", whose purchase failed (see below)");
+    return true;
   }
 
   std::string MissingNote(const std::string& key, const std::vector<const cloud::Instance*>& mine) const {
@@ -459,7 +554,7 @@ class Builder {
     AdoptUnrecorded(r, mine);
     const int64_t pending = Pending(key, mine);
     if (mine.empty()) {
-      if (pending > 0) return;
+      if (pending > 0 || Withheld(key, 1)) return;
       Change c = Base(Action::kCreate, r);
       c.count = 1;
       c.serverless = ServerlessRequestFor(r, desired_.project.stack);
@@ -477,17 +572,7 @@ class Builder {
     AddIfDiffers(&immutable, "subnetId", i.subnet_id, s.subnet_id);
     AddIfDiffers(&immutable, "projectId", std::to_string(i.project_id), std::to_string(s.project_id));
     if (!immutable.empty()) {
-      Change c = Base(Action::kReplace, r);
-      c.count = 1;
-      c.instance_ids = {i.id};
-      c.fields = immutable;
-      c.destroys = true;
-      c.serverless = ServerlessRequestFor(r, desired_.project.stack);
-      std::vector<std::string> names;
-      for (const FieldDiff& f : immutable) names.push_back(f.field);
-      c.reason = Join(names) + " cannot change in place: delete " + i.id + ", then create it anew";
-      BlockDestroy(&c, {i.id});
-      Add(std::move(c));
+      if (!Withheld(key, 1)) ReplaceServerless(r, i, immutable);
     } else {
       Change c = Base(Action::kUpdate, r);
       TagDiff(s.tags, i.tags, &c.update, &c.fields);
@@ -502,6 +587,20 @@ class Builder {
       RemoveInstances(r.key, r.region(), r.deletion_policy(), extra, "more than one instance carries this resource's tag",
                       SpecJson(r));
     }
+  }
+
+  void ReplaceServerless(const Resource& r, const cloud::Instance& i, const std::vector<FieldDiff>& immutable) {
+    Change c = Base(Action::kReplace, r);
+    c.count = 1;
+    c.instance_ids = {i.id};
+    c.fields = immutable;
+    c.destroys = true;
+    c.serverless = ServerlessRequestFor(r, desired_.project.stack);
+    std::vector<std::string> names;
+    for (const FieldDiff& f : immutable) names.push_back(f.field);
+    c.reason = Join(names) + " cannot change in place: delete " + i.id + ", then create it anew";
+    BlockDestroy(&c, {i.id});
+    Add(std::move(c));
   }
 
   // ---- Resources no longer in the specs ----
@@ -585,6 +684,7 @@ class Builder {
   DiffOptions options_;
   std::vector<Change> changes_;
   std::vector<std::string> warnings_;
+  std::vector<Failure> failures_;
   std::map<std::string, std::vector<const cloud::Instance*>> by_resource_;
   std::map<std::string, const cloud::Instance*> by_id_;
   std::map<std::string, std::string> group_ids_;      // group key -> existing cloud id

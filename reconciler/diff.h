@@ -27,6 +27,7 @@ struct RecordedState {
   std::map<std::string, ResourceRecord> resources;  // by key
   std::map<std::string, InstanceRecord> instances;  // by id
   std::vector<Operation> in_flight;
+  std::vector<Operation> failures;  // TerminalFailures(): purchases that hold their resources
   int64_t generation = 0;
 };
 
@@ -35,11 +36,18 @@ struct DiffOptions {
   // False where the cloud has no ModifyDBInstanceDeletionProtection (the international
   // site): a deletionProtection drift is then a warning, not an update. Default true.
   bool can_modify_deletion_protection = true;
+  // --retry-failed: buy for resources whose last purchase failed terminally. Default false:
+  // such a resource gets no purchase, and the plan lists its failure and what to do.
+  bool retry_failed = false;
 };
 
 struct DiffResult {
   std::vector<Change> changes;  // in execution order, with `after` dependencies filled in
   std::vector<std::string> warnings;  // drift the reconciler reports but does not act on
+  // Terminal failures of desired resources (RecordedState::failures) the cloud has not
+  // resolved since. One the cloud resolved (an order that delivered late, instances that run
+  // now) becomes a resume change instead.
+  std::vector<Failure> failures;
 };
 
 // What must change. No preflight yet.

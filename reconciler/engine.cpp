@@ -32,6 +32,14 @@ Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock) {
   return s;
 }
 
+ExecutorOptions ExecutorOptionsFor(const specs::Project& project) {
+  ExecutorOptions options;
+  options.search_window = std::chrono::seconds(project.purchase_search_window_seconds);
+  options.order_deadline = std::chrono::seconds(project.order_deadline_seconds);
+  options.running_deadline = std::chrono::seconds(project.running_deadline_seconds);
+  return options;
+}
+
 Result<std::string> StatePath(const std::string& stack_dir, const specs::Project& project) {
   const std::string& state = project.state;
   if (state.rfind("sqlite:", 0) != 0) {
@@ -83,7 +91,8 @@ Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, cons
   ObserveScope scope = ScopeOf(desired, *recorded);
   Result<ObservedState> observed = Observe(cloud, desired.project.stack, scope);
   if (!observed.ok()) return observed.status();
-  DiffResult diff = Diff(desired, *observed, *recorded, {options.allow_destroy, cloud->CanModifyDeletionProtection()});
+  DiffResult diff = Diff(desired, *observed, *recorded,
+                         {options.allow_destroy, cloud->CanModifyDeletionProtection(), options.retry_failed});
   HoldPurchasesAfterRebuild(store->RebuiltAt(), desired.project.purchase_search_window_seconds, clock, &diff.changes);
   RunPreflight(cloud, *observed, &diff.changes);
 
@@ -96,6 +105,8 @@ Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, cons
   plan.allow_destroy = options.allow_destroy;
   plan.changes = std::move(diff.changes);
   plan.warnings = std::move(diff.warnings);
+  plan.failures = std::move(diff.failures);
+  plan.retry_failed = options.retry_failed;
   plan.observed = DigestAll(*observed);
   plan.state_generation = recorded->generation;
   return plan;

@@ -10,6 +10,7 @@
 #include "providers/tencentcloud/api_client.h"
 #include "providers/tencentcloud/site.h"
 #include "reconciler/clock.h"
+#include "reconciler/executor.h"
 #include "reconciler/observe.h"
 #include "reconciler/plan.h"
 #include "reconciler/rate_budget.h"
@@ -36,8 +37,13 @@ Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock);
 // The SQLite path of `state: sqlite:PATH`, relative to the stack directory.
 Result<std::string> StatePath(const std::string& stack_dir, const specs::Project& project);
 
+// The executor's options a project file sets: the purchase search window and the order and
+// running deadlines; the rest keep their defaults.
+ExecutorOptions ExecutorOptionsFor(const specs::Project& project);
+
 struct PlanOptions {
   bool allow_destroy = false;
+  bool retry_failed = false;  // buy for resources whose last purchase failed terminally (diff.h)
 };
 
 Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, const specs::DesiredState& desired,

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -13,6 +15,7 @@
 
 #include "reconciler/identity.h"
 #include "reconciler/preflight.h"
+#include "reconciler/retry_policy.h"
 
 namespace reconciler {
 
@@ -52,10 +55,24 @@ std::string NewOperationId() {
   return id;
 }
 
-bool Proves(Code code) {
-  // Answers that prove the create bought nothing.
-  return code == Code::kThrottled || code == Code::kNotSent || code == Code::kPermanent || code == Code::kAuth ||
-         code == Code::kInvalidInput || code == Code::kCancelled;
+// A failed operation's reason, with the code that ended it when there is one.
+std::string Described(const Operation& op) { return op.error_code.empty() ? op.error : op.error_code + ": " + op.error; }
+
+std::string FormatSeconds(int64_t seconds) { return FormatDuration(std::chrono::seconds(seconds)); }
+
+std::string UtcText(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The cloud's answer to a refused call, without the code (kept apart in error_code).
+std::string Refusal(const Status& s) {
+  if (s.api_code().empty()) return s.ToString();
+  return s.message() + (s.request_id().empty() ? "" : " (RequestId " + s.request_id() + ")");
 }
 
 }  // namespace
@@ -189,33 +206,64 @@ class Executor::Impl {
   std::mutex buyer_mu_;
   std::map<std::string, BuyerCheck> buyer_checks_;  // by region and kind of purchase
 
+  // ---------------------------------------------------------------- waiting
+
+  // How long the wait of `phase` may last: for the order to list its instances, or for
+  // them to run.
+  std::chrono::seconds Limit(Phase phase) const {
+    return phase == Phase::kOrdered ? options_.order_deadline : options_.running_deadline;
+  }
+
+  // Starts the wait of `op`'s phase now. The deadline goes into the state with the next
+  // write, so a later apply waits only for what is left of it.
+  void BeginWait(Operation* op) const {
+    op->waiting_since = clock_->NowUnixSeconds();
+    op->deadline_at = op->waiting_since + Limit(op->phase).count();
+  }
+
+  // A wait is reported when it starts (or resumes after a restart), then after 30 s, 1, 2
+  // and 5 minutes, then every 5 minutes: a log gets a line per stage, not one per poll.
+  static std::chrono::seconds NextReport(std::chrono::seconds waited) {
+    for (int64_t mark : {30, 60, 120, 300}) {
+      if (waited.count() < mark) return std::chrono::seconds(mark);
+    }
+    return std::chrono::seconds((waited.count() / 300 + 1) * 300);
+  }
+
+  void ReportWait(const std::string& change, const std::string& resource, const std::string& phase,
+                  ProgressEvent::Wait wait) {
+    ProgressEvent e{change, resource, phase, "", false};
+    e.wait = std::move(wait);
+    reporter_->Progress(e);
+  }
+
   // ---------------------------------------------------------------- tracking
 
   struct Tracked {
     Operation op;
-    TimePoint phase_since;
-    bool timed_out = false;
-    std::string note;
+    std::map<std::string, std::string> statuses;  // each instance's status at the last poll
+    std::chrono::seconds next_report{-1};         // report the wait once it has lasted this long
   };
 
-  void Track(const Operation& op) {
+  void Track(Operation op) {
+    if ((op.phase == Phase::kOrdered || op.phase == Phase::kDelivered) && op.deadline_at == 0) {
+      // Recorded before deadlines were kept (schema 5): its wait starts now.
+      BeginWait(&op);
+      Persist(op, "waiting until " + UtcText(op.deadline_at));
+    }
     {
       std::lock_guard<std::mutex> lock(track_mu_);
       Tracked& t = tracked_[op.id];
       t.op = op;
-      t.phase_since = clock_->Now();
-      t.timed_out = false;
+      t.next_report = std::chrono::seconds(-1);
     }
     track_cv_.notify_all();
   }
 
-  // Blocks until `id` is done, failed or timed out, or apply is interrupted.
+  // Blocks until `id` is done or failed, or apply is interrupted.
   Outcome Wait(const std::string& id, Operation* out, std::string* message) {
     std::unique_lock<std::mutex> lock(track_mu_);
-    track_cv_.wait(lock, [&] {
-      const Tracked& t = tracked_.at(id);
-      return IsTerminal(t.op.phase) || t.timed_out || Interrupted();
-    });
+    track_cv_.wait(lock, [&] { return IsTerminal(tracked_.at(id).op.phase) || Interrupted(); });
     const Tracked& t = tracked_.at(id);
     *out = t.op;
     if (t.op.phase == Phase::kDone) {
@@ -223,10 +271,10 @@ class Executor::Impl {
       return Outcome::kDone;
     }
     if (t.op.phase == Phase::kFailed) {
-      *message = t.op.error;
+      *message = Described(t.op);
       return Outcome::kFailed;
     }
-    *message = t.timed_out ? t.note : "interrupted; " + id + " is still in flight and the next apply resumes it";
+    *message = "interrupted; " + id + " is still in flight and the next apply resumes it";
     return Outcome::kPending;
   }
 
@@ -242,18 +290,30 @@ class Executor::Impl {
       track_cv_.notify_all();
       interval = progress ? options_.poll_min
                           : std::min(options_.poll_max, milliseconds(static_cast<int64_t>(interval.count() * 1.5)));
-      if (HasOpen() && !Sleep(interval)) return;
+      if (HasOpen() && !Sleep(std::min(interval, UntilNextDeadline()))) return;
     }
   }
 
   bool HasOpenLocked() const {
-    return std::any_of(tracked_.begin(), tracked_.end(),
-                       [](const auto& kv) { return !IsTerminal(kv.second.op.phase) && !kv.second.timed_out; });
+    return std::any_of(tracked_.begin(), tracked_.end(), [](const auto& kv) { return !IsTerminal(kv.second.op.phase); });
   }
 
   bool HasOpen() {
     std::lock_guard<std::mutex> lock(track_mu_);
     return HasOpenLocked();
+  }
+
+  // How long until the nearest deadline of an open operation, so a slow poll interval does
+  // not overshoot it by much. At least one second.
+  milliseconds UntilNextDeadline() {
+    std::lock_guard<std::mutex> lock(track_mu_);
+    const int64_t now = clock_->NowUnixSeconds();
+    int64_t nearest = std::numeric_limits<int64_t>::max();
+    for (const auto& [id, t] : tracked_) {
+      if (!IsTerminal(t.op.phase) && t.op.deadline_at > 0) nearest = std::min(nearest, t.op.deadline_at);
+    }
+    if (nearest == std::numeric_limits<int64_t>::max()) return options_.poll_max;
+    return std::chrono::seconds(std::max<int64_t>(1, nearest - now));
   }
 
   // One round for every open operation: DescribeOrders for all pending deals of a region in
@@ -263,7 +323,7 @@ class Executor::Impl {
     {
       std::lock_guard<std::mutex> lock(track_mu_);
       for (const auto& [id, t] : tracked_) {
-        if (!IsTerminal(t.op.phase) && !t.timed_out) open.push_back(t.op);
+        if (!IsTerminal(t.op.phase)) open.push_back(t.op);
       }
     }
     bool progress = false;
@@ -297,6 +357,7 @@ class Executor::Impl {
       if (all_listed || (op.expected > 0 && static_cast<int64_t>(ids.size()) >= op.expected)) {
         op.instance_ids.assign(ids.begin(), ids.end());
         op.phase = Phase::kDelivered;
+        BeginWait(&op);
         if (static_cast<int64_t>(ids.size()) < op.expected) {
           op.error = "delivered " + std::to_string(ids.size()) + " of " + std::to_string(op.expected);
         }
@@ -308,6 +369,7 @@ class Executor::Impl {
     progress |= FinishTagging(&open);
     progress |= PollStatuses(open);
     progress |= CheckDeadlines();
+    ReportWaits();
     return progress;
   }
 
@@ -404,11 +466,20 @@ class Executor::Impl {
         if (op.phase == Phase::kFailed) continue;
       }
       bool all_running = !op.instance_ids.empty();
+      std::map<std::string, std::string> statuses;
       for (const std::string& id : op.instance_ids) {
         auto it = seen.find(id);
         bool ready = it != seen.end() && it->second.status == "running" &&
                      (target_spec.empty() || it->second.spec_code == target_spec);
+        statuses[id] = it == seen.end() ? "not listed" : it->second.status;
+        if (it != seen.end() && !target_spec.empty() && it->second.spec_code != target_spec) {
+          statuses[id] += ", " + it->second.spec_code;
+        }
         all_running = all_running && ready;
+      }
+      {
+        std::lock_guard<std::mutex> lock(track_mu_);
+        tracked_[op.id].statuses = statuses;
       }
       if (all_running && !op.tags_pending) {
         op.phase = Phase::kDone;
@@ -419,46 +490,110 @@ class Executor::Impl {
     return progress;
   }
 
+  // Ends every wait past its deadline. The deadline is the one in the state, so it is the
+  // same across applies. An order is searched for by its tag once more, and what that finds
+  // is followed to running; otherwise the purchase ends terminal and holds its resource
+  // (diff.h): nothing is bought again until the user acts, and delivered instances stay ours.
   bool CheckDeadlines() {
-    std::vector<Operation> overdue_orders;
-    std::vector<std::pair<Operation, std::string>> overdue_running;
+    std::vector<Tracked> overdue;
     {
       std::lock_guard<std::mutex> lock(track_mu_);
-      const TimePoint now = clock_->Now();
+      const int64_t now = clock_->NowUnixSeconds();
+      for (const auto& [id, t] : tracked_) {
+        if (!IsTerminal(t.op.phase) && t.op.deadline_at > 0 && now >= t.op.deadline_at) overdue.push_back(t);
+      }
+    }
+    for (const Tracked& t : overdue) {
+      if (t.op.phase == Phase::kOrdered) OrderOverdue(t.op);
+      else RunningOverdue(t.op, t.statuses);
+    }
+    return !overdue.empty();
+  }
+
+  // The order never listed (all) its instances. Its tag decides what was bought.
+  void OrderOverdue(Operation op) {
+    const int64_t limit = op.deadline_at - op.waiting_since;
+    Result<std::vector<std::string>> found = Search(op);
+    if (found.ok() && !found->empty()) {
+      op.instance_ids = *found;
+      op.phase = Phase::kDelivered;
+      op.tags_pending = op.kind == "create-replicas";  // found by the one tag it surely carries
+      BeginWait(&op);
+      if (static_cast<int64_t>(found->size()) < op.expected) {
+        op.error = "delivered " + std::to_string(found->size()) + " of " + std::to_string(op.expected);
+      }
+      Update(op, "the order listed nothing in " + FormatSeconds(limit) + ", but these carry its tag: " +
+                     Join(op.instance_ids));
+      RecordInstances(op);
+      return;
+    }
+    op.phase = Phase::kFailed;
+    op.error_code = kOrderDeadlineExceeded;
+    op.tags_pending = false;
+    op.error = std::string(op.deal_names.size() == 1 ? "order " : "orders ") + Join(op.deal_names) +
+               " listed no instances within " + FormatSeconds(limit) +
+               (found.ok() ? ", and nothing carries operation " + op.id + "'s tag"
+                           : ", and searching for operation " + op.id + "'s tag failed (" + found.status().ToString() +
+                                 ")") +
+               "; nothing is bought again until you act";
+    Update(op, Described(op));
+  }
+
+  // Delivered instances that do not run in time. They stay ours and are not bought again.
+  void RunningOverdue(Operation op, const std::map<std::string, std::string>& statuses) {
+    const int64_t limit = op.deadline_at - op.waiting_since;
+    std::vector<std::string> stuck;
+    for (const std::string& id : op.instance_ids) {
+      auto it = statuses.find(id);
+      stuck.push_back(id + " (" + (it == statuses.end() ? std::string("not listed") : it->second) + ")");
+    }
+    op.phase = Phase::kFailed;
+    op.error_code = kRunningDeadlineExceeded;
+    op.error = Join(stuck) + (op.kind == "modify-spec" ? " did not run with the new spec" : " did not run") +
+               (op.tags_pending ? " with its tags" : "") + " within " + FormatSeconds(limit) +
+               " of delivery; kept, and not bought again";
+    Update(op, Described(op));
+  }
+
+  // Reports each open wait that has reached its next mark (NextReport).
+  void ReportWaits() {
+    struct Due {
+      Operation op;
+      std::map<std::string, std::string> statuses;
+    };
+    std::vector<Due> due;
+    {
+      std::lock_guard<std::mutex> lock(track_mu_);
+      const int64_t now = clock_->NowUnixSeconds();
       for (auto& [id, t] : tracked_) {
-        if (IsTerminal(t.op.phase) || t.timed_out) continue;
-        auto waited = now - t.phase_since;
-        if (t.op.phase == Phase::kOrdered && waited > options_.order_deadline) overdue_orders.push_back(t.op);
-        if (t.op.phase == Phase::kDelivered && waited > options_.running_deadline) {
-          t.timed_out = true;
-          t.note = "still not running after " + std::to_string(options_.running_deadline.count()) + "s: " +
-                   Join(t.op.instance_ids) + "; the next apply keeps waiting";
-          overdue_running.emplace_back(t.op, t.note);
-        }
+        if (IsTerminal(t.op.phase) || t.op.deadline_at == 0) continue;
+        const std::chrono::seconds waited(std::max<int64_t>(0, now - t.op.waiting_since));
+        if (waited < t.next_report) continue;
+        t.next_report = NextReport(waited);
+        due.push_back({t.op, t.statuses});
       }
     }
-    for (const auto& [op, note] : overdue_running) Report(ChangeOf(op.id, ""), op.resource_key, "timed out", note);
-    for (Operation op : overdue_orders) {
-      // The order never listed (all) its instances. The tags decide what was bought.
-      Result<std::vector<std::string>> found = Search(op);
-      if (!found.ok()) continue;
-      if (found->empty()) {
-        op.phase = Phase::kFailed;
-        op.error = "order(s) " + Join(op.deal_names) + " delivered nothing in " +
-                   std::to_string(options_.order_deadline.count()) + "s, and nothing carries this operation's tag";
-        Update(op, op.error);
-      } else {
-        op.instance_ids = *found;
-        op.phase = Phase::kDelivered;
-        op.tags_pending = op.kind == "create-replicas";  // found by the one tag it surely carries
-        if (static_cast<int64_t>(found->size()) < op.expected) {
-          op.error = "delivered " + std::to_string(found->size()) + " of " + std::to_string(op.expected);
-        }
-        Update(op, "found by tag: " + Join(op.instance_ids));
-        RecordInstances(op);
-      }
+    const int64_t now = clock_->NowUnixSeconds();
+    for (const Due& d : due) {
+      ProgressEvent::Wait w;
+      w.what = WaitingFor(d.op, d.statuses);
+      w.waited = std::chrono::seconds(std::max<int64_t>(0, now - d.op.waiting_since));
+      w.limit = std::chrono::seconds(d.op.deadline_at - d.op.waiting_since);
+      ReportWait(ChangeOf(d.op.id, ""), d.op.resource_key, PhaseName(d.op.phase), std::move(w));
     }
-    return !overdue_orders.empty() || !overdue_running.empty();
+  }
+
+  // "order 2026...", "pgro-1 (initing), pgro-2 (applying) to run"
+  static std::string WaitingFor(const Operation& op, const std::map<std::string, std::string>& statuses) {
+    if (op.phase == Phase::kOrdered) {
+      return std::string(op.deal_names.size() == 1 ? "order " : "orders ") + Join(op.deal_names);
+    }
+    std::vector<std::string> parts;
+    for (const std::string& id : op.instance_ids) {
+      auto it = statuses.find(id);
+      parts.push_back(it == statuses.end() ? id : id + " (" + it->second + ")");
+    }
+    return Join(parts) + (op.kind == "modify-spec" ? " to run with the new spec" : " to run");
   }
 
   // Writes a tracked operation's new phase through to the store and the table.
@@ -466,8 +601,8 @@ class Executor::Impl {
     Persist(op, detail);
     std::lock_guard<std::mutex> lock(track_mu_);
     Tracked& t = tracked_[op.id];
+    if (t.op.phase != op.phase) t.next_report = std::chrono::seconds(-1);  // a new wait, reported afresh
     t.op = op;
-    t.phase_since = clock_->Now();
   }
 
   // ---------------------------------------------------------------- purchases
@@ -542,10 +677,22 @@ class Executor::Impl {
 
   bool HasDryRun(const Operation& op) const { return op.kind == "create-replicas" || op.kind == "create-serverless"; }
 
-  // Takes `op` from wherever it stands to ordered (or beyond), or to failed. Returns false
-  // when apply was interrupted before the operation got anywhere worth tracking.
+  // Fails `op` for good, as `error` with the cloud's `code` ("" for a reason of ours).
+  Outcome Fail(Operation& op, const std::string& code, const std::string& error, const std::string& change_id,
+               std::string* message) {
+    op.phase = Phase::kFailed;
+    op.error_code = code;
+    op.error = error;
+    Persist(op, Described(op), change_id);
+    *message = Described(op);
+    return Outcome::kFailed;
+  }
+
+  // Takes `op` from wherever it stands to ordered (or beyond), or to failed. Each failed call
+  // goes by the retry table (retry_policy.h): the DryRun as a read, the create as a purchase.
   Outcome SendUntilOrdered(Operation& op, const std::string& change_id, std::string* message) {
-    milliseconds backoff = milliseconds(500);
+    Backoff backoff(options_.backoff_min, options_.backoff_max, options_.jitter_seed);
+    int dry_run_failures = 0;
     for (;;) {
       if (op.phase == Phase::kIntent && op.attempts > op.settled) {
         op.phase = Phase::kUnknown;
@@ -557,36 +704,25 @@ class Executor::Impl {
         continue;
       }
       if (op.phase != Phase::kIntent) return Outcome::kDone;  // ordered, delivered, done or failed
-      if (Interrupted()) {
-        op.phase = Phase::kFailed;
-        op.error = "interrupted before anything was sent";
-        Persist(op, op.error, change_id);
-        *message = op.error;
-        return Outcome::kFailed;
-      }
+      if (Interrupted()) return Fail(op, "", "interrupted before anything was sent", change_id, message);
       if (op.attempts >= options_.max_send_attempts) {
-        op.phase = Phase::kFailed;
-        op.error = "gave up after " + std::to_string(op.attempts) + " attempts, each of which provably bought nothing";
-        Persist(op, op.error, change_id);
-        *message = op.error;
-        return Outcome::kFailed;
+        return Fail(op, "", "gave up after " + std::to_string(op.attempts) +
+                                " attempts, each of which provably bought nothing; the next apply tries again",
+                    change_id, message);
       }
       if (HasDryRun(op)) {
         Sent dry = Send(op, cloud::DryRun::kYes);
-        if (!dry.status.ok()) {
-          if (dry.status.code() == Code::kThrottled || dry.status.code() == Code::kNotSent ||
-              dry.status.code() == Code::kRetryable || dry.status.code() == Code::kOutcomeUnknown) {
-            if (!Sleep(backoff)) continue;
-            backoff = std::min(backoff * 2, milliseconds(10000));
-            continue;
+        if (!dry.status.ok() && Decide(dry.status, Effect::kRead) == Verdict::kRetry) {
+          if (++dry_run_failures >= options_.max_send_attempts) {
+            return Fail(op, "", "DryRun failed " + std::to_string(dry_run_failures) + " times (last: " +
+                                    dry.status.ToString() + "); nothing was sent, and the next apply tries again",
+                        change_id, message);
           }
-          if (!RefusesDryRun(dry.status)) {  // an endpoint without DryRun goes on
-            op.phase = Phase::kFailed;
-            op.error = "DryRun refused: " + dry.status.ToString();
-            Persist(op, op.error, change_id);
-            *message = op.error;
-            return Outcome::kFailed;
-          }
+          Sleep(backoff.Next());
+          continue;
+        }
+        if (!dry.status.ok() && !RefusesDryRun(dry.status)) {  // an endpoint without DryRun goes on
+          return Fail(op, dry.status.api_code(), "DryRun refused: " + Refusal(dry.status), change_id, message);
         }
       }
       if (Status buyer = CheckSoleBuyer(op); !buyer.ok()) {
@@ -605,44 +741,49 @@ class Executor::Impl {
       }
       Sent sent = Send(op, cloud::DryRun::kNo);
       if (sent.status.ok()) {
-        op.deal_names = sent.purchase.deal_names;
-        op.bill_id = sent.purchase.bill_id;
-        if (op.kind == "create-replicas") op.tags_pending = !sent.purchase.tags_complete;
-        // A spec change keeps the instance it was made for; a purchase learns its instances here.
-        if (!sent.purchase.instance_ids.empty()) op.instance_ids = sent.purchase.instance_ids;
-        bool ids_complete = op.kind == "create-group" || op.kind == "create-serverless"
-                                ? !op.instance_ids.empty()
-                                : static_cast<int64_t>(op.instance_ids.size()) >= op.expected && op.expected > 0;
-        op.phase = ids_complete ? Phase::kDelivered : Phase::kOrdered;
-        std::string detail;
-        if (!op.deal_names.empty()) {
-          detail = "deal(s) " + Join(op.deal_names) + (op.bill_id.empty() ? "" : ", bill " + op.bill_id);
-        }
-        if (!op.instance_ids.empty()) detail += (detail.empty() ? "" : "; ") + std::string("instance(s) ") + Join(op.instance_ids);
-        Persist(op, detail, change_id);
-        RecordInstances(op);
+        Ordered(op, sent.purchase, change_id);
         return Outcome::kDone;
       }
       const Status& s = sent.status;
-      if (Proves(s.code())) {
-        op.settled = op.attempts;
-        if (s.code() == Code::kThrottled || s.code() == Code::kNotSent) {
+      switch (Decide(s, Effect::kPurchase)) {
+        case Verdict::kRetry:  // throttled or not sent: nothing was bought
+          op.settled = op.attempts;
           Persist(op, s.ToString() + ": nothing was bought; retrying", change_id);
-          if (!Sleep(backoff)) continue;
-          backoff = std::min(backoff * 2, milliseconds(10000));
+          Sleep(backoff.Next());
           continue;
-        }
-        op.phase = Phase::kFailed;
-        op.error = s.ToString();
-        Persist(op, "refused: " + op.error, change_id);
-        *message = op.error;
-        return Outcome::kFailed;
-      }
-      op.phase = Phase::kUnknown;
-      if (!Persist(op, s.ToString() + ": the outcome is unknown; searching before any retry", change_id)) {
-        return Outcome::kFailed;
+        case Verdict::kTerminal:  // refused: nothing was bought, and nothing will be as it is
+          op.settled = op.attempts;
+          return Fail(op, s.api_code(), "refused: " + Refusal(s), change_id, message);
+        case Verdict::kOutcomeUnknown:
+          op.phase = Phase::kUnknown;
+          if (!Persist(op, s.ToString() + ": the outcome is unknown; searching before any retry", change_id)) {
+            return Outcome::kFailed;
+          }
+          continue;
       }
     }
+  }
+
+  // Records what an accepted create answered, and starts the wait for its order or for its
+  // instances to run.
+  void Ordered(Operation& op, const cloud::Purchase& purchase, const std::string& change_id) {
+    op.deal_names = purchase.deal_names;
+    op.bill_id = purchase.bill_id;
+    if (op.kind == "create-replicas") op.tags_pending = !purchase.tags_complete;
+    // A spec change keeps the instance it was made for; a purchase learns its instances here.
+    if (!purchase.instance_ids.empty()) op.instance_ids = purchase.instance_ids;
+    bool ids_complete = op.kind == "create-group" || op.kind == "create-serverless"
+                            ? !op.instance_ids.empty()
+                            : static_cast<int64_t>(op.instance_ids.size()) >= op.expected && op.expected > 0;
+    op.phase = ids_complete ? Phase::kDelivered : Phase::kOrdered;
+    BeginWait(&op);
+    std::string detail;
+    if (!op.deal_names.empty()) {
+      detail = "deal(s) " + Join(op.deal_names) + (op.bill_id.empty() ? "" : ", bill " + op.bill_id);
+    }
+    if (!op.instance_ids.empty()) detail += (detail.empty() ? "" : "; ") + std::string("instance(s) ") + Join(op.instance_ids);
+    Persist(op, detail, change_id);
+    RecordInstances(op);
   }
 
   // Settles an operation whose create may or may not have bought: search by its tag until a
@@ -651,6 +792,7 @@ class Executor::Impl {
   Outcome Resolve(Operation& op, const std::string& change_id, std::string* message) {
     const TimePoint sent = op.sent_at > 0 ? TimePoint(std::chrono::seconds(op.sent_at)) : clock_->Now();
     const TimePoint settled_after = sent + options_.search_window;
+    std::chrono::seconds next_report{-1};
     for (int round = 0;; ++round) {
       const TimePoint began = clock_->Now();
       Result<std::vector<std::string>> found = Search(op);
@@ -663,17 +805,25 @@ class Executor::Impl {
         op.instance_ids = *found;
         op.phase = Phase::kDelivered;
         op.tags_pending = op.kind == "create-replicas";  // found by the one tag it surely carries
+        BeginWait(&op);
         Persist(op, "found " + Join(op.instance_ids) + " tagged with this operation: the lost create did buy", change_id);
         RecordInstances(op);
         return Outcome::kDone;
       }
       if (began >= settled_after) break;
       auto left = std::chrono::duration_cast<milliseconds>(settled_after - began);
+      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(began - sent);
       if (round == 0) {
         Report(ChangeOf(op.id, change_id), op.resource_key, "searching",
                "outcome unknown: nothing carries " + op.id + " yet; searching for " +
                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(left).count()) +
                    "s more before anything is sent again");
+        next_report = NextReport(waited);
+      } else if (waited >= next_report) {
+        next_report = NextReport(waited);
+        ReportWait(ChangeOf(op.id, change_id), op.resource_key, "searching",
+                   {"the visibility window of " + op.id + " to pass (nothing carries its tag yet)", waited,
+                    options_.search_window});
       }
       if (!Sleep(std::min(left, options_.search_spacing))) {
         *message = "interrupted while checking whether " + op.id + " bought anything; the next apply resumes it";
@@ -695,7 +845,7 @@ class Executor::Impl {
     *final_op = op;
     if (sent != Outcome::kDone) return sent;
     if (op.phase == Phase::kFailed) {
-      *message = op.error;
+      *message = Described(op);
       return Outcome::kFailed;
     }
     if (op.phase == Phase::kDone) return Outcome::kDone;
@@ -708,6 +858,35 @@ class Executor::Impl {
     Track(op);
     Outcome o = Wait(op.id, final_op, message);
     return o;
+  }
+
+  // A purchase that passed its deadline, which a plan found resolved since (diff.h): an order
+  // that delivered late, or instances that run now. It waits again from now, for them to run.
+  // Returns false, with `message` saying why, when there is nothing to follow.
+  bool Revive(Operation* op, const std::string& change_id, std::string* message) {
+    if (op->phase != Phase::kFailed ||
+        (op->error_code != kOrderDeadlineExceeded && op->error_code != kRunningDeadlineExceeded)) {
+      return false;
+    }
+    if (op->error_code == kOrderDeadlineExceeded) {
+      Result<std::vector<std::string>> found = Search(*op);
+      if (!found.ok() || found->empty()) {
+        *message = Described(*op) + (found.ok() ? "" : "; searching again failed: " + found.status().ToString());
+        return false;
+      }
+      op->instance_ids = *found;
+      op->tags_pending = op->kind == "create-replicas";  // found by the one tag it surely carries
+    }
+    const std::string was = Described(*op);
+    op->phase = Phase::kDelivered;
+    op->error_code.clear();
+    op->error = static_cast<int64_t>(op->instance_ids.size()) < op->expected
+                    ? "delivered " + std::to_string(op->instance_ids.size()) + " of " + std::to_string(op->expected)
+                    : "";
+    BeginWait(op);
+    Persist(*op, "followed again after " + was + ": " + Join(op->instance_ids), change_id);
+    RecordInstances(*op);
+    return true;
   }
 
   Operation NewOperation(const std::string& kind, const Change& c, const std::string& request, int64_t expected) {
@@ -987,8 +1166,10 @@ Outcome Executor::Impl::UpdateInstance(const Change& c, std::string* message) {
 
 Outcome Executor::Impl::WaitStatus(const Change& c, const std::vector<std::string>& ids, const std::string& want,
                                    std::string* message) {
-  const TimePoint deadline = clock_->Now() + options_.running_deadline;
+  const TimePoint started = clock_->Now();
+  const TimePoint deadline = started + options_.running_deadline;
   milliseconds interval = options_.poll_min;
+  std::chrono::seconds next_report{-1};
   for (;;) {
     cloud::ListFilter f;
     f.instance_ids = ids;
@@ -997,6 +1178,11 @@ Outcome Executor::Impl::WaitStatus(const Change& c, const std::vector<std::strin
       size_t matched = 0;
       for (const cloud::Instance& i : *r) matched += i.status == want;
       if (matched == ids.size()) return Outcome::kDone;
+    }
+    const auto waited = std::chrono::duration_cast<std::chrono::seconds>(clock_->Now() - started);
+    if (waited >= next_report) {
+      next_report = NextReport(waited);
+      ReportWait(c.id, c.key.ToString(), "waiting", {Join(ids) + " to become " + want, waited, options_.running_deadline});
     }
     if (clock_->Now() > deadline) {
       *message = Join(ids) + " did not become " + want + " in time; the next apply looks again";
@@ -1115,8 +1301,8 @@ Outcome Executor::Impl::Resume(const Change& c, std::string* message) {
     *message = op.status().message();
     return Outcome::kFailed;
   }
-  if (IsTerminal(op->phase)) {
-    *message = std::string("already ") + PhaseName(op->phase);
+  if (IsTerminal(op->phase) && !Revive(&*op, c.id, message)) {
+    if (message->empty()) *message = std::string("already ") + PhaseName(op->phase);
     return op->phase == Phase::kDone ? Outcome::kDone : Outcome::kFailed;
   }
   Report(c.id, c.key.ToString(), "resuming", std::string(PhaseName(op->phase)) + " " + op->id);

@@ -13,11 +13,22 @@
 //      until each deal lists its instances;
 //   6. DescribeDBInstances, batched the same way and polled adaptively, until every
 //      instance is running.
-// When a create's outcome is unknown (timeout, reset, lost answer, or an intent found after
-// a crash), the executor searches the cloud for instances tagged with that operation id,
-// and sends again only when a search begun after the visibility window (search_window,
-// counted from the send) finds nothing. An answer that proves nothing happened (RequestLimitExceeded, not
-// sent, a refusal) is retried or reported without a search.
+// Every failed call is decided by the retry table (retry_policy.h), with the purchase effect.
+// When a create's outcome is unknown (timeout, reset, lost answer, a server fault such as
+// InternalError, or an intent found after a crash), the executor searches the cloud for
+// instances tagged with that operation id, and sends again only when a search begun after
+// the visibility window (search_window, counted from the send) finds nothing. An answer that
+// proves nothing happened (RequestLimitExceeded, not sent) is retried after a full-jitter
+// backoff; a refusal fails the operation with the cloud's code, and it then holds its
+// resource (diff.h).
+//
+// Waits are bounded. An order has order_deadline to list its instances and they have
+// running_deadline to run; both deadlines are kept with the operation in the state, so a
+// later apply waits only for what is left. Past its deadline the operation fails
+// (reconciler.OrderDeadlineExceeded, reconciler.RunningDeadlineExceeded) naming its deals or
+// instances; instances already delivered stay recorded, and nothing is bought again until the
+// user acts. While it waits, the reporter hears what it waits for and for how long: when the
+// wait starts (or resumes) and then at growing intervals, not at every poll.
 //
 // Interrupt() (Ctrl-C) stops new work at once. Purchases already sent stay in the store as
 // in flight, are returned in ApplyResult::pending, and the next apply resumes them.
@@ -37,8 +48,11 @@ namespace reconciler {
 
 struct ExecutorOptions {
   int workers = 8;                                   // changes carried out at once (default 8)
-  std::chrono::seconds order_deadline{1800};         // wait for orders to list their instances
-  std::chrono::seconds running_deadline{3600};       // wait for instances to run
+  // How long an order may take to list its instances (default 30 min; the project file's
+  // provider.tencentcloud.orderDeadline), and its instances to run after that (default
+  // 60 min; runningDeadline). Each is fixed in the state when its wait begins.
+  std::chrono::seconds order_deadline{1800};
+  std::chrono::seconds running_deadline{3600};
   std::chrono::milliseconds poll_min{1000};          // first poll interval; grows x1.5 ...
   std::chrono::milliseconds poll_max{30000};         // ... to this while nothing changes
   // After a create whose outcome is unknown, nothing is sent again until a search that
@@ -54,13 +68,17 @@ struct ExecutorOptions {
   // share it.
   std::chrono::milliseconds buyer_check_reuse{3000};
   int max_send_attempts = 5;                         // create calls per purchase, when each provably bought nothing
+                                                     // (and DryRuns that failed transiently)
+  std::chrono::milliseconds backoff_min{500};         // the first retry's backoff ceiling; doubles ...
+  std::chrono::milliseconds backoff_max{10000};       // ... to this; each wait is uniform below it
+  uint64_t jitter_seed = 0;                          // 0: random (default); tests fix it
 };
 
 enum class Outcome {
   kDone,
   kFailed,   // nothing more will happen for this change; message says why
   kSkipped,  // a change it depended on did not finish
-  kPending,  // interrupted or timed out with a purchase in flight; the next apply resumes it
+  kPending,  // interrupted, or not yet able to tell, with work in flight; the next apply resumes it
 };
 const char* OutcomeName(Outcome o);
 

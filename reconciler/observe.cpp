@@ -20,6 +20,9 @@ Result<RecordedState> LoadRecorded(StateStore* store) {
   Result<std::vector<Operation>> ops = store->InFlight();
   if (!ops.ok()) return ops.status();
   r.in_flight = std::move(ops).value();
+  Result<std::vector<Operation>> all = store->Operations();
+  if (!all.ok()) return all.status();
+  r.failures = TerminalFailures(*all);
   r.generation = store->Generation();
   return r;
 }

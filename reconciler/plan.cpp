@@ -1,5 +1,6 @@
 #include "reconciler/plan.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -48,6 +49,10 @@ const char* PreflightStateName(PreflightState s) {
 bool UpdateCalls::empty() const {
   return !name && !deletion_protection && !spec && !security_groups && !group && tags_set.empty() &&
          tags_remove.empty();
+}
+
+bool Plan::HasHeldFailures() const {
+  return std::any_of(failures.begin(), failures.end(), [](const Failure& f) { return !f.retrying; });
 }
 
 bool Plan::HasErrors() const {
@@ -266,6 +271,12 @@ json ChangeToJson(const Change& c) {
 json PlanToJson(const Plan& plan) {
   json changes = json::array();
   for (const Change& c : plan.changes) changes.push_back(ChangeToJson(c));
+  json failures = json::array();
+  for (const Failure& f : plan.failures) {
+    failures.push_back({{"resource", f.key.ToString()}, {"operationId", f.operation_id}, {"code", f.code},
+                        {"message", f.message}, {"remedy", f.remedy}, {"dealNames", f.deal_names},
+                        {"instanceIds", f.instance_ids}, {"withheld", f.withheld}, {"retrying", f.retrying}});
+  }
   PlanSummary s = plan.Summary();
   return {{"formatVersion", Plan::kFormatVersion},
           {"stack", plan.stack},
@@ -276,6 +287,8 @@ json PlanToJson(const Plan& plan) {
           {"allowDestroy", plan.allow_destroy},
           {"changes", changes},
           {"warnings", plan.warnings},
+          {"failures", failures},
+          {"retryFailed", plan.retry_failed},
           {"summary", {{"create", s.create}, {"update", s.update}, {"destroy", s.destroy}, {"orphan", s.orphan},
                        {"adopt", s.adopt}, {"restore", s.restore}, {"resume", s.resume},
                        {"monthlyCents", s.monthly_cents}, {"priceComplete", s.price_complete},
@@ -302,6 +315,22 @@ Result<Plan> PlanFromJson(const json& j) {
     plan.masters = j.at("masters").get<std::vector<std::pair<std::string, std::string>>>();
     plan.allow_destroy = j.at("allowDestroy");
     plan.warnings = j.at("warnings").get<std::vector<std::string>>();
+    plan.retry_failed = j.value("retryFailed", false);  // added within version 1
+    for (const json& fj : j.value("failures", json::array())) {
+      Failure f;
+      auto key = specs::ParseResourceKey(fj.at("resource").get<std::string>());
+      if (!key) return Status(Code::kInvalidInput, "failure of unknown resource " + fj.at("resource").dump());
+      f.key = *key;
+      f.operation_id = fj.at("operationId");
+      f.code = fj.at("code");
+      f.message = fj.at("message");
+      f.remedy = fj.at("remedy");
+      f.deal_names = fj.at("dealNames").get<std::vector<std::string>>();
+      f.instance_ids = fj.at("instanceIds").get<std::vector<std::string>>();
+      f.withheld = fj.at("withheld");
+      f.retrying = fj.at("retrying");
+      plan.failures.push_back(std::move(f));
+    }
     plan.observed = j.at("observed").get<std::map<std::string, std::string>>();
     plan.state_generation = j.at("stateGeneration");
     for (const json& cj : j.at("changes")) {
@@ -363,6 +392,10 @@ std::string Describe(const Change& c) { return c.id + " (" + ActionName(c.action
 std::vector<std::string> PlanDifferences(const Plan& saved, const Plan& now) {
   std::vector<std::string> out;
   if (saved.stack != now.stack) out.push_back("the plan is for stack " + saved.stack + ", not " + now.stack);
+  if (saved.retry_failed != now.retry_failed) {
+    out.push_back(saved.retry_failed ? "the plan was made with --retry-failed: pass it to apply the plan"
+                                     : "the plan was made without --retry-failed: apply it without the flag");
+  }
   if (saved.state_generation != now.state_generation) {
     out.push_back("the state was written since the plan was made (generation " +
                   std::to_string(saved.state_generation) + " -> " + std::to_string(now.state_generation) + ")");

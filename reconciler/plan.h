@@ -107,6 +107,21 @@ struct Change {
   std::string blocked_reason;
 };
 
+// A purchase that ended in a terminal failure (state_store.h TerminalFailures): a refusal
+// with the cloud's code, or a wait past its deadline. Nothing is bought for its resource
+// until the user acts; `--retry-failed` makes the plan buy again despite it.
+struct Failure {
+  specs::ResourceKey key;
+  std::string operation_id;
+  std::string code;     // the cloud's Error.Code, or reconciler.OrderDeadlineExceeded, ...
+  std::string message;  // what happened, naming the deals or instances
+  std::string remedy;   // what the user must do
+  std::vector<std::string> deal_names;
+  std::vector<std::string> instance_ids;
+  uint64_t withheld = 0;  // instances this plan would buy for the resource but does not
+  bool retrying = false;  // --retry-failed: this plan buys again despite it
+};
+
 struct PlanSummary {
   int create = 0, update = 0, destroy = 0, orphan = 0, adopt = 0, restore = 0, resume = 0;
   int64_t monthly_cents = 0;
@@ -123,11 +138,15 @@ struct Plan {
   bool allow_destroy = false;
   std::vector<Change> changes;
   std::vector<std::string> warnings;
+  std::vector<Failure> failures;  // terminal failures that hold their resources
+  bool retry_failed = false;      // made with --retry-failed
   // What the plan was made against, so a saved plan can tell when the world moved:
   std::map<std::string, std::string> observed;  // instance or group id -> digest
   int64_t state_generation = 0;
 
   bool HasChanges() const { return !changes.empty(); }
+  // A terminal failure the plan does not retry: the stack cannot converge until the user acts.
+  bool HasHeldFailures() const;
   // A failed preflight or a blocked change: the plan cannot apply as it is.
   bool HasErrors() const;
   PlanSummary Summary() const;

@@ -62,6 +62,25 @@ std::string What(const Change& c) {
   return "";
 }
 
+// The failures that hold resources, and what to do about each.
+void RenderFailures(const Plan& plan, const Palette& p, std::ostringstream& out) {
+  if (plan.failures.empty()) return;
+  out << p.red << p.bold << (plan.retry_failed ? "Failed purchases, bought again by this plan (--retry-failed):"
+                                               : "Failed purchases (nothing is bought for these until you act):")
+      << p.reset << "\n\n";
+  for (const Failure& f : plan.failures) {
+    out << "  " << p.red << p.bold << "! " << f.key.ToString() << p.reset << "  " << f.operation_id << "  " << p.bold
+        << f.code << p.reset << "\n";
+    out << "      " << f.message << "\n";
+    if (f.withheld > 0) {
+      out << "      " << p.dim << "not bought: " << p.reset << f.withheld
+          << (f.key.kind == specs::Kind::kReadOnlyInstance ? " replica(s)" : "") << "\n";
+    }
+    if (!f.retrying) out << "      " << p.dim << "what to do: " << p.reset << f.remedy << "\n";
+    out << "\n";
+  }
+}
+
 }  // namespace
 
 std::string SummaryLine(const Plan& plan) {
@@ -79,7 +98,14 @@ std::string RenderPlanText(const Plan& plan, bool color) {
   Palette p = Colors(color);
   std::ostringstream out;
   if (!plan.HasChanges()) {
-    out << p.green << p.bold << "No changes." << p.reset << " The cloud matches the specs of stack " << plan.stack << ".\n";
+    if (plan.failures.empty()) {
+      out << p.green << p.bold << "No changes." << p.reset << " The cloud matches the specs of stack " << plan.stack
+          << ".\n";
+    } else {
+      out << p.bold << "No changes to make" << p.reset << ", but stack " << plan.stack
+          << " does not match its specs until these failures are dealt with.\n\n";
+      RenderFailures(plan, p, out);
+    }
     for (const std::string& w : plan.warnings) out << p.yellow << "warning: " << p.reset << w << "\n";
     return out.str();
   }
@@ -116,6 +142,7 @@ std::string RenderPlanText(const Plan& plan, bool color) {
     if (c.blocked) out << "      " << p.red << p.bold << "blocked: " << p.reset << c.blocked_reason << "\n";
     out << "\n";
   }
+  RenderFailures(plan, p, out);
   for (const std::string& w : plan.warnings) out << p.yellow << "warning: " << p.reset << w << "\n";
   out << p.bold << SummaryLine(plan) << p.reset << "\n";
   if (plan.HasErrors()) {
@@ -127,8 +154,19 @@ std::string RenderPlanText(const Plan& plan, bool color) {
 std::string RenderPlanMarkdown(const Plan& plan) {
   std::ostringstream out;
   out << "### reconciler plan for stack `" << plan.stack << "`\n\n";
+  auto failures = [&] {
+    if (plan.failures.empty()) return;
+    out << "\n**Failed purchases**" << (plan.retry_failed ? " (bought again: `--retry-failed`)" : " (nothing is bought for these until you act)") << ":\n\n";
+    for (const Failure& f : plan.failures) {
+      out << "- \xe2\x9d\x8c `" << f.key.ToString() << "` `" << f.operation_id << "` `" << f.code << "`: " << f.message;
+      if (!f.retrying) out << " **What to do:** " << f.remedy;
+      out << "\n";
+    }
+  };
   if (!plan.HasChanges()) {
-    out << "**No changes.** The cloud matches the specs.\n";
+    if (plan.failures.empty()) out << "**No changes.** The cloud matches the specs.\n";
+    else out << "**No changes to make**, but the stack does not match its specs until these failures are dealt with.\n";
+    failures();
     return out.str();
   }
   out << "| | Resource | Change | Reason | Preflight | Cost / month |\n|---|---|---|---|---|---|\n";
@@ -145,6 +183,7 @@ std::string RenderPlanMarkdown(const Plan& plan) {
     for (const FieldDiff& f : c.fields) out << "<br>`" << cell(f.field) << "`: " << cell(f.before) << " \xe2\x86\x92 " << cell(f.after);
     out << " | " << cell(preflight) << " | " << (c.monthly_cents ? Cost(*c.monthly_cents) : "") << " |\n";
   }
+  failures();
   out << "\n";
   for (const std::string& w : plan.warnings) out << "> **warning:** " << w << "\n";
   out << "**" << SummaryLine(plan) << "**\n";

@@ -1,10 +1,28 @@
 #include "reconciler/reporter.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 namespace reconciler {
+
+std::string FormatDuration(std::chrono::seconds d) {
+  const int64_t s = std::max<int64_t>(0, d.count());
+  if (s < 60) return std::to_string(s) + "s";
+  if (s < 3600) {
+    std::string out = std::to_string(s / 60) + "m";
+    if (s < 600 && s % 60 != 0) out += std::to_string(s % 60) + "s";
+    return out;
+  }
+  std::string out = std::to_string(s / 3600) + "h";
+  if (s % 3600 / 60 != 0) out += std::to_string(s % 3600 / 60) + "m";
+  return out;
+}
+
+std::string FormatWait(const ProgressEvent::Wait& wait) {
+  return "waiting for " + wait.what + ": " + FormatDuration(wait.waited) + " of " + FormatDuration(wait.limit);
+}
 
 TextReporter::TextReporter(std::ostream& out) : out_(out), start_(std::chrono::steady_clock::now()) {}
 
@@ -19,6 +37,7 @@ void TextReporter::Progress(const ProgressEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
   out_ << "[" << Elapsed() << "] " << e.resource << ": " << e.phase;
   if (!e.detail.empty()) out_ << ": " << e.detail;
+  if (e.wait) out_ << ": " << FormatWait(*e.wait);
   out_ << "\n" << std::flush;
 }
 
@@ -56,10 +75,21 @@ void TtyReporter::Progress(const ProgressEvent& e) {
     order_.push_back(key);
     it->second.resource = e.resource;
   }
-  if (it->second.phase != e.phase) it->second.since = std::chrono::steady_clock::now();
-  it->second.phase = e.phase;
-  it->second.detail = e.detail;
-  it->second.final = e.final;
+  Line& line = it->second;
+  const auto now = std::chrono::steady_clock::now();
+  if (line.phase != e.phase) {
+    line.since = now;
+    line.wait.reset();
+  }
+  line.phase = e.phase;
+  if (e.wait) {
+    line.wait = e.wait;  // the detail of the event before stays: the wait adds to it
+    line.heard = now;
+  } else {
+    line.detail = e.detail;
+    if (e.final) line.wait.reset();
+  }
+  line.final = e.final;
   Redraw();
 }
 
@@ -80,7 +110,14 @@ void TtyReporter::Redraw() {
     out_ << "\033[2K  " << (l.final ? (l.phase == "complete" ? "\033[32m\xe2\x9c\x93\033[0m " : "\033[31m\xe2\x9c\x97\033[0m ") : "\xe2\x80\xa6 ")
          << l.resource << "  " << l.phase;
     if (!l.detail.empty()) out_ << " (" << l.detail << ")";
-    if (!l.final) out_ << "  " << secs << "s";
+    if (l.wait && !l.final) {
+      // Counts on from the last report, which came from the engine's clock.
+      ProgressEvent::Wait w = *l.wait;
+      w.waited += std::chrono::duration_cast<std::chrono::seconds>(now - l.heard);
+      out_ << "  " << FormatWait(w);
+    } else if (!l.final) {
+      out_ << "  " << secs << "s";
+    }
     out_ << "\n";
   }
   drawn_ = order_.size();
@@ -89,11 +126,14 @@ void TtyReporter::Redraw() {
 
 void JsonReporter::Progress(const ProgressEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
-  out_ << nlohmann::json{{"change", e.change_id}, {"resource", e.resource}, {"phase", e.phase},
-                         {"detail", e.detail}, {"final", e.final}}
-              .dump()
-       << "\n"
-       << std::flush;
+  nlohmann::json j{{"change", e.change_id}, {"resource", e.resource}, {"phase", e.phase},
+                   {"detail", e.detail}, {"final", e.final}};
+  if (e.wait) {
+    j["waitingFor"] = e.wait->what;
+    j["waitedSeconds"] = e.wait->waited.count();
+    j["deadlineSeconds"] = e.wait->limit.count();
+  }
+  out_ << j.dump() << "\n" << std::flush;
 }
 
 void JsonReporter::Note(const std::string& message) {

@@ -7,11 +7,12 @@
 
 #include <chrono>
 #include <iosfwd>
-#include <map>
 #include <condition_variable>
+#include <map>
 #include <mutex>
-#include <thread>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace reconciler {
@@ -22,7 +23,22 @@ struct ProgressEvent {
   std::string phase;     // "sending", "ordered", "delivered", "running", "done", "failed", ...
   std::string detail;
   bool final = false;    // the change is finished (done, failed or left pending)
+
+  // Set while the change waits on the cloud. The executor sends one when a wait starts and
+  // then at growing intervals (not at every poll); a live view counts on between them.
+  struct Wait {
+    std::string what;               // "order 20261123...", "pgro-1 (initing) to run"
+    std::chrono::seconds waited{0};  // so far, by the engine's clock
+    std::chrono::seconds limit{0};   // the deadline, counted from the wait's start
+  };
+  std::optional<Wait> wait{};
 };
+
+// "45s", "1m20s", "30m", "1h", "2h5m" (seconds shown below 10 minutes only).
+std::string FormatDuration(std::chrono::seconds d);
+
+// "waiting for order 2026...: 1m20s of 30m"
+std::string FormatWait(const ProgressEvent::Wait& wait);
 
 class Reporter {
  public:
@@ -64,6 +80,8 @@ class TtyReporter : public TextReporter {
     std::string phase;
     std::string detail;
     std::chrono::steady_clock::time_point since;
+    std::optional<ProgressEvent::Wait> wait;     // as last reported ...
+    std::chrono::steady_clock::time_point heard;  // ... at this time
     bool final = false;
   };
   std::vector<std::string> order_;

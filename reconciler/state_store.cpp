@@ -9,7 +9,10 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
+
+#include "reconciler/retry_policy.h"
 
 namespace reconciler {
 
@@ -79,6 +82,14 @@ const char* const kMigrations[] = {
     R"sql(
     ALTER TABLE operations ADD COLUMN sent_at INTEGER NOT NULL DEFAULT 0;
     )sql",
+    // 6: bounded waits and terminal failures. The wait for an order or for instances to run
+    // keeps its start and deadline, so a restart does not restart it; a failure keeps the
+    // cloud's error code (or the deadline's), which plan and state list show.
+    R"sql(
+    ALTER TABLE operations ADD COLUMN waiting_since INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE operations ADD COLUMN deadline_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE operations ADD COLUMN error_code TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 // A prepared statement that finalizes itself.
@@ -142,12 +153,15 @@ Operation OperationFrom(const Stmt& s) {
   op.settled = s.Int(14);
   op.tags_pending = s.Int(15) != 0;
   op.sent_at = s.Int(16);
+  op.waiting_since = s.Int(17);
+  op.deadline_at = s.Int(18);
+  op.error_code = s.Text(19);
   return op;
 }
 
 constexpr const char* kOperationColumns =
     "id, resource_key, kind, region, request, expected, phase, attempts, deal_names, bill_id, instance_ids, "
-    "error, created_at, updated_at, settled, tags_pending, sent_at";
+    "error, created_at, updated_at, settled, tags_pending, sent_at, waiting_since, deadline_at, error_code";
 
 }  // namespace
 
@@ -171,6 +185,22 @@ Result<Phase> ParsePhase(const std::string& name) {
 }
 
 bool IsTerminal(Phase p) { return p == Phase::kDone || p == Phase::kFailed; }
+
+std::vector<Operation> TerminalFailures(const std::vector<Operation>& operations) {
+  // `operations` is in creation order (Operations()), so the last one seen per resource is
+  // its newest purchase.
+  std::map<std::string, const Operation*> newest;
+  for (const Operation& op : operations) {
+    if (op.kind.rfind("create-", 0) == 0) newest[op.resource_key] = &op;
+  }
+  std::vector<Operation> out;
+  for (const Operation& op : operations) {
+    auto it = newest.find(op.resource_key);
+    if (it == newest.end() || it->second != &op) continue;
+    if (op.phase == Phase::kFailed && HoldsResource(op.error_code)) out.push_back(op);
+  }
+  return out;
+}
 
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path, Clock* clock) {
   std::error_code ec;
@@ -347,7 +377,8 @@ Status StateStore::DeleteInstance(const std::string& id) {
 
 Result<std::vector<Operation>> StateStore::Operations() {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, (std::string("SELECT ") + kOperationColumns + " FROM operations ORDER BY created_at, id").c_str());
+  // rowid is the insertion order, which breaks ties within a second in creation order.
+  Stmt s(db_, (std::string("SELECT ") + kOperationColumns + " FROM operations ORDER BY created_at, rowid").c_str());
   if (!s.ok()) return DbError(db_, "reading operations");
   std::vector<Operation> out;
   while (s.Step() == SQLITE_ROW) out.push_back(OperationFrom(s));
@@ -379,9 +410,10 @@ Status StateStore::PutOperation(const Operation& op, const std::string& detail) 
   if (!s.ok()) return s;
   const std::string now = NowText();
   Stmt st(db_, (std::string("INSERT INTO operations (") + kOperationColumns +
-                ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET phase=excluded.phase, "
+                ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET phase=excluded.phase, "
                 "attempts=excluded.attempts, settled=excluded.settled, tags_pending=excluded.tags_pending, "
-                "sent_at=excluded.sent_at, "
+                "sent_at=excluded.sent_at, waiting_since=excluded.waiting_since, deadline_at=excluded.deadline_at, "
+                "error_code=excluded.error_code, "
                 "deal_names=excluded.deal_names, bill_id=excluded.bill_id, "
                 "instance_ids=excluded.instance_ids, error=excluded.error, updated_at=excluded.updated_at")
                    .c_str());
@@ -390,6 +422,7 @@ Status StateStore::PutOperation(const Operation& op, const std::string& detail) 
   st.Bind(9, json(op.deal_names).dump()).Bind(10, op.bill_id).Bind(11, json(op.instance_ids).dump());
   st.Bind(12, op.error).Bind(13, op.created_at.empty() ? now : op.created_at).Bind(14, now).Bind(15, op.settled);
   st.Bind(16, static_cast<int64_t>(op.tags_pending ? 1 : 0)).Bind(17, op.sent_at);
+  st.Bind(18, op.waiting_since).Bind(19, op.deadline_at).Bind(20, op.error_code);
   Stmt ev(db_, "INSERT INTO events (at, operation_id, resource_key, phase, detail) VALUES (?,?,?,?,?)");
   ev.Bind(1, now).Bind(2, op.id).Bind(3, op.resource_key).Bind(4, std::string(PhaseName(op.phase))).Bind(5, detail);
   if (st.Step() != SQLITE_DONE || ev.Step() != SQLITE_DONE || !Bump().ok()) {

@@ -48,7 +48,9 @@ struct InstanceRecord {
 //   ordered    the cloud accepted it; deal names (and postpaid ids) recorded
 //   delivered  every instance id is known
 //   done       every instance is running (or the order delivered short: see error)
-//   failed     nothing was bought; the error says why
+//   failed     it ended without running instances: nothing was bought (a refusal), or an
+//              order or its instances passed their deadline (error_code says which, and
+//              error names the deals or instances). See TerminalFailures().
 enum class Phase { kIntent, kUnknown, kOrdered, kDelivered, kDone, kFailed };
 const char* PhaseName(Phase p);
 Result<Phase> ParsePhase(const std::string& name);
@@ -66,13 +68,31 @@ struct Operation {
   int64_t settled = 0;       // of those, how many provably bought nothing (throttled, refused)
   bool tags_pending = false; // the stack, resource and user tags are still to go on (identity.h)
   int64_t sent_at = 0;       // unix seconds of the last create call sent (0: none recorded)
+  // ordered and delivered: when the wait for the order (or for the instances to run) began,
+  // and when it gives up, in unix seconds (0: not set yet). Kept across restarts.
+  int64_t waiting_since = 0;
+  int64_t deadline_at = 0;
   std::vector<std::string> deal_names;
   std::string bill_id;
   std::vector<std::string> instance_ids;
   std::string error;
+  // failed: the cloud's Error.Code that ended it, or kOrderDeadlineExceeded or
+  // kRunningDeadlineExceeded; empty when it failed for a reason of ours (interrupted, gave up
+  // after attempts that each provably bought nothing).
+  std::string error_code;
   std::string created_at;
   std::string updated_at;
 };
+
+// The error codes of a wait that passed its deadline (Operation::error_code).
+inline constexpr const char* kOrderDeadlineExceeded = "reconciler.OrderDeadlineExceeded";
+inline constexpr const char* kRunningDeadlineExceeded = "reconciler.RunningDeadlineExceeded";
+
+// Of `operations`, the newest purchase of each resource (create-replicas, create-serverless,
+// create-group) when it failed terminally: with an error code that holds the resource
+// (retry_policy.h HoldsResource: a refusal or a deadline, not an auth failure). Nothing is
+// bought for such a resource until the user acts (diff.h). Oldest first.
+std::vector<Operation> TerminalFailures(const std::vector<Operation>& operations);
 
 struct Event {
   int64_t seq = 0;

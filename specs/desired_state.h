@@ -132,6 +132,11 @@ struct Project {
   // how long its operation tag is searched for before anything is bought again. Default 6m
   // (the cloud refuses requests signed more than 5 minutes earlier; see executor.h).
   int64_t purchase_search_window_seconds = 360;
+  // provider.tencentcloud.orderDeadline: how long an order may take to list its instances
+  // before its purchase fails (default 30m), and runningDeadline: how long its instances may
+  // take to run after that (default 60m). 1m to 7d each. Kept in the state when a wait begins.
+  int64_t order_deadline_seconds = 1800;
+  int64_t running_deadline_seconds = 3600;
   std::string state = "sqlite:.reconciler/state.db";  // state; relative to the stack directory
   struct Daemon {
     int64_t interval_seconds = 60;       // daemon.interval; default 60s

@@ -22,6 +22,22 @@ const std::vector<std::string>& BudgetedActions() {
   return kActions;
 }
 
+// How long a wait may last: at least a minute (a poll or two), at most a week.
+constexpr int64_t kMinDeadlineSeconds = 60;
+constexpr int64_t kMaxDeadlineSeconds = 7 * 86400;
+
+void ParseDeadline(const Node* node, const std::string& name, int64_t* seconds, Diagnostics* diags) {
+  if (!node) return;
+  int64_t value = 0;
+  if (!node->IsScalar() || !ParseDuration(node->scalar, &value) || value < kMinDeadlineSeconds ||
+      value > kMaxDeadlineSeconds) {
+    diags->Error(node->at, name + " must be a duration from 1m to 7d, such as 30m or 2h, got " +
+                               node->Describe());
+    return;
+  }
+  *seconds = value;
+}
+
 void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
   FieldReader outer(provider, "provider", {"tencentcloud"}, provider.at, diags);
   const Node* tc = outer.Get("tencentcloud");
@@ -31,8 +47,10 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
     diags->Error(tc->at, "provider.tencentcloud must be a mapping, got " + tc->Describe());
     return;
   }
-  FieldReader r(*tc, "provider.tencentcloud", {"region", "endpoint", "profile", "site", "purchaseSearchWindow", "rateLimits"}, tc->at, diags,
-                "provider.tencentcloud.");
+  FieldReader r(*tc, "provider.tencentcloud",
+                {"region", "endpoint", "profile", "site", "purchaseSearchWindow", "orderDeadline", "runningDeadline",
+                 "rateLimits"},
+                tc->at, diags, "provider.tencentcloud.");
   if (r.String("region", &p->region) && !IsSupportedRegion(p->region)) {
     std::string hint = DidYouMean(p->region, SupportedRegions());
     r.Error("region", "region \"" + p->region + "\" is not a region TencentDB for PostgreSQL supports" +
@@ -65,6 +83,8 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
       }
     }
   }
+  ParseDeadline(r.Get("orderDeadline"), "orderDeadline", &p->order_deadline_seconds, diags);
+  ParseDeadline(r.Get("runningDeadline"), "runningDeadline", &p->running_deadline_seconds, diags);
   if (const Node* limits = r.Get("rateLimits")) {
     if (!limits->IsMap()) {
       diags->Error(limits->at, "rateLimits must map API actions to requests per second, got " + limits->Describe());

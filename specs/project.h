@@ -9,6 +9,8 @@
 //       endpoint: https://...         # optional; default TENCENTCLOUD_ENDPOINT, then the cloud
 //       profile: default              # optional tccli profile
 //       site: intl                    # optional: intl | china; default: the endpoint's site
+//       orderDeadline: 30m            # optional: how long an order may take to deliver (1m..7d)
+//       runningDeadline: 60m          # optional: how long delivered instances may take to run
 //       rateLimits: {CreateReadOnlyDBInstance: 50}   # per action, requests per second
 //   state: sqlite:.reconciler/state.db
 //   daemon: {interval: 60s, autoApply: false, allowDestroy: false, listen: 127.0.0.1:9464}

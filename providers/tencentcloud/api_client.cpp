@@ -10,10 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-bool StartsWith(const std::string& s, std::string_view prefix) {
-  return s.compare(0, prefix.size(), prefix) == 0;
-}
-
 // "http://127.0.0.1:9100/x" -> "127.0.0.1:9100"
 std::string HostOf(const std::string& url) {
   size_t start = url.find("://");
@@ -29,25 +25,6 @@ std::string WithRootPath(const std::string& url) {
 }
 
 }  // namespace
-
-Code ClassifyApiError(const std::string& code) {
-  if (StartsWith(code, "RequestLimitExceeded") ||
-      code == "FailedOperation.OperateFrequencyLimitedError") {
-    return Code::kThrottled;
-  }
-  if (StartsWith(code, "AuthFailure") || StartsWith(code, "UnauthorizedOperation") ||
-      code == "OperationDenied.CamDeniedError" || code == "FailedOperation.CamAuthFailed" ||
-      code == "FailedOperation.CamSigAndAuthError") {
-    return Code::kAuth;
-  }
-  if (StartsWith(code, "InternalError") || code == "ServiceUnavailable" ||
-      code == "UnknownError" || code == "FailedOperation.DatabaseAccessError" ||
-      code == "FailedOperation.ServiceAccessError" || code == "FailedOperation.FailedOperationError" ||
-      code == "FailedOperation.CdbCgwConnectError" || code == "ResourceUnavailable") {
-    return Code::kRetryable;
-  }
-  return Code::kPermanent;
-}
 
 void RedactSecrets(json* doc) {
   if (doc->is_object()) {
@@ -146,16 +123,16 @@ Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
            std::to_string(response.body.size()) + " bytes)\n");
   }
   if (response.status != 200) {
-    Code code = response.status == 429  ? Code::kThrottled
-                : response.status >= 500 ? Code::kOutcomeUnknown
-                                         : Code::kPermanent;
-    return Status(code, call.action + ": HTTP status " + std::to_string(response.status));
+    TransportFailure failure = response.status == 429  ? TransportFailure::kHttp429
+                               : response.status >= 500 ? TransportFailure::kHttp5xx
+                                                        : TransportFailure::kHttpOther;
+    return Status(TransportCode(failure), call.action + ": HTTP status " + std::to_string(response.status));
   }
 
   json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("Response") ||
       !doc["Response"].is_object()) {
-    return Status(Code::kOutcomeUnknown,
+    return Status(TransportCode(TransportFailure::kMalformedAnswer),
                   call.action + ": the answer is not a Tencent Cloud API envelope");
   }
   json& body = doc["Response"];
@@ -168,12 +145,12 @@ Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
   std::string request_id = text(body, "RequestId");
   if (auto err = body.find("Error"); err != body.end()) {
     if (!err->is_object() || !err->contains("Code") || !(*err)["Code"].is_string()) {
-      return Status(Code::kOutcomeUnknown, call.action + ": malformed Error in the answer", "",
-                    request_id);
+      return Status(TransportCode(TransportFailure::kMalformedAnswer), call.action + ": malformed Error in the answer",
+                    "", request_id);
     }
     std::string api_code = (*err)["Code"];
     std::string message = text(*err, "Message");
-    return Status(ClassifyApiError(api_code), message, api_code, request_id);
+    return Status(ClassifyCloudError(api_code), message, api_code, request_id);
   }
   return std::move(body);
 }

@@ -4,8 +4,9 @@
 //
 // The client signs with the service named by the call (not the host), so one endpoint
 // override such as http://127.0.0.1:9100 serves both `postgres` and `tag`.
-// It parses the {"Response": ...} envelope and maps Error.Code onto the few Status codes
-// callers branch on; the cloud's code, message and RequestId travel with every error.
+// It parses the {"Response": ...} envelope and gives every failure its Status code from the
+// retry table (reconciler/retry_policy.h); the cloud's code, message and RequestId travel with
+// every error.
 
 #include <functional>
 #include <nlohmann/json_fwd.hpp>
@@ -14,31 +15,21 @@
 #include "providers/tencentcloud/credentials.h"
 #include "providers/tencentcloud/transport.h"
 #include "reconciler/clock.h"
+#include "reconciler/retry_policy.h"
 #include "reconciler/status.h"
 
 namespace reconciler::tencentcloud {
 
-// Whether repeating the request could have an effect the caller must know about.
-enum class Effect {
-  kRead,      // describe, inquiry: safe to repeat
-  kMutate,    // modify, tag: repeating is harmless or detectable
-  kPurchase,  // create, spec change: repeating may buy twice; sent on a fresh connection
-};
+// What repeating a call could do (retry_policy.h), under the name this layer always used.
+using Effect = ::reconciler::Effect;
 
 struct ApiCall {
   std::string service = "postgres";
   std::string version = "2017-03-12";
   std::string action;
   std::string region;  // empty: no X-TC-Region header
-  Effect effect = Effect::kRead;
+  Effect effect = Effect::kRead;  // a purchase is sent on a fresh connection
 };
-
-// Maps a cloud Error.Code onto a Status code:
-//   RequestLimitExceeded*                    -> kThrottled
-//   AuthFailure.*, UnauthorizedOperation*, CAM denials -> kAuth
-//   InternalError*, ServiceUnavailable, transient FailedOperation.* -> kRetryable
-//   anything else                            -> kPermanent
-Code ClassifyApiError(const std::string& api_code);
 
 class ApiClient {
  public:
@@ -47,9 +38,8 @@ class ApiClient {
 
   // Makes one signed call. On success returns the envelope's Response object, with every
   // field the cloud sent, RequestId included.
-  // Failures: transport classes (kNotSent, kOutcomeUnknown), HTTP 429 -> kThrottled,
-  // other non-200 -> kOutcomeUnknown for 5xx and kPermanent for 4xx, an unreadable body
-  // -> kOutcomeUnknown, and cloud errors as ClassifyApiError() says.
+  // Failures: the transport's classes, HTTP statuses and unreadable answers as
+  // TransportCode() says, and cloud errors as ClassifyCloudError() says.
   Result<nlohmann::json> Call(const ApiCall& call, const nlohmann::json& params);
 
   // Called with a redacted description of each request and response, for --verbose.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
-#include <random>
 
 namespace reconciler::tencentcloud {
 
@@ -131,19 +130,6 @@ Result<const json*> ObjectList(const json& answer, const char* key, const std::s
   return &*it;
 }
 
-bool Retriable(Code code, Effect effect) {
-  switch (code) {
-    case Code::kThrottled:
-    case Code::kNotSent:
-      return effect != Effect::kPurchase;
-    case Code::kRetryable:
-    case Code::kOutcomeUnknown:
-      return effect == Effect::kRead;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
 std::string PostgresResourceName(const std::string& region, const std::string& id) {
@@ -162,18 +148,17 @@ Result<json> TencentCloud::Call(const std::string& action, const std::string& re
   call.action = action;
   call.region = region;
   call.effect = effect;
-  thread_local std::mt19937 rng{std::random_device{}()};
-  std::chrono::milliseconds backoff = options_.backoff;
+  // The retry table decides. A purchase is never repeated here, whatever the verdict: the
+  // executor repeats it, after recording the attempt.
+  Backoff backoff(options_.backoff, options_.backoff_cap, options_.jitter_seed);
   for (int attempt = 1;; ++attempt) {
     if (!budget_->Acquire(action)) return Status(Code::kCancelled, action + ": interrupted before sending");
     Result<json> r = client_->Call(call, params);
     if (r.ok()) return r;
     if (r.status().code() == Code::kThrottled) budget_->Throttled(action);
-    if (!Retriable(r.status().code(), effect) || attempt >= options_.read_attempts) return r;
-    // Full jitter: anywhere up to the current backoff.
-    std::uniform_int_distribution<int64_t> jitter(backoff.count() / 2, backoff.count());
-    if (!clock_->SleepFor(std::chrono::milliseconds(jitter(rng)))) return r;
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    const bool retry = Decide(r.status(), effect) == Verdict::kRetry && effect != Effect::kPurchase;
+    if (!retry || attempt >= options_.read_attempts) return r;
+    if (!clock_->SleepFor(backoff.Next())) return r;
   }
 }
 
@@ -368,7 +353,13 @@ Result<std::string> TencentCloud::CreateServerless(const c::ServerlessRequest& q
   Result<json> r = Call("CreateServerlessDBInstance", q.region, params,
                         dry_run == c::DryRun::kYes ? Effect::kRead : Effect::kPurchase);
   if (!r.ok()) return r.status();
-  return Str(*r, "DBInstanceId");
+  std::string id = Str(*r, "DBInstanceId");
+  if (dry_run == c::DryRun::kNo && id.empty()) {
+    // As a replica purchase without DealNames: the answer proves nothing; the tag decides.
+    return Status(Code::kOutcomeUnknown, "CreateServerlessDBInstance answered success without DBInstanceId", "",
+                  Str(*r, "RequestId"));
+  }
+  return id;
 }
 
 Result<std::string> TencentCloud::CreateGroup(const c::GroupRequest& q) {
@@ -385,7 +376,12 @@ Result<std::string> TencentCloud::CreateGroup(const c::GroupRequest& q) {
   if (!q.security_group_ids.empty()) params["SecurityGroupIds"] = q.security_group_ids;
   Result<json> r = Call("CreateReadOnlyGroup", q.region, params, Effect::kPurchase);
   if (!r.ok()) return r.status();
-  return Str(*r, "ReadOnlyGroupId");
+  std::string id = Str(*r, "ReadOnlyGroupId");
+  if (id.empty()) {
+    return Status(Code::kOutcomeUnknown, "CreateReadOnlyGroup answered success without ReadOnlyGroupId", "",
+                  Str(*r, "RequestId"));
+  }
+  return id;
 }
 
 Result<std::string> TencentCloud::ModifySpec(const std::string& region, const std::string& id, uint64_t memory_gb,
@@ -394,7 +390,12 @@ Result<std::string> TencentCloud::ModifySpec(const std::string& region, const st
   if (cpu > 0) params["Cpu"] = cpu;
   Result<json> r = Call("ModifyDBInstanceSpec", region, params, Effect::kPurchase);
   if (!r.ok()) return r.status();
-  return Str(*r, "DealName");
+  std::string deal = Str(*r, "DealName");
+  if (deal.empty()) {
+    return Status(Code::kOutcomeUnknown, "ModifyDBInstanceSpec answered success without DealName", "",
+                  Str(*r, "RequestId"));
+  }
+  return deal;
 }
 
 Status TencentCloud::ModifyName(const std::string& region, const std::string& id, const std::string& name) {

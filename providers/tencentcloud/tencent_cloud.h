@@ -2,10 +2,12 @@
 
 // The provider contract over the Tencent Cloud API (postgres 2017-03-12, tag 2018-08-13).
 //
-// Every call first takes a token from the RateBudget. Reads, and changes that are safe to
-// repeat, are retried with jittered backoff when throttled or when the answer was lost;
-// purchases (CreateReplicas, CreateServerless, CreateGroup, ModifySpec) are sent once, on
-// a fresh connection, and their outcome is returned as is.
+// Every call first takes a token from the RateBudget. A call the retry table
+// (reconciler/retry_policy.h) says to retry is sent again after a full-jitter backoff: a read
+// when throttled, not sent, or answered with a server fault or not at all; a write only when
+// throttled or not sent. Purchases (CreateReplicas, CreateServerless, CreateGroup,
+// ModifySpec) are sent once, on a fresh connection, and their outcome is returned as is: the
+// executor decides, having recorded the attempt.
 
 #include "providers/provider.h"
 #include "providers/tencentcloud/api_client.h"
@@ -15,8 +17,10 @@
 namespace reconciler::tencentcloud {
 
 struct TencentCloudOptions {
-  int read_attempts = 6;  // tries per read before giving up (default 6)
-  std::chrono::milliseconds backoff{200};  // first backoff; doubles, jittered, to at most 5 s
+  int read_attempts = 6;  // tries per call before giving up (default 6)
+  std::chrono::milliseconds backoff{200};       // first backoff ceiling (default 200 ms); doubles ...
+  std::chrono::milliseconds backoff_cap{5000};  // ... to this (default 5 s); each wait is uniform below it
+  uint64_t jitter_seed = 0;                     // 0: random (default); tests fix it
   Site site = Site::kIntl;  // decides the request shapes; see site.h (default intl)
 };
 

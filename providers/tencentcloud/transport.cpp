@@ -4,6 +4,8 @@
 
 #include <mutex>
 
+#include "reconciler/retry_policy.h"
+
 namespace reconciler::tencentcloud {
 
 namespace {
@@ -159,17 +161,17 @@ class CurlTransport final : public HttpTransport {
   Status Classify(CURLcode rc, const Exchange& ex) const {
     std::string what = ex.error[0] ? ex.error : curl_easy_strerror(rc);
     if (ex.oversize || rc == CURLE_FILESIZE_EXCEEDED) {
-      return Status(Code::kOutcomeUnknown,
+      return Status(TransportCode(TransportFailure::kMalformedAnswer),
                     "response larger than " + std::to_string(options_.max_response_bytes) +
                         " bytes; its content is unknown");
     }
     if (FailsBeforeSending(rc) || ex.bytes_out == 0) {
-      return Status(Code::kNotSent, "request not sent: " + what);
+      return Status(TransportCode(TransportFailure::kNotSent), "request not sent: " + what);
     }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
-      return Status(Code::kOutcomeUnknown, "timed out after the request was sent");
+      return Status(TransportCode(TransportFailure::kTimeoutAfterSend), "timed out after the request was sent");
     }
-    return Status(Code::kOutcomeUnknown, "connection failed after the request was sent: " + what);
+    return Status(TransportCode(TransportFailure::kReset), "connection failed after the request was sent: " + what);
   }
 
   TransportOptions options_;

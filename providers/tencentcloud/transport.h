@@ -2,7 +2,8 @@
 
 // HTTP transport. The only code in the project that touches sockets on the client side.
 //
-// Every failure is classified so the layers above can keep purchases exactly-once:
+// Every failure is classified by the retry table (reconciler/retry_policy.h), so the layers
+// above can keep purchases exactly-once:
 //   Code::kNotSent         the request certainly never reached the server (DNS failure,
 //                          connection refused, TLS handshake or verification failure);
 //   Code::kOutcomeUnknown  the server may have processed it (timeout after the request went

@@ -76,6 +76,55 @@ TEST_CASE("cli: plan --json is the documented format and --markdown a table") {
   CHECK(rig.Run({"plan", "--json", "--markdown"}).exit_code == 3);
 }
 
+TEST_CASE("cli: a failed purchase shows in plan and state list and holds its resource until --retry-failed") {
+  CliRig rig;
+  {
+    // An earlier apply's purchase for ReadOnlyInstance/reports, refused by the cloud.
+    SystemClock clock;
+    auto store = StateStore::Open(rig.stack() + "/.reconciler/state.db", &clock);
+    REQUIRE(store.ok());
+    Operation op;
+    op.id = "op-refused00001";
+    op.resource_key = "ReadOnlyInstance/reports";
+    op.kind = "create-replicas";
+    op.region = "ap-beijing";
+    op.request_json = "{}";
+    op.expected = 2;
+    op.attempts = op.settled = 1;
+    op.phase = Phase::kFailed;
+    op.error_code = "OperationDenied.InsufficientBalanceError";
+    op.error = "refused: Insufficient account balance. (RequestId r-1)";
+    REQUIRE((*store)->PutOperation(op, "refused").ok());
+  }
+  ProcessResult plan = rig.Run({"plan", "--detailed-exitcode"});
+  INFO(plan.out << plan.err);
+  CHECK(plan.exit_code == 1);
+  CHECK(plan.out.find("! ReadOnlyInstance/reports  op-refused00001  OperationDenied.InsufficientBalanceError") !=
+        std::string::npos);
+  CHECK(plan.out.find("what to do: fix what the cloud refused") != std::string::npos);
+  CHECK(plan.out.find("+ ReadOnlyInstance/reports") == std::string::npos);
+  CHECK(plan.err.find("1 resource is held by a failed purchase") != std::string::npos);
+  ProcessResult list = rig.Run({"state", "list"});
+  CHECK(list.out.find("op-refused00001  ReadOnlyInstance/reports  failed  OperationDenied.InsufficientBalanceError") !=
+        std::string::npos);
+
+  // The rest of the stack applies; the held resource is not bought, and the exit code says so.
+  ProcessResult apply = rig.Run({"apply", "--auto-approve"});
+  INFO(apply.out << apply.err);
+  CHECK(apply.exit_code == 1);
+  CHECK(apply.out.find("Apply complete: 2 done, 0 failed, 0 skipped, 0 pending.") != std::string::npos);
+  CHECK(rig.NonDryCreates() == 0);
+
+  ProcessResult retry = rig.Run({"apply", "--auto-approve", "--retry-failed"});
+  INFO(retry.out << retry.err);
+  CHECK(retry.exit_code == 0);
+  CHECK(retry.out.find("bought again by this plan (--retry-failed)") != std::string::npos);
+  CHECK(rig.NonDryCreates() == 1);
+  ProcessResult done = rig.Run({"plan", "--detailed-exitcode"});
+  CHECK(done.exit_code == 0);
+  CHECK(done.out.rfind("No changes.", 0) == 0);
+}
+
 TEST_CASE("cli: apply without a terminal and without --auto-approve refuses and sends nothing") {
   CliRig rig;
   ProcessResult r = rig.Run({"apply"});

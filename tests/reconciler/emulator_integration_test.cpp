@@ -34,8 +34,8 @@ struct Rig : EmulatorRig {
     REQUIRE_MESSAGE(s.ok(), s.RenderDiagnostics());
     return s.desired;
   }
-  Plan MakePlan(const specs::DesiredState& d, bool allow_destroy = false) {
-    Result<Plan> p = reconciler::MakePlan(&cloud, store.get(), &clock, d, dir.str(), {allow_destroy});
+  Plan MakePlan(const specs::DesiredState& d, bool allow_destroy = false, bool retry_failed = false) {
+    Result<Plan> p = reconciler::MakePlan(&cloud, store.get(), &clock, d, dir.str(), {allow_destroy, retry_failed});
     REQUIRE_MESSAGE(p.ok(), p.status().ToString());
     return std::move(p).value();
   }
@@ -326,8 +326,16 @@ TEST_CASE("integration: a second call refused by the replica limit stops at its 
   json creates = rig.emu.Calls("CreateReadOnlyDBInstance");
   CHECK(creates["total"].get<int>() - creates["dryRun"].get<int>() == 1);  // the refused call was never sent
   CHECK(rig.Tagged("ReadOnlyInstance/p").size() == 6);
+  // The refusal holds the resource: the next plan shows it with its code and buys nothing.
   Plan next = rig.MakePlan(desired);
-  CHECK(next.changes[0].preflight.code == "OperationDenied.RoInstanceCountExeedError");
+  CHECK_FALSE(next.HasChanges());
+  REQUIRE(next.failures.size() == 1);
+  CHECK(next.failures[0].code == "OperationDenied.RoInstanceCountExeedError");
+  CHECK(next.failures[0].withheld == 2);
+  // Asked to try again, the plan's DryRun still sees the limit.
+  Plan retry = rig.MakePlan(desired, false, /*retry_failed=*/true);
+  REQUIRE(retry.changes.size() == 1);
+  CHECK(retry.changes[0].preflight.code == "OperationDenied.RoInstanceCountExeedError");
 }
 
 TEST_CASE("integration: lost answers and resets never buy twice") {

@@ -107,6 +107,32 @@ TEST_CASE("executor: throttled and refused connections are retried without a sea
   CHECK(f.store->Operations()->front().attempts == 4);
 }
 
+TEST_CASE("executor: InternalError on a create is an unknown outcome: it searches through the window before sending again") {
+  EngineFixture f;
+  f.cloud.Inject("CreateReadOnlyDBInstance", Fault::kServerFault);
+  auto desired = f.Load(ReplicaYaml("reports", 2));
+  ApplyResult r = f.Apply(f.MakePlan(desired));
+  CHECK(r.ok());
+  CHECK(Count(f.fake.Replicas(), "ReadOnlyInstance/reports") == 2);
+  CHECK(AnyEvent(f.store.get(), "InternalError"));
+  CHECK(AnyEvent(f.store.get(), "searching before any retry"));
+  CHECK(AnyEvent(f.store.get(), "nothing was bought; sending again"));
+  CHECK(f.clock.slept() >= std::chrono::seconds(360));  // not a quick retry
+  CHECK(f.store->Operations()->front().attempts == 2);
+}
+
+TEST_CASE("executor: InternalError after a create took effect is found by tag and not bought again") {
+  EngineFixture f;
+  f.cloud.Inject("CreateReadOnlyDBInstance", Fault::kServerFaultAfterCommit);
+  auto desired = f.Load(ReplicaYaml("reports", 3));
+  ApplyResult r = f.Apply(f.MakePlan(desired));
+  CHECK(r.ok());
+  CHECK(f.fake.Calls("CreateReadOnlyDBInstance") == 1);
+  CHECK(Count(f.fake.Replicas(), "ReadOnlyInstance/reports") == 3);
+  CHECK(AnyEvent(f.store.get(), "the lost create did buy"));
+  CHECK_FALSE(f.MakePlan(desired).HasChanges());
+}
+
 TEST_CASE("executor: a refusal fails the change and buys nothing") {
   EngineFixture f;
   f.cloud.Inject("CreateReadOnlyDBInstance", Fault::kRefuse);
@@ -152,21 +178,46 @@ TEST_CASE("executor: a crash after the intent is resumed by searching first") {
   }
 }
 
-TEST_CASE("executor: an order that never delivers fails after its deadline, having bought nothing") {
+TEST_CASE("executor: an order that never delivers fails at its deadline and is not bought again on its own") {
   EngineFixture f;
   f.fake.never_deliver = true;
   auto desired = f.Load(ReplicaYaml("reports", 2, "  chargeType: PREPAID\n", "postgres-prepaid1"));
   ExecutorOptions options;
   options.order_deadline = std::chrono::seconds(120);
+  const auto start = f.clock.Now();
   ApplyResult r = f.Apply(f.MakePlan(desired), options);
   REQUIRE(r.changes.size() == 1);
   CHECK(r.changes[0].outcome == Outcome::kFailed);
-  CHECK(r.changes[0].message.find("delivered nothing") != std::string::npos);
+  CHECK(r.changes[0].message.find(kOrderDeadlineExceeded) != std::string::npos);
+  CHECK(r.changes[0].message.find("listed no instances within 2m") != std::string::npos);
+  // The configured deadline, not the default half hour (polls are at most 30 s apart).
+  CHECK(f.clock.Now() - start < std::chrono::seconds(120 + 31));
   CHECK(f.store->InFlight()->empty());
+  Operation op = f.store->Operations()->front();
+  CHECK(op.phase == Phase::kFailed);
+  CHECK(op.error_code == kOrderDeadlineExceeded);
+  CHECK(op.error.find(op.deal_names.front()) != std::string::npos);
+  // The order may yet deliver: the next plan shows the failure instead of buying again.
   Plan again = f.MakePlan(desired);
-  REQUIRE(again.changes.size() == 1);
-  CHECK(again.changes[0].action == Action::kCreate);
-  CHECK(again.changes[0].count == 2);
+  CHECK_FALSE(again.HasChanges());
+  REQUIRE(again.failures.size() == 1);
+  CHECK(again.failures[0].code == kOrderDeadlineExceeded);
+  CHECK(again.failures[0].withheld == 2);
+  CHECK(again.HasHeldFailures());
+  CHECK(f.fake.Calls("CreateReadOnlyDBInstance") == 1);
+  // Told to (--retry-failed), it buys again.
+  PlanOptions retry;
+  retry.retry_failed = true;
+  Plan retried = f.MakePlan(desired, retry);
+  REQUIRE(retried.changes.size() == 1);
+  CHECK(retried.changes[0].action == Action::kCreate);
+  CHECK(retried.changes[0].count == 2);
+  CHECK_FALSE(retried.HasHeldFailures());
+  CHECK(f.Apply(retried).ok());
+  CHECK(Count(f.fake.Replicas(), "ReadOnlyInstance/reports") == 2);
+  Plan after = f.MakePlan(desired);
+  CHECK_FALSE(after.HasChanges());
+  CHECK(after.failures.empty());
 }
 
 TEST_CASE("executor: an order delivered short is reported, and the next plan buys the rest") {
@@ -186,7 +237,7 @@ TEST_CASE("executor: an order delivered short is reported, and the next plan buy
   CHECK(Count(f.fake.Replicas(), "ReadOnlyInstance/reports") == 3);
 }
 
-TEST_CASE("executor: an instance stuck in initing leaves the purchase pending, and the next apply keeps waiting") {
+TEST_CASE("executor: an instance stuck in initing fails at its running deadline and is never bought again") {
   EngineFixture f;
   f.fake.stuck_initing = true;
   auto desired = f.Load(ReplicaYaml("reports", 1));
@@ -194,11 +245,29 @@ TEST_CASE("executor: an instance stuck in initing leaves the purchase pending, a
   options.running_deadline = std::chrono::seconds(300);
   ApplyResult r = f.Apply(f.MakePlan(desired), options);
   REQUIRE(r.changes.size() == 1);
-  CHECK(r.changes[0].outcome == Outcome::kPending);
-  CHECK(r.pending.size() == 1);
+  CHECK(r.changes[0].outcome == Outcome::kFailed);
+  CHECK(r.pending.empty());  // not waited on forever
+  const std::string id = f.fake.Replicas().front().id;
+  CHECK(r.changes[0].message.find(kRunningDeadlineExceeded) != std::string::npos);
+  CHECK(r.changes[0].message.find(id + " (initing)") != std::string::npos);
+  CHECK(f.store->Instances()->size() == 1);  // delivered, so ours, and kept
   Plan again = f.MakePlan(desired);
-  REQUIRE(again.changes.size() == 1);
-  CHECK(again.changes[0].action == Action::kResume);  // not a second purchase
+  CHECK_FALSE(again.HasChanges());  // no resume, no second purchase
+  REQUIRE(again.failures.size() == 1);
+  CHECK(again.failures[0].code == kRunningDeadlineExceeded);
+  CHECK(again.failures[0].instance_ids == std::vector<std::string>{id});
+  CHECK(f.fake.Calls("CreateReadOnlyDBInstance") == 1);
+  // Once it runs after all, the next plan finishes the purchase instead of showing the failure.
+  f.fake.SetStatus(id, "running");
+  Plan resolved = f.MakePlan(desired);
+  REQUIRE(resolved.changes.size() == 1);
+  CHECK(resolved.changes[0].action == Action::kResume);
+  CHECK(resolved.failures.empty());
+  CHECK(f.Apply(resolved, options).ok());
+  CHECK(f.store->Operations()->front().phase == Phase::kDone);
+  Plan after = f.MakePlan(desired);
+  CHECK_FALSE(after.HasChanges());
+  CHECK(after.failures.empty());
   CHECK(f.fake.Calls("CreateReadOnlyDBInstance") == 1);
 }
 

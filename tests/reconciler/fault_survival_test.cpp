@@ -42,7 +42,7 @@ struct Rig : EmulatorRig {
   // minutes. Returns whether the last plan showed no changes.
   bool Converge(const specs::DesiredState& desired, int rounds) {
     for (int applied = 0, refused = 0; refused <= 15;) {
-      Result<Plan> plan = MakePlan(&cloud, store.get(), &clock, desired, dir.str(), {});
+      Result<Plan> plan = MakePlan(&cloud, store.get(), &clock, desired, dir.str(), plan_options);
       if (plan.ok() && !plan->HasChanges()) return true;
       if (plan.ok()) {
         for (const Change& c : plan->changes) {
@@ -73,6 +73,7 @@ struct Rig : EmulatorRig {
 
   std::set<std::string> initial;  // the world's own instances
   std::chrono::seconds search_window{360};  // the product's default (purchaseSearchWindow)
+  PlanOptions plan_options;                 // --retry-failed, when a test plays the user
   std::string log;
   int applies = 0;
 };
@@ -160,6 +161,17 @@ TEST_CASE("survival: errorAfterCommit 503 on the purchases buys each replica onc
 }
 
 // ---- 2. lateAnswer ----
+
+// A proxy that passes the purchase on and answers with a 4xx of its own proves nothing about
+// the cloud: the cloud answers its errors with HTTP 200. Read as a refusal, while the listing
+// lagged, the next plan bought everything again.
+TEST_CASE("survival: errorAfterCommit 403 from a proxy while listings lag buys each replica once") {
+  Rig rig;
+  rig.emu.AddFault({{"type", "listingLag"}, {"seconds", 240}, {"times", -1}});
+  rig.emu.AddFault(CreateFault({{"type", "errorAfterCommit"}, {"status", 403}, {"times", 2}}));
+  bool converged = rig.Converge(rig.LoadText(kTwoResources), 3);
+  CheckBoughtOnce(rig, converged);
+}
 
 TEST_CASE("survival: lateAnswer past the client timeout on the purchases buys each replica once") {
   Rig rig;
@@ -286,10 +298,23 @@ TEST_CASE("survival: orderFailed on a postpaid purchase ends with exactly the co
   CheckExact(t, kWanted);  // the failed order bought nothing, so buying again is right
 }
 
-TEST_CASE("survival: orderFailed on a prepaid purchase ends with exactly the count") {
+// A prepaid order that lists nothing by its deadline proves nothing: the cloud may deliver it
+// yet. The purchase fails and holds its resource; the user decides to buy again.
+TEST_CASE("survival: orderFailed on a prepaid purchase holds the resource until --retry-failed and then ends with exactly the count") {
   Rig rig;
   rig.emu.AddFault(CreateFault({{"type", "orderFailed"}, {"times", 1}}));
-  bool converged = rig.Converge(rig.LoadText(Replica("p", 3, /*prepaid=*/true)), 3);
+  auto desired = rig.LoadText(Replica("p", 3, /*prepaid=*/true));
+  rig.Converge(desired, 3);
+  CHECK(rig.applies == 1);  // nothing more to do on its own
+  Result<Plan> held = MakePlan(&rig.cloud, rig.store.get(), &rig.clock, desired, rig.dir.str(), {});
+  REQUIRE(held.ok());
+  CHECK_FALSE(held->HasChanges());
+  REQUIRE(held->failures.size() == 1);
+  CHECK(held->failures[0].code == kOrderDeadlineExceeded);
+  CHECK(held->failures[0].withheld == 3);
+  CHECK(rig.emu.ReadOnlyInstances().empty());
+  rig.plan_options.retry_failed = true;
+  bool converged = rig.Converge(desired, 3);
   Tally t = Count(rig);
   INFO(t.text);
   CHECK(converged);
@@ -323,10 +348,17 @@ TEST_CASE("survival: orderOverDelivered pays for the count and keeps exactly the
 
 // ---- 6. stuck ----
 
-TEST_CASE("survival: replicas stuck in initing are waited on and never bought again") {
+TEST_CASE("survival: replicas stuck in initing end terminal at their deadline and are never bought again") {
   Rig rig;
   rig.emu.AddFault(CreateFault({{"type", "stuck"}, {"status", "initing"}, {"times", 1}}));
-  rig.Converge(rig.LoadText(kTwoResources), 2);  // cannot converge: one purchase never runs
+  auto desired = rig.LoadText(kTwoResources);
+  rig.Converge(desired, 2);
+  CHECK(rig.applies == 1);  // the stuck purchase failed at its deadline; nothing waits on it again
+  Result<Plan> plan = MakePlan(&rig.cloud, rig.store.get(), &rig.clock, desired, rig.dir.str(), {});
+  REQUIRE(plan.ok());
+  CHECK_FALSE(plan->HasChanges());
+  REQUIRE(plan->failures.size() == 1);
+  CHECK(plan->failures[0].code == kRunningDeadlineExceeded);
   Tally t = Count(rig);
   INFO(t.text);
   CheckExact(t, kWanted);

@@ -106,6 +106,38 @@ TEST_CASE("spec loader: a bad default is reported once, at the project file") {
   CHECK(d[0].message == "storageGB must be a multiple of 10 from 10 to 32000, got 55");
 }
 
+TEST_CASE("spec loader: orderDeadline and runningDeadline are durations from 1m to 7d") {
+  LoadedStack ok = LoadText(std::string(kProject) + "    orderDeadline: 90m\n    runningDeadline: 7d\n", {});
+  INFO(ok.RenderDiagnostics());
+  REQUIRE(ok.ok());
+  CHECK(ok.desired.project.order_deadline_seconds == 5400);
+  CHECK(ok.desired.project.running_deadline_seconds == 7 * 86400);
+  LoadedStack defaults = LoadText(kProject, {});
+  CHECK(defaults.desired.project.order_deadline_seconds == 1800);
+  CHECK(defaults.desired.project.running_deadline_seconds == 3600);
+
+  struct Bad {
+    std::string line;
+    std::string rendered;
+  };
+  const Bad cases[] = {
+      {"    orderDeadline: 30s\n", "reconciler.yaml:5:20: error: orderDeadline must be a duration from 1m to 7d"},
+      {"    orderDeadline: 8d\n", "reconciler.yaml:5:20: error: orderDeadline must be a duration from 1m to 7d"},
+      {"    orderDeadline: soon\n", "reconciler.yaml:5:20: error: orderDeadline must be a duration from 1m to 7d"},
+      {"    runningDeadline: [1h]\n", "reconciler.yaml:5:22: error: runningDeadline must be a duration from 1m to 7d"},
+      {"    runningDeadline: -1h\n", "reconciler.yaml:5:22: error: runningDeadline must be a duration from 1m to 7d"},
+      {"    orderDeadlin: 30m\n", "reconciler.yaml:5:5: error: unknown field \"orderDeadlin\""},
+  };
+  for (const Bad& c : cases) {
+    CAPTURE(c.line);
+    LoadedStack s = LoadText(std::string(kProject) + c.line, {});
+    CHECK_FALSE(s.ok());
+    CHECK(s.RenderDiagnostics().find(c.rendered) != std::string::npos);
+  }
+  LoadedStack both = LoadText(std::string(kProject) + "    orderDeadline: 0m\n    runningDeadline: 9d\n", {});
+  CHECK(both.diags.error_count() == 2);  // every problem, not just the first
+}
+
 TEST_CASE("spec loader: warnings are shown but do not fail") {
   LoadedStack s = LoadText(kProject, {{"a.yaml", "apiVersion: reconciler/v1\nkind: ReadOnlyInstance\nmetadata: {name: a}\nspec:\n"
                                                  "  zone: ap-beijing-4\n  masterInstanceId: postgres-abcdef\n  specCode: pg.it.small2\n"

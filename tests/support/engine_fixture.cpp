@@ -24,7 +24,13 @@ specs::DesiredState EngineFixture::Load(const std::string& yaml, const std::stri
 }
 
 Plan EngineFixture::MakePlan(const specs::DesiredState& desired, bool allow_destroy) {
-  Result<Plan> plan = reconciler::MakePlan(&cloud, store.get(), &clock, desired, dir.str(), {allow_destroy});
+  PlanOptions options;
+  options.allow_destroy = allow_destroy;
+  return MakePlan(desired, options);
+}
+
+Plan EngineFixture::MakePlan(const specs::DesiredState& desired, const PlanOptions& options) {
+  Result<Plan> plan = reconciler::MakePlan(&cloud, store.get(), &clock, desired, dir.str(), options);
   if (!plan.ok()) throw std::runtime_error(plan.status().ToString());
   return std::move(plan).value();
 }

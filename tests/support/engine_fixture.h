@@ -21,6 +21,7 @@ class EngineFixture {
   // Loads specs (YAML documents) under a fixed project (stack "unit", region ap-beijing).
   specs::DesiredState Load(const std::string& yaml, const std::string& defaults = "");
   Plan MakePlan(const specs::DesiredState& desired, bool allow_destroy = false);
+  Plan MakePlan(const specs::DesiredState& desired, const PlanOptions& options);
   ApplyResult Apply(const Plan& plan, ExecutorOptions options = {});
   // Plan and apply until there is nothing left to do (at most `rounds` times).
   ApplyResult Converge(const specs::DesiredState& desired, bool allow_destroy = false);

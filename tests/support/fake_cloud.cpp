@@ -438,6 +438,12 @@ R FaultyCloud::Through(const std::string& action, const std::function<R()>& call
     case Fault::kLoseAnswer: call(); return R(Status(Code::kOutcomeUnknown, "injected: the answer was lost"));
     case Fault::kDropRequest: return R(Status(Code::kOutcomeUnknown, "injected: the request was lost"));
     case Fault::kNotSent: return R(Status(Code::kNotSent, "injected: connection refused"));
+    case Fault::kServerFault: return R(Status(Code::kRetryable, "injected internal error", "InternalError", "fault"));
+    case Fault::kServerFaultAfterCommit:
+      call();
+      return R(Status(Code::kRetryable, "injected internal error after commit", "InternalError.SystemError", "fault"));
+    case Fault::kUnauthorized:
+      return R(Status(Code::kAuth, "injected: no CAM permission", "UnauthorizedOperation", "fault"));
   }
   return call();
 }

@@ -114,6 +114,9 @@ enum class Fault {
   kLoseAnswer,     // the call takes effect, and the answer is lost (outcome unknown)
   kDropRequest,    // the call never reaches the cloud, and the client cannot tell (outcome unknown)
   kNotSent,        // the connection was refused
+  kServerFault,    // InternalError before anything was done (the caller cannot tell)
+  kServerFaultAfterCommit,  // the call takes effect, then the cloud answers InternalError
+  kUnauthorized,   // UnauthorizedOperation (CAM), nothing done
 };
 
 class FaultyCloud : public cloud::Cloud {

@@ -89,10 +89,14 @@ Status ParseStatus(const json& value, const std::string& where, FaultRule* rule)
     rule->instance_status = value;
     return Status::Ok();
   }
+  // After a commit, any error status but 429: something between the client and the cloud
+  // (a proxy, a gateway) passed the request on and answered with its own status. A 429 is a
+  // throttle, which says the request went nowhere; it belongs to httpError.
   const bool after_commit = rule->type == FaultType::kErrorAfterCommit;
-  const int64_t low = after_commit ? 500 : 400;
-  if (!value.is_number_integer() || value.get<int64_t>() < low || value.get<int64_t>() > 599) {
-    return Bad(where, "status", after_commit ? "expected an HTTP 5xx status" : "expected an HTTP error status");
+  if (!value.is_number_integer() || value.get<int64_t>() < 400 || value.get<int64_t>() > 599 ||
+      (after_commit && value.get<int64_t>() == 429)) {
+    return Bad(where, "status",
+               after_commit ? "expected an HTTP 4xx or 5xx status other than 429" : "expected an HTTP error status");
   }
   rule->status = value.get<int64_t>();
   return Status::Ok();

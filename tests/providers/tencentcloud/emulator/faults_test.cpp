@@ -110,7 +110,8 @@ TEST_CASE("emulator fault: malformed rules of the new classes are refused with t
     CHECK(status == 400);
     CHECK(text.find(says) != std::string::npos);
   };
-  refused(R"({"type":"errorAfterCommit","status":429})", "fault.status: expected an HTTP 5xx status");
+  refused(R"({"type":"errorAfterCommit","status":429})", "fault.status: expected an HTTP 4xx or 5xx status other than 429");
+  refused(R"({"type":"errorAfterCommit","status":302})", "fault.status: expected an HTTP 4xx or 5xx status other than 429");
   refused(R"({"type":"lateAnswer"})", "fault.ms: is required");
   refused(R"({"type":"listingLag","seconds":60,"mode":"stale"})", "fault.mode: expected \"absent\" or \"untagged\"");
   refused(R"({"type":"listingLag"})", "fault.seconds: is required");
