@@ -13,6 +13,9 @@ namespace reconciler {
 namespace {
 
 constexpr const char* kNotBuilt = " (not built yet)";
+constexpr const char* kInsecureHelp =
+    "Allow a plain http:// endpoint on a host that is not this machine (the session token and signed requests "
+    "then cross the network unencrypted)";
 
 // Registers a subcommand that exists in the design but is not implemented yet. It
 // accepts any arguments and says so instead of pretending.
@@ -46,6 +49,7 @@ int RunCli(int argc, char** argv, Io io) {
   ValidateCommandOptions validate;
   CLI::App* validate_cmd = app.add_subcommand("validate", "Check the specs of a stack; no network");
   validate_cmd->add_option("STACK", validate.stack, "Stack directory (default: .)");
+  validate_cmd->add_flag("--insecure-endpoint", validate.insecure_endpoint, kInsecureHelp);
   validate_cmd->callback([&] { run = [&] { return RunValidateCommand(validate, io); }; });
   PlanCommandOptions plan;
   CLI::App* plan_cmd = app.add_subcommand("plan", "Show what must change, validated by the cloud (DryRun) and priced");
@@ -55,6 +59,7 @@ int RunCli(int argc, char** argv, Io io) {
   plan_cmd->add_flag("--markdown", plan.markdown, "Print the plan as Markdown, for pull-request comments");
   plan_cmd->add_flag("--detailed-exitcode", plan.detailed_exitcode, "Exit 0 for no changes, 2 for changes, 1 for errors");
   plan_cmd->add_flag("--allow-destroy", plan.allow_destroy, "Plan deletions and replacements instead of blocking them");
+  plan_cmd->add_flag("--insecure-endpoint", plan.insecure_endpoint, kInsecureHelp);
   plan_cmd->callback([&] { run = [&] { return RunPlanCommand(plan, io); }; });
 
   ApplyCommandOptions apply;
@@ -63,6 +68,7 @@ int RunCli(int argc, char** argv, Io io) {
   apply_cmd->add_flag("--auto-approve", apply.auto_approve, "Apply without asking for confirmation");
   apply_cmd->add_flag("--allow-destroy", apply.allow_destroy, "Allow deleting and replacing instances");
   apply_cmd->add_flag("--json-progress", apply.json_progress, "Report progress as JSON lines");
+  apply_cmd->add_flag("--insecure-endpoint", apply.insecure_endpoint, kInsecureHelp);
   apply_cmd->callback([&] { run = [&] { return RunApplyCommand(apply, io); }; });
 
   AddPlaceholder(app, "run", "Reconcile continuously as a daemon", &run, io);
@@ -79,6 +85,7 @@ int RunCli(int argc, char** argv, Io io) {
   state_show->callback([&] { state.action = "show"; });
   state_rebuild->callback([&] { state.action = "rebuild"; });
   for (CLI::App* sub : {state_list, state_show, state_rebuild}) sub->add_option("--stack", state.stack, "Stack directory (default: .)");
+  state_rebuild->add_flag("--insecure-endpoint", state.insecure_endpoint, kInsecureHelp);
   state_cmd->final_callback([&] { run = [&] { return RunStateCommand(state, io); }; });
 
   ImportCommandOptions import;
@@ -86,6 +93,7 @@ int RunCli(int argc, char** argv, Io io) {
   import_cmd->add_option("RESOURCE", import.resource, "KIND/NAME of a resource in the specs")->required();
   import_cmd->add_option("ID", import.instance_id, "The existing instance or group id")->required();
   import_cmd->add_option("--stack", import.stack, "Stack directory (default: .)");
+  import_cmd->add_flag("--insecure-endpoint", import.insecure_endpoint, kInsecureHelp);
   import_cmd->callback([&] { run = [&] { return RunImportCommand(import, io); }; });
   AddPlaceholder(app, "hook", "Git server hooks: hook pre-receive | post-receive", &run, io);
 
@@ -99,6 +107,7 @@ int RunCli(int argc, char** argv, Io io) {
   api_cmd->add_option("--endpoint", api.endpoint, "Endpoint URL (default: TENCENTCLOUD_ENDPOINT)");
   api_cmd->add_option("--profile", api.profile, "tccli profile (default: TCCLI_PROFILE or default)");
   api_cmd->add_flag("--verbose,-v", api.verbose, "Show the request, with secrets redacted");
+  api_cmd->add_flag("--insecure-endpoint", api.insecure_endpoint, kInsecureHelp);
   api_cmd->callback([&] { run = [&] { return RunApiCommand(api, io); }; });
 
   try {

@@ -12,6 +12,7 @@
 #include "reconciler/commands.h"
 #include "reconciler/diff.h"
 #include "reconciler/engine.h"
+#include "reconciler/json_input.h"
 #include "specs/rules.h"
 #include "specs/spec_loader.h"
 
@@ -43,7 +44,9 @@ int List(StateStore* store, Io io) {
   Result<std::vector<ResourceRecord>> resources = store->Resources();
   Result<std::vector<InstanceRecord>> instances = store->Instances();
   Result<std::vector<Operation>> ops = store->InFlight();
-  if (!resources.ok() || !instances.ok() || !ops.ok()) return Fail(io, "state list", resources.status());
+  if (!resources.ok()) return Fail(io, "state list", resources.status());
+  if (!instances.ok()) return Fail(io, "state list", instances.status());
+  if (!ops.ok()) return Fail(io, "state list", ops.status());
   std::map<std::string, std::vector<std::string>> ids;
   for (const InstanceRecord& i : *instances) ids[i.resource_key].push_back(i.id);
   io.out << std::left << std::setw(36) << "RESOURCE" << std::setw(14) << "REGION" << std::setw(8) << "POLICY"
@@ -77,10 +80,10 @@ int Show(StateStore* store, const std::string& key, Io io) {
   for (const ResourceRecord& r : *resources) {
     if (r.key != key) continue;
     found = true;
-    json spec = json::parse(r.spec_json, nullptr, false);
+    Result<json> spec = ParseJsonInput(r.spec_json);
     out["region"] = r.region;
     out["deletionPolicy"] = r.deletion_policy;
-    out["lastApplied"] = spec.is_discarded() ? json(r.spec_json) : spec;
+    out["lastApplied"] = spec.ok() ? *spec : json(r.spec_json);
     if (!r.group_id.empty()) out["groupId"] = r.group_id;
     out["updatedAt"] = r.updated_at;
   }
@@ -96,9 +99,8 @@ int Show(StateStore* store, const std::string& key, Io io) {
     if (op.resource_key != key) continue;
     json events = json::array();
     Result<std::vector<Event>> log = store->Events(op.id);
-    if (log.ok()) {
-      for (const Event& e : *log) events.push_back({{"at", e.at}, {"phase", e.phase}, {"detail", e.detail}});
-    }
+    if (!log.ok()) return Fail(io, "state show", log.status());
+    for (const Event& e : *log) events.push_back({{"at", e.at}, {"phase", e.phase}, {"detail", e.detail}});
     operations.push_back({{"id", op.id}, {"kind", op.kind}, {"phase", PhaseName(op.phase)}, {"attempts", op.attempts},
                           {"dealNames", op.deal_names}, {"billId", op.bill_id}, {"instanceIds", op.instance_ids},
                           {"error", op.error}, {"events", events}});
@@ -109,7 +111,7 @@ int Show(StateStore* store, const std::string& key, Io io) {
   }
   out["instances"] = instances;
   out["operations"] = operations;
-  io.out << out.dump(2) << "\n";
+  io.out << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   return kExitOk;
 }
 
@@ -176,7 +178,9 @@ int RunStateCommand(const StateCommandOptions& options, Io io) {
   if (!store.ok()) return Fail(io, "state", store.status());
   if (options.action == "list") return List(store->get(), io);
   if (options.action == "show") return Show(store->get(), options.key, io);
-  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
+  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock,
+                                            options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow
+                                                                      : tencentcloud::InsecureEndpoint::kRefuse);
   if (!session.ok()) return Fail(io, "state rebuild", session.status());
   return Rebuild(*stack, store->get(), session->cloud.get(), io);
 }
@@ -211,7 +215,9 @@ int RunImportCommand(const ImportCommandOptions& options, Io io) {
   std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
   Result<std::unique_ptr<StackLock>> lock = StackLock::Acquire(*path + ".lock", &clock);
   if (!lock.ok()) return Fail(io, "import", lock.status());
-  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
+  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock,
+                                            options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow
+                                                                      : tencentcloud::InsecureEndpoint::kRefuse);
   if (!session.ok()) return Fail(io, "import", session.status());
   Result<std::unique_ptr<StateStore>> store = StateStore::Open(*path, &clock);
   if (!store.ok()) return Fail(io, "import", store.status());

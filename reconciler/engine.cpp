@@ -12,10 +12,18 @@ namespace reconciler {
 
 namespace tc = tencentcloud;
 
-Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock) {
+std::string EndpointOrigin(const specs::Project& project) {
+  const specs::Location& at = project.endpoint_at;
+  if (at.line == 0) return "provider.tencentcloud.endpoint";
+  return at.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + " provider.tencentcloud.endpoint";
+}
+
+Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock, tc::InsecureEndpoint insecure) {
   tc::ConfigSources sources;
   sources.profile = project.profile;
   sources.endpoint = project.endpoint;
+  sources.endpoint_origin = EndpointOrigin(project);
+  sources.insecure_endpoint = insecure;
   Result<tc::CloudConfig> config = tc::LoadCloudConfig(sources);
   if (!config.ok()) return config.status();
   Result<tc::Site> site = tc::ResolveSite(project.site, config->endpoints.For("postgres"));
@@ -79,11 +87,13 @@ Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, cons
                       const std::string& stack_dir, const PlanOptions& options) {
   Result<RecordedState> recorded = LoadRecorded(store);
   if (!recorded.ok()) return recorded.status();
+  Result<int64_t> rebuilt_at = store->RebuiltAt();
+  if (!rebuilt_at.ok()) return rebuilt_at.status();
   ObserveScope scope = ScopeOf(desired, *recorded);
   Result<ObservedState> observed = Observe(cloud, desired.project.stack, scope);
   if (!observed.ok()) return observed.status();
   DiffResult diff = Diff(desired, *observed, *recorded, {options.allow_destroy, cloud->CanModifyDeletionProtection()});
-  HoldPurchasesAfterRebuild(store->RebuiltAt(), desired.project.purchase_search_window_seconds, clock, &diff.changes);
+  HoldPurchasesAfterRebuild(*rebuilt_at, desired.project.purchase_search_window_seconds, clock, &diff.changes);
   RunPreflight(cloud, *observed, &diff.changes);
 
   Plan plan;

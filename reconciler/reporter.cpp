@@ -91,14 +91,15 @@ void JsonReporter::Progress(const ProgressEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
   out_ << nlohmann::json{{"change", e.change_id}, {"resource", e.resource}, {"phase", e.phase},
                          {"detail", e.detail}, {"final", e.final}}
-              .dump()
+              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
        << "\n"
        << std::flush;
 }
 
 void JsonReporter::Note(const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
-  out_ << nlohmann::json{{"note", message}}.dump() << "\n" << std::flush;
+  out_ << nlohmann::json{{"note", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
+       << std::flush;
 }
 
 void RecordingReporter::Progress(const ProgressEvent& e) {

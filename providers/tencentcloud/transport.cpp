@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <mutex>
 
 namespace reconciler::tencentcloud {
@@ -178,6 +179,23 @@ class CurlTransport final : public HttpTransport {
 };
 
 }  // namespace
+
+Result<UrlParts> ParseUrl(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), &curl_url_cleanup);
+  if (!parsed) return Status(Code::kInternal, "out of memory parsing a URL");
+  CURLUcode rc = curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME);
+  if (rc != CURLUE_OK) return Status(Code::kInvalidInput, std::string("not a URL: ") + curl_url_strerror(rc));
+  UrlParts out;
+  for (auto [part, field] : {std::pair{CURLUPART_SCHEME, &out.scheme}, std::pair{CURLUPART_HOST, &out.host}}) {
+    char* text = nullptr;
+    rc = curl_url_get(parsed.get(), part, &text, 0);
+    if (rc != CURLUE_OK) return Status(Code::kInvalidInput, std::string("not a URL: ") + curl_url_strerror(rc));
+    *field = text;
+    curl_free(text);
+  }
+  for (char& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 std::unique_ptr<HttpTransport> NewCurlTransport(const TransportOptions& options) {
   return std::make_unique<CurlTransport>(options);
