@@ -243,7 +243,10 @@ Status CreateStateFile(const std::string& path) {
 Status CheckStateFile(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) return Status(Code::kInternal, "state store " + path + ": " + std::strerror(errno));
+    const int error = errno;
+    if (error == ELOOP) return Refuse(path, "it is a symlink loop");
+    if (error != ENOENT) return Status(Code::kInternal, "state store " + path + ": " + std::strerror(error));
+    if (::lstat(path.c_str(), &st) == 0) return Refuse(path, "it is a symlink to nothing");
     return CreateStateFile(path);
   }
   if (!S_ISREG(st.st_mode)) return Refuse(path, std::string("it is ") + FileKind(st.st_mode) + ", not a database file");
