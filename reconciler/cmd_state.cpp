@@ -167,7 +167,14 @@ int RunStateCommand(const StateCommandOptions& options, Io io) {
     return kExitError;
   }
   std::unique_ptr<StackLock> lock;
+  std::optional<CloudSession> session;
   if (options.action == "rebuild") {
+    // The cloud is opened first: an endpoint it refuses leaves no state file behind.
+    Result<CloudSession> opened = OpenCloud(stack->desired.project, &clock,
+                                            options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow
+                                                                      : tencentcloud::InsecureEndpoint::kRefuse);
+    if (!opened.ok()) return Fail(io, "state rebuild", opened.status());
+    session = std::move(opened).value();
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
     Result<std::unique_ptr<StackLock>> held = StackLock::Acquire(*path + ".lock", &clock);
@@ -178,10 +185,6 @@ int RunStateCommand(const StateCommandOptions& options, Io io) {
   if (!store.ok()) return Fail(io, "state", store.status());
   if (options.action == "list") return List(store->get(), io);
   if (options.action == "show") return Show(store->get(), options.key, io);
-  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock,
-                                            options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow
-                                                                      : tencentcloud::InsecureEndpoint::kRefuse);
-  if (!session.ok()) return Fail(io, "state rebuild", session.status());
   return Rebuild(*stack, store->get(), session->cloud.get(), io);
 }
 

@@ -329,7 +329,7 @@ Status StateStore::Exec(const std::string& sql) {
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
     std::string message = error ? error : "unknown error";
     sqlite3_free(error);
-    return Status(Code::kInternal, "state store " + path_ + ": " + message);
+    return Status(Code::kInternal, "state store " + FileOf(db_) + ": " + message);
   }
   return Status::Ok();
 }
@@ -394,11 +394,11 @@ Result<int64_t> StateStore::Generation() {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s(db_, "SELECT value FROM meta WHERE key = 'generation'");
   int rc = s.Step();
-  if (rc == SQLITE_DONE) return Status(Code::kInternal, "state store " + path_ + ": meta has no generation");
+  if (rc == SQLITE_DONE) return Status(Code::kInternal, "state store " + FileOf(db_) + ": meta has no generation");
   if (rc != SQLITE_ROW) return DbError(db_, "reading the generation");
   std::optional<int64_t> generation = ParseCount(s.Text(0));
   if (!generation) {
-    return Status(Code::kInternal, "state store " + path_ + ": the generation in meta is '" + s.Text(0).substr(0, 40) +
+    return Status(Code::kInternal, "state store " + FileOf(db_) + ": the generation in meta is '" + s.Text(0).substr(0, 40) +
                                        "', not a count; the file is damaged");
   }
   return *generation;
@@ -412,7 +412,7 @@ Result<int64_t> StateStore::RebuiltAt() {
   if (rc != SQLITE_ROW) return DbError(db_, "reading when it was rebuilt");
   std::optional<int64_t> at = ParseCount(s.Text(0));
   if (!at) {
-    return Status(Code::kInternal, "state store " + path_ + ": rebuilt_at in meta is '" + s.Text(0).substr(0, 40) +
+    return Status(Code::kInternal, "state store " + FileOf(db_) + ": rebuilt_at in meta is '" + s.Text(0).substr(0, 40) +
                                        "', not unix seconds; the file is damaged");
   }
   return *at;
