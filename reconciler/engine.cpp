@@ -99,7 +99,9 @@ Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, cons
   Plan plan;
   plan.stack = desired.project.stack;
   plan.created_at = NowText(clock);
-  plan.stack_dir = std::filesystem::absolute(stack_dir).lexically_normal().string();
+  std::error_code ec;  // a working directory that was deleted has no absolute path
+  std::filesystem::path dir = std::filesystem::absolute(stack_dir, ec);
+  plan.stack_dir = (ec ? std::filesystem::path(stack_dir) : dir).lexically_normal().string();
   plan.regions = scope.regions;
   plan.masters = scope.masters;
   plan.allow_destroy = options.allow_destroy;
