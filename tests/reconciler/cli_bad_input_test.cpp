@@ -258,5 +258,46 @@ TEST_CASE("cli: an http endpoint named localhost needs no flag") {
   CHECK(rig.emu.Calls("DescribeDBInstances")["total"].get<int>() > 0);
 }
 
+
+TEST_CASE("cli: a plan file nested too deep or holding a fraction is refused and not a crash") {
+  BadInputRig rig;
+  const fs::path file = rig.stack_path() / "bad.plan";
+  std::string why;
+  SUBCASE("nested a million levels in a field that is shown") {
+    std::ofstream(file) << R"({"formatVersion":)" << std::string(1000000, '[') << std::string(1000000, ']') << "}";
+    why = "JSON nested 1000001 levels deep; the limit is 100";
+  }
+  SUBCASE("a count far out of range") {
+    REQUIRE(rig.Run({"plan", "--out", "bad.plan"}).exit_code == 0);
+    json plan = json::parse(ReadFile(file.string()));
+    plan["stateGeneration"] = 1e300;
+    std::ofstream(file) << plan.dump();
+    why = "the plan file is damaged: it holds a fractional number";
+  }
+  ProcessResult r = rig.Run({"apply", "bad.plan", "--auto-approve"});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 3);
+  CHECK(r.err == "reconciler apply: bad.plan: " + why + "\n");
+  CHECK(rig.emu.Calls("CreateReadOnlyDBInstance")["total"].get<int>() ==
+        rig.emu.Calls("CreateReadOnlyDBInstance")["dryRun"].get<int>());
+}
+
+TEST_CASE("cli: api given an answer nested too deep reports it and does not crash") {
+  LoopbackServer srv;
+  srv.server().Post("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"Response":{"RequestId":"r","X":)" + std::string(300000, '[') + std::string(300000, ']') + "}}",
+                    "application/json");
+  });
+  srv.Start();
+  BadInputRig rig;
+  ProcessResult r = rig.Run({"api", "DescribeRegions"}, {"TENCENTCLOUD_ENDPOINT=" + srv.url()});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("the answer is not a Tencent Cloud API envelope (JSON nested 300002 levels deep") != std::string::npos);
+  ProcessResult data = rig.Run({"api", "DescribeRegions", "--data", "{\"a\":" + std::string(50000, '[') + std::string(50000, ']') + "}"},
+                               {"TENCENTCLOUD_ENDPOINT=" + srv.url()});
+  CHECK(data.exit_code == 3);
+  CHECK(data.err.find("--data must be a JSON object (JSON nested 50001 levels deep; the limit is 100)") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace reconciler::testing
