@@ -9,10 +9,10 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <optional>
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace reconciler {
 
@@ -105,6 +105,10 @@ class Stmt {
   }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
   bool IsInt(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_INTEGER; }
+  std::string Name(int col) const {
+    const char* name = sqlite3_column_name(stmt_, col);
+    return name ? name : "column " + std::to_string(col + 1);
+  }
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
@@ -136,7 +140,7 @@ Result<std::vector<std::string>> JsonList(const std::string& text) {
 
 Result<Operation> OperationFrom(const Stmt& s) {
   for (int col : {5, 7, 14, 15, 16}) {
-    if (!s.IsInt(col)) return Status(Code::kInternal, "column " + std::to_string(col + 1) + " is not an integer");
+    if (!s.IsInt(col)) return Status(Code::kInternal, s.Name(col) + " is not an integer");
   }
   Result<std::vector<std::string>> deal_names = JsonList(s.Text(8));
   if (!deal_names.ok()) return deal_names.status().Annotate("deal_names");
@@ -290,7 +294,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path, Cl
   // Judged before the pragmas, which may write.
   Status ours = store->CheckOurs();
   if (!ours.ok()) return ours;
-  if (::chmod(path.c_str(), 0600) != 0) {
+  // Only now that it is known to be ours; a file already private is left alone.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || ((st.st_mode & 07777) != 0600 && ::chmod(path.c_str(), 0600) != 0)) {
     return Status(Code::kInternal, "state store " + path + ": cannot make it private (chmod 0600): " + std::strerror(errno));
   }
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {

@@ -33,7 +33,7 @@ struct StackSource {
 // beyond `max_total_bytes` in all, and any entry named like a spec file (or the project file)
 // that is not a regular file once symlinks are followed (a dangling symlink, a symlink loop,
 // a FIFO, a device, a directory), since skipping it would make its resources look deleted.
-// More than `max_files` spec files is one error, and nothing is read.
+// More than `max_files` spec files is one error, and no spec file is read.
 StackSource ReadStack(const std::string& dir, const ParseLimits& limits = {});
 
 struct LoadedStack {

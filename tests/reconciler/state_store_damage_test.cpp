@@ -170,7 +170,7 @@ TEST_CASE("state store: a damaged operation row is an error naming the operation
   }
   SUBCASE("a count that is not a number") {
     damage = "expected = 'two'";
-    why = "column 6 is not an integer";
+    why = "expected is not an integer";
   }
   Sql(path, "UPDATE operations SET " + damage + " WHERE id = 'op-1'");
   auto store = std::move(StateStore::Open(path, &clock)).value();
