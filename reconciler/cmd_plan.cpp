@@ -187,9 +187,8 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   return kExitOk;
 }
 
-// Reads a saved plan. Only what it asks to do is taken from it; every gate comes from the
-// command line and every change is derived again before anything is sent.
-std::optional<Plan> ReadPlanFile(const std::string& path, Io io) {
+// A plan file is input like any other: bounded in size and depth before it is parsed.
+Result<Plan> ParsePlanFile(const std::string& path) {
   constexpr size_t kMaxPlanBytes = 64u << 20;
   std::ifstream in(path, std::ios::binary);
   std::string text;
@@ -197,11 +196,16 @@ std::optional<Plan> ReadPlanFile(const std::string& path, Io io) {
   while (text.size() <= kMaxPlanBytes && (in.read(buf, sizeof buf) || in.gcount() > 0)) {
     text.append(buf, static_cast<size_t>(in.gcount()));
   }
+  if (text.size() > kMaxPlanBytes) return Status(Code::kInvalidInput, "larger than 64 MiB, so not a plan file");
   Result<json> j = ParseJsonInput(text);
-  Result<Plan> plan = text.size() > kMaxPlanBytes
-                          ? Result<Plan>(Status(Code::kInvalidInput, "larger than 64 MiB, so not a plan file"))
-                      : j.ok() ? PlanFromJson(*j)
-                               : Result<Plan>(j.status());
+  if (!j.ok()) return j.status();
+  return PlanFromJson(*j);
+}
+
+// Reads a saved plan. Only what it asks to do is taken from it; every gate comes from the
+// command line and every change is derived again before anything is sent.
+std::optional<Plan> ReadPlanFile(const std::string& path, Io io) {
+  Result<Plan> plan = ParsePlanFile(path);
   if (!plan.ok()) {
     io.err << "reconciler apply: " << path << ": " << plan.status().message() << "\n";
     return std::nullopt;
