@@ -2,8 +2,6 @@
 
 #include <openssl/crypto.h>
 
-#include <cctype>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -42,22 +40,6 @@ std::string StringField(const json& obj, const char* key) {
 std::string WithScheme(const std::string& host_or_url) {
   if (host_or_url.find("://") != std::string::npos) return host_or_url;
   return "https://" + host_or_url;
-}
-
-// 127.0.0.0/8 written as four decimal parts (libcurl writes IPv4 hosts so).
-bool IsLoopbackIpv4(const std::string& host) {
-  int parts[4];
-  char tail = 0;
-  if (std::sscanf(host.c_str(), "%3d.%3d.%3d.%3d%c", &parts[0], &parts[1], &parts[2], &parts[3], &tail) != 4) return false;
-  for (int p : parts) {
-    if (p < 0 || p > 255) return false;
-  }
-  return parts[0] == 127 && host.find_first_not_of("0123456789.") == std::string::npos;
-}
-
-bool IsLoopbackHost(std::string host) {
-  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return host == "localhost" || host == "[::1]" || IsLoopbackIpv4(host);
 }
 
 std::string WithService(std::string url, const std::string& service) {
