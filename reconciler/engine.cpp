@@ -12,11 +12,16 @@ namespace reconciler {
 
 namespace tc = tencentcloud;
 
+namespace {
+
+// Where the project file sets the endpoint, for messages: "reconciler.yaml:6:15 provider.tencentcloud.endpoint".
 std::string EndpointOrigin(const specs::Project& project) {
   const specs::Location& at = project.endpoint_at;
   if (at.line == 0) return "provider.tencentcloud.endpoint";
   return at.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + " provider.tencentcloud.endpoint";
 }
+
+}  // namespace
 
 Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock, tc::InsecureEndpoint insecure) {
   tc::ConfigSources sources;

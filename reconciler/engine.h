@@ -35,9 +35,6 @@ struct CloudSession {
 Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock,
                                tencentcloud::InsecureEndpoint insecure = tencentcloud::InsecureEndpoint::kRefuse);
 
-// Where the project file sets the endpoint, for messages: "dir/reconciler.yaml:6:15 provider.tencentcloud.endpoint".
-std::string EndpointOrigin(const specs::Project& project);
-
 // The SQLite path of `state: sqlite:PATH`, relative to the stack directory.
 Result<std::string> StatePath(const std::string& stack_dir, const specs::Project& project);
 
