@@ -283,10 +283,11 @@ TEST_CASE("cli: a plan file nested too deep or holding a fraction is refused and
 }
 
 TEST_CASE("cli: api given an answer nested too deep reports it and does not crash") {
+  std::string answer = R"({"Response":{"RequestId":"r","X":)";
+  answer.append(300000, '[').append(300000, ']').append("}}");
   LoopbackServer srv;
-  srv.server().Post("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"Response":{"RequestId":"r","X":)" + std::string(300000, '[') + std::string(300000, ']') + "}}",
-                    "application/json");
+  srv.server().Post("/", [answer](const httplib::Request&, httplib::Response& res) {
+    res.set_content(answer, "application/json");
   });
   srv.Start();
   BadInputRig rig;

@@ -231,10 +231,10 @@ TEST_CASE("spec loader: the count of spec files and their total size are bounded
   TempDir dir("stack");
   dir.Write("reconciler.yaml", kProject);
   const std::string doc = "apiVersion: reconciler/v1\nkind: ServerlessInstance\nmetadata: {name: s%}\nspec: {zone: ap-beijing-1}\n";
-  for (int i = 0; i < 4; ++i) {
+  for (char i : {'0', '1', '2', '3'}) {
     std::string text = doc;
-    text.replace(text.find('%'), 1, std::to_string(i));
-    dir.Write("s" + std::to_string(i) + ".yaml", text);
+    text[text.find('%')] = i;
+    dir.Write(std::string{'s', i, '.', 'y', 'a', 'm', 'l'}, text);
   }
   ParseLimits limits;
   SUBCASE("within both limits") {
