@@ -13,6 +13,9 @@ namespace reconciler {
 namespace {
 
 constexpr const char* kNotBuilt = " (not built yet)";
+constexpr const char* kInsecureHelp =
+    "Allow a plain http:// endpoint on a host that is not this machine (the session token and signed requests "
+    "then cross the network unencrypted)";
 
 // Registers a subcommand that exists in the design but is not implemented yet. It
 // accepts any arguments and says so instead of pretending.
@@ -46,6 +49,7 @@ int RunCli(int argc, char** argv, Io io) {
   ValidateCommandOptions validate;
   CLI::App* validate_cmd = app.add_subcommand("validate", "Check the specs of a stack; no network");
   validate_cmd->add_option("STACK", validate.stack, "Stack directory (default: .)");
+  validate_cmd->add_flag("--insecure-endpoint", validate.insecure_endpoint, kInsecureHelp);
   validate_cmd->callback([&] { run = [&] { return RunValidateCommand(validate, io); }; });
   PlanCommandOptions plan;
   CLI::App* plan_cmd = app.add_subcommand("plan", "Show what must change, validated by the cloud (DryRun) and priced");
@@ -57,6 +61,7 @@ int RunCli(int argc, char** argv, Io io) {
   plan_cmd->add_flag("--allow-destroy", plan.allow_destroy, "Plan deletions and replacements instead of blocking them");
   plan_cmd->add_flag("--retry-failed", plan.retry_failed,
                      "Buy again for resources whose last purchase failed (refused, or past its deadline)");
+  plan_cmd->add_flag("--insecure-endpoint", plan.insecure_endpoint, kInsecureHelp);
   plan_cmd->callback([&] { run = [&] { return RunPlanCommand(plan, io); }; });
 
   ApplyCommandOptions apply;
@@ -67,6 +72,7 @@ int RunCli(int argc, char** argv, Io io) {
   apply_cmd->add_flag("--retry-failed", apply.retry_failed,
                       "Buy again for resources whose last purchase failed (refused, or past its deadline)");
   apply_cmd->add_flag("--json-progress", apply.json_progress, "Report progress as JSON lines");
+  apply_cmd->add_flag("--insecure-endpoint", apply.insecure_endpoint, kInsecureHelp);
   apply_cmd->callback([&] { run = [&] { return RunApplyCommand(apply, io); }; });
 
   AddPlaceholder(app, "run", "Reconcile continuously as a daemon", &run, io);
@@ -84,6 +90,7 @@ int RunCli(int argc, char** argv, Io io) {
   state_show->callback([&] { state.action = "show"; });
   state_rebuild->callback([&] { state.action = "rebuild"; });
   for (CLI::App* sub : {state_list, state_show, state_rebuild}) sub->add_option("--stack", state.stack, "Stack directory (default: .)");
+  state_rebuild->add_flag("--insecure-endpoint", state.insecure_endpoint, kInsecureHelp);
   state_cmd->final_callback([&] { run = [&] { return RunStateCommand(state, io); }; });
 
   ImportCommandOptions import;
@@ -91,6 +98,7 @@ int RunCli(int argc, char** argv, Io io) {
   import_cmd->add_option("RESOURCE", import.resource, "KIND/NAME of a resource in the specs")->required();
   import_cmd->add_option("ID", import.instance_id, "The existing instance or group id")->required();
   import_cmd->add_option("--stack", import.stack, "Stack directory (default: .)");
+  import_cmd->add_flag("--insecure-endpoint", import.insecure_endpoint, kInsecureHelp);
   import_cmd->callback([&] { run = [&] { return RunImportCommand(import, io); }; });
   AddPlaceholder(app, "hook", "Git server hooks: hook pre-receive | post-receive", &run, io);
 
@@ -104,6 +112,7 @@ int RunCli(int argc, char** argv, Io io) {
   api_cmd->add_option("--endpoint", api.endpoint, "Endpoint URL (default: TENCENTCLOUD_ENDPOINT)");
   api_cmd->add_option("--profile", api.profile, "tccli profile (default: TCCLI_PROFILE or default)");
   api_cmd->add_flag("--verbose,-v", api.verbose, "Show the request, with secrets redacted");
+  api_cmd->add_flag("--insecure-endpoint", api.insecure_endpoint, kInsecureHelp);
   api_cmd->callback([&] { run = [&] { return RunApiCommand(api, io); }; });
 
   try {

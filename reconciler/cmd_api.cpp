@@ -3,6 +3,7 @@
 
 #include "providers/tencentcloud/api_client.h"
 #include "reconciler/commands.h"
+#include "reconciler/json_input.h"
 
 namespace reconciler {
 
@@ -20,11 +21,14 @@ std::string DefaultVersion(const std::string& service) {
 }  // namespace
 
 int RunApiCommand(const ApiCommandOptions& options, Io io) {
-  json params = json::parse(options.data, nullptr, /*allow_exceptions=*/false);
-  if (params.is_discarded() || !params.is_object()) {
-    io.err << "reconciler api: --data must be a JSON object, got: " << options.data << "\n";
+  Result<json> parsed = ParseJsonInput(options.data);
+  if (!parsed.ok() || !parsed->is_object()) {
+    io.err << "reconciler api: --data must be a JSON object"
+           << (parsed.ok() ? "" : " (" + parsed.status().message() + ")") << ", got: " << options.data.substr(0, 200)
+           << (options.data.size() > 200 ? "..." : "") << "\n";
     return kExitInvalidInput;
   }
+  json params = std::move(parsed).value();
   std::string version = options.version.empty() ? DefaultVersion(options.service) : options.version;
   if (version.empty()) {
     io.err << "reconciler api: no default version for service '" << options.service
@@ -35,6 +39,8 @@ int RunApiCommand(const ApiCommandOptions& options, Io io) {
   tc::ConfigSources sources;
   sources.profile = options.profile;
   sources.endpoint = options.endpoint;
+  sources.endpoint_origin = "--endpoint";
+  sources.insecure_endpoint = options.insecure_endpoint ? tc::InsecureEndpoint::kAllow : tc::InsecureEndpoint::kRefuse;
   Result<tc::CloudConfig> config = tc::LoadCloudConfig(sources);
   if (!config.ok()) {
     io.err << "reconciler api: " << config.status().message() << "\n";
@@ -66,7 +72,7 @@ int RunApiCommand(const ApiCommandOptions& options, Io io) {
   }
   json shown = std::move(response).value();
   tc::RedactSecrets(&shown);
-  io.out << shown.dump(4) << "\n";
+  io.out << shown.dump(4, ' ', false, json::error_handler_t::replace) << "\n";
   return kExitOk;
 }
 

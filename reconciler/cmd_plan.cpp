@@ -18,6 +18,7 @@
 #include "reconciler/engine.h"
 #include "reconciler/executor.h"
 #include "reconciler/host_lock.h"
+#include "reconciler/json_input.h"
 #include "reconciler/plan_render.h"
 #include "specs/spec_loader.h"
 
@@ -37,6 +38,11 @@ std::optional<specs::LoadedStack> LoadOrReport(const std::string& dir, Io io) {
     return std::nullopt;
   }
   return stack;
+}
+
+template <typename Options>
+tencentcloud::InsecureEndpoint InsecureOf(const Options& options) {
+  return options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow : tencentcloud::InsecureEndpoint::kRefuse;
 }
 
 int ReportError(Io io, const std::string& what, const Status& s) {
@@ -183,7 +189,7 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   std::optional<specs::LoadedStack> stack = LoadOrReport(options.stack, io);
   if (!stack) return kExitInvalidInput;
   SystemClock clock;
-  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
+  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock, InsecureOf(options));
   if (!session.ok()) return ReportError(io, "plan", session.status());
   Result<std::string> path = StatePath(options.stack, stack->desired.project);
   if (!path.ok()) return ReportError(io, "plan", path.status());
@@ -192,12 +198,12 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   Result<Plan> plan = MakePlan(session->cloud.get(), store->get(), &clock, stack->desired, options.stack,
                                {options.allow_destroy, options.retry_failed});
   if (!plan.ok()) return ReportError(io, "plan", plan.status());
-  if (options.json) io.out << PlanToJson(*plan).dump(2) << "\n";
+  if (options.json) io.out << PlanToJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   else if (options.markdown) io.out << RenderPlanMarkdown(*plan);
   else io.out << RenderPlanText(*plan, UseColor(STDOUT_FILENO));
   if (!options.out.empty()) {
     // A plan names the stack's instances and requests: private to its owner, like the state.
-    const std::string text = PlanToJson(*plan).dump(2) + "\n";
+    const std::string text = PlanToJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     int fd = ::open(options.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
                    ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
@@ -213,12 +219,25 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   return kExitOk;
 }
 
+// A plan file is input like any other: bounded in size and depth before it is parsed.
+Result<Plan> ParsePlanFile(const std::string& path) {
+  constexpr size_t kMaxPlanBytes = 64u << 20;
+  std::ifstream in(path, std::ios::binary);
+  std::string text;
+  char buf[1 << 16];
+  while (text.size() <= kMaxPlanBytes && (in.read(buf, sizeof buf) || in.gcount() > 0)) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+  }
+  if (text.size() > kMaxPlanBytes) return Status(Code::kInvalidInput, "larger than 64 MiB, so not a plan file");
+  Result<json> j = ParseJsonInput(text);
+  if (!j.ok()) return j.status();
+  return PlanFromJson(*j);
+}
+
 // Reads a saved plan. Only what it asks to do is taken from it; every gate comes from the
 // command line and every change is derived again before anything is sent.
 std::optional<Plan> ReadPlanFile(const std::string& path, Io io) {
-  std::ifstream in(path);
-  json j = json::parse(in, nullptr, false);
-  Result<Plan> plan = j.is_discarded() ? Result<Plan>(Status(Code::kInvalidInput, "not JSON")) : PlanFromJson(j);
+  Result<Plan> plan = ParsePlanFile(path);
   if (!plan.ok()) {
     io.err << "reconciler apply: " << path << ": " << plan.status().message() << "\n";
     return std::nullopt;
@@ -251,7 +270,7 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
   std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
   Result<std::unique_ptr<StackLock>> lock = StackLock::Acquire(*path + ".lock", &clock);
   if (!lock.ok()) return ReportError(io, "apply", lock.status());
-  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
+  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock, InsecureOf(options));
   if (!session.ok()) return ReportError(io, "apply", session.status());
   Result<std::unique_ptr<StackLock>> host_lock =
       AcquireHostStackLock(stack->desired.project.stack, session->endpoint,

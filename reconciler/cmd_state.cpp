@@ -13,6 +13,7 @@
 #include "reconciler/commands.h"
 #include "reconciler/diff.h"
 #include "reconciler/engine.h"
+#include "reconciler/json_input.h"
 #include "specs/rules.h"
 #include "specs/spec_loader.h"
 
@@ -106,10 +107,10 @@ int Show(StateStore* store, const std::string& key, Io io) {
   for (const ResourceRecord& r : *resources) {
     if (r.key != key) continue;
     found = true;
-    json spec = json::parse(r.spec_json, nullptr, false);
+    Result<json> spec = ParseJsonInput(r.spec_json);
     out["region"] = r.region;
     out["deletionPolicy"] = r.deletion_policy;
-    out["lastApplied"] = spec.is_discarded() ? json(r.spec_json) : spec;
+    out["lastApplied"] = spec.ok() ? *spec : json(r.spec_json);
     if (!r.group_id.empty()) out["groupId"] = r.group_id;
     out["updatedAt"] = r.updated_at;
   }
@@ -125,9 +126,8 @@ int Show(StateStore* store, const std::string& key, Io io) {
     if (op.resource_key != key) continue;
     json events = json::array();
     Result<std::vector<Event>> log = store->Events(op.id);
-    if (log.ok()) {
-      for (const Event& e : *log) events.push_back({{"at", e.at}, {"phase", e.phase}, {"detail", e.detail}});
-    }
+    if (!log.ok()) return Fail(io, "state show", log.status());
+    for (const Event& e : *log) events.push_back({{"at", e.at}, {"phase", e.phase}, {"detail", e.detail}});
     operations.push_back({{"id", op.id}, {"kind", op.kind}, {"phase", PhaseName(op.phase)}, {"attempts", op.attempts},
                           {"dealNames", op.deal_names}, {"billId", op.bill_id}, {"instanceIds", op.instance_ids},
                           {"error", op.error}, {"errorCode", op.error_code},
@@ -141,7 +141,7 @@ int Show(StateStore* store, const std::string& key, Io io) {
   }
   out["instances"] = instances;
   out["operations"] = operations;
-  io.out << out.dump(2) << "\n";
+  io.out << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   return kExitOk;
 }
 
@@ -197,7 +197,14 @@ int RunStateCommand(const StateCommandOptions& options, Io io) {
     return kExitError;
   }
   std::unique_ptr<StackLock> lock;
+  std::optional<CloudSession> session;
   if (options.action == "rebuild") {
+    // The cloud is opened first: an endpoint it refuses leaves no state file behind.
+    Result<CloudSession> opened = OpenCloud(stack->desired.project, &clock,
+                                            options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow
+                                                                      : tencentcloud::InsecureEndpoint::kRefuse);
+    if (!opened.ok()) return Fail(io, "state rebuild", opened.status());
+    session = std::move(opened).value();
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
     Result<std::unique_ptr<StackLock>> held = StackLock::Acquire(*path + ".lock", &clock);
@@ -208,8 +215,6 @@ int RunStateCommand(const StateCommandOptions& options, Io io) {
   if (!store.ok()) return Fail(io, "state", store.status());
   if (options.action == "list") return List(store->get(), io);
   if (options.action == "show") return Show(store->get(), options.key, io);
-  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
-  if (!session.ok()) return Fail(io, "state rebuild", session.status());
   return Rebuild(*stack, store->get(), session->cloud.get(), io);
 }
 
@@ -243,7 +248,9 @@ int RunImportCommand(const ImportCommandOptions& options, Io io) {
   std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
   Result<std::unique_ptr<StackLock>> lock = StackLock::Acquire(*path + ".lock", &clock);
   if (!lock.ok()) return Fail(io, "import", lock.status());
-  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock);
+  Result<CloudSession> session = OpenCloud(stack->desired.project, &clock,
+                                            options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow
+                                                                      : tencentcloud::InsecureEndpoint::kRefuse);
   if (!session.ok()) return Fail(io, "import", session.status());
   Result<std::unique_ptr<StateStore>> store = StateStore::Open(*path, &clock);
   if (!store.ok()) return Fail(io, "import", store.status());

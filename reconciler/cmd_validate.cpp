@@ -29,6 +29,14 @@ int RunValidateCommand(const ValidateCommandOptions& options, Io io) {
   if (!project.endpoint.empty()) {
     tencentcloud::Endpoints endpoints;
     endpoints.SetOverride(project.endpoint);
+    Status endpoint = endpoints.Check("provider.tencentcloud.endpoint", options.insecure_endpoint
+                                                                          ? tencentcloud::InsecureEndpoint::kAllow
+                                                                          : tencentcloud::InsecureEndpoint::kRefuse);
+    if (!endpoint.ok()) {
+      const specs::Location& at = project.endpoint_at.line ? project.endpoint_at : project.at;
+      io.err << at.file << ":" << at.line << ":" << at.column << ": error: " << endpoint.message() << "\n1 error\n";
+      return kExitInvalidInput;
+    }
     Result<tencentcloud::Site> site = tencentcloud::ResolveSite(project.site, endpoints.For("postgres"));
     if (!site.ok()) {
       const specs::Location& at = project.site_at.line ? project.site_at : project.at;

@@ -18,6 +18,7 @@ struct ApiCommandOptions {
   std::string endpoint;  // default: from the environment or profile
   std::string profile;   // default: $TCCLI_PROFILE, else "default"
   bool verbose = false;
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
 };
 
 // `reconciler api ACTION --data JSON`: one signed call, the response printed as JSON.
@@ -25,6 +26,7 @@ int RunApiCommand(const ApiCommandOptions& options, Io io);
 
 struct ValidateCommandOptions {
   std::string stack = ".";
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
 };
 
 // `reconciler validate [STACK]`: loads the specs, prints every problem, exits 3 on errors.
@@ -42,6 +44,7 @@ struct PlanCommandOptions {
   bool detailed_exitcode = false;
   bool allow_destroy = false;
   bool retry_failed = false;  // buy again for resources whose last purchase failed terminally
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
 };
 
 // `reconciler plan`: 0 no changes (or changes without --detailed-exitcode), 2 changes with
@@ -55,6 +58,7 @@ struct ApplyCommandOptions {
   bool allow_destroy = false;
   bool retry_failed = false;   // buy again for resources whose last purchase failed terminally
   bool json_progress = false;  // progress as JSON lines
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
 };
 
 int RunApplyCommand(const ApplyCommandOptions& options, Io io);
@@ -63,6 +67,7 @@ struct StateCommandOptions {
   std::string action;  // list | show | rebuild
   std::string key;     // show KEY
   std::string stack = ".";
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
 };
 
 int RunStateCommand(const StateCommandOptions& options, Io io);
@@ -71,6 +76,7 @@ struct ImportCommandOptions {
   std::string resource;     // KIND/NAME
   std::string instance_id;  // postgres-..., pgro-... or pgrogrp-...
   std::string stack = ".";
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
 };
 
 int RunImportCommand(const ImportCommandOptions& options, Io io);

@@ -483,8 +483,12 @@ class Builder {
     auto rec = recorded_.resources.find(key);
     if (rec == recorded_.resources.end()) return {};
     json spec = json::parse(rec->second.spec_json, nullptr, false);
-    if (!spec.is_object() || !spec.contains("securityGroupIds")) return {};
-    return spec["securityGroupIds"].get<std::vector<std::string>>();
+    if (!spec.is_object() || !spec.contains("securityGroupIds") || !spec["securityGroupIds"].is_array()) return {};
+    std::vector<std::string> ids;
+    for (const json& id : spec["securityGroupIds"]) {
+      if (id.is_string()) ids.push_back(id.get<std::string>());
+    }
+    return ids;
   }
 
   void Replace(const Resource& r, const specs::ReadOnlyInstanceSpec& s, const std::vector<std::string>& ids,

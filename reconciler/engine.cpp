@@ -12,10 +12,23 @@ namespace reconciler {
 
 namespace tc = tencentcloud;
 
-Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock) {
+namespace {
+
+// Where the project file sets the endpoint, for messages: "reconciler.yaml:6:15 provider.tencentcloud.endpoint".
+std::string EndpointOrigin(const specs::Project& project) {
+  const specs::Location& at = project.endpoint_at;
+  if (at.line == 0) return "provider.tencentcloud.endpoint";
+  return at.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + " provider.tencentcloud.endpoint";
+}
+
+}  // namespace
+
+Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock, tc::InsecureEndpoint insecure) {
   tc::ConfigSources sources;
   sources.profile = project.profile;
   sources.endpoint = project.endpoint;
+  sources.endpoint_origin = EndpointOrigin(project);
+  sources.insecure_endpoint = insecure;
   Result<tc::CloudConfig> config = tc::LoadCloudConfig(sources);
   if (!config.ok()) return config.status();
   Result<tc::Site> site = tc::ResolveSite(project.site, config->endpoints.For("postgres"));
@@ -88,18 +101,22 @@ Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, cons
                       const std::string& stack_dir, const PlanOptions& options) {
   Result<RecordedState> recorded = LoadRecorded(store);
   if (!recorded.ok()) return recorded.status();
+  Result<int64_t> rebuilt_at = store->RebuiltAt();
+  if (!rebuilt_at.ok()) return rebuilt_at.status();
   ObserveScope scope = ScopeOf(desired, *recorded);
   Result<ObservedState> observed = Observe(cloud, desired.project.stack, scope);
   if (!observed.ok()) return observed.status();
   DiffResult diff = Diff(desired, *observed, *recorded,
                          {options.allow_destroy, cloud->CanModifyDeletionProtection(), options.retry_failed});
-  HoldPurchasesAfterRebuild(store->RebuiltAt(), desired.project.purchase_search_window_seconds, clock, &diff.changes);
+  HoldPurchasesAfterRebuild(*rebuilt_at, desired.project.purchase_search_window_seconds, clock, &diff.changes);
   RunPreflight(cloud, *observed, &diff.changes);
 
   Plan plan;
   plan.stack = desired.project.stack;
   plan.created_at = NowText(clock);
-  plan.stack_dir = std::filesystem::absolute(stack_dir).lexically_normal().string();
+  std::error_code ec;  // a working directory that was deleted has no absolute path
+  std::filesystem::path dir = std::filesystem::absolute(stack_dir, ec);
+  plan.stack_dir = (ec ? std::filesystem::path(stack_dir) : dir).lexically_normal().string();
   plan.regions = scope.regions;
   plan.masters = scope.masters;
   plan.allow_destroy = options.allow_destroy;

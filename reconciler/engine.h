@@ -31,8 +31,11 @@ struct CloudSession {
 
 // Credentials from the environment or the tccli profile (the project may name the profile);
 // the endpoint from the project, else the environment; rate limits from the project.
-// `signing_clock` stamps requests, `clock` paces them. Fails with kAuth when no credentials.
-Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock);
+// `signing_clock` stamps requests, `clock` paces them. Fails with kAuth when no credentials,
+// and with kInvalidInput when an endpoint is plain http to a host that is not this machine
+// and `insecure` is not kAllow (tencentcloud::CheckEndpoint).
+Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock,
+                               tencentcloud::InsecureEndpoint insecure = tencentcloud::InsecureEndpoint::kRefuse);
 
 // The SQLite path of `state: sqlite:PATH`, relative to the stack directory.
 Result<std::string> StatePath(const std::string& stack_dir, const specs::Project& project);

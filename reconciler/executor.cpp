@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "reconciler/identity.h"
+#include "reconciler/json_input.h"
 #include "reconciler/preflight.h"
 #include "reconciler/retry_policy.h"
 
@@ -67,6 +68,12 @@ std::string UtcText(int64_t unix_seconds) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+// A string field of a recorded request; a missing or mistyped one reads as empty.
+std::string TextField(const nlohmann::json& j, const char* key) {
+  auto it = j.is_object() ? j.find(key) : j.end();
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 // The cloud's answer to a refused call, without the code (kept apart in error_code).
@@ -381,7 +388,10 @@ class Executor::Impl {
       if (!op.tags_pending || op.phase != Phase::kDelivered || op.instance_ids.empty()) continue;
       json req = json::parse(op.request_json, nullptr, false);
       if (!req.is_object() || !req.contains("tags") || !req["tags"].is_object()) continue;
-      cloud::Tags tags = req["tags"].get<cloud::Tags>();
+      cloud::Tags tags;
+      for (const auto& [k, v] : req["tags"].items()) {
+        if (v.is_string()) tags[k] = v.get<std::string>();
+      }
       tags[cloud::kStackTag] = stack_;
       tags[cloud::kResourceTag] = op.resource_key;
       tags[cloud::kOperationTag] = OperationTagValue(stack_, op.resource_key, op.id);
@@ -460,7 +470,7 @@ class Executor::Impl {
     for (Operation op : open) {
       if (op.phase != Phase::kDelivered) continue;
       std::string target_spec;
-      if (op.kind == "modify-spec") target_spec = json::parse(op.request_json).value("specCode", "");
+      if (op.kind == "modify-spec") target_spec = TextField(json::parse(op.request_json, nullptr, false), "specCode");
       if (op.kind == "create-replicas" && PruneLost(&op, seen)) {
         progress = true;
         if (op.phase == Phase::kFailed) continue;
@@ -612,17 +622,17 @@ class Executor::Impl {
     std::vector<std::string> found;
     json req = json::parse(op.request_json, nullptr, false);
     if (op.kind == "create-group") {
-      Result<std::vector<cloud::Group>> groups = cloud_->ListGroups(op.region, req.value("masterInstanceId", ""));
+      Result<std::vector<cloud::Group>> groups = cloud_->ListGroups(op.region, TextField(req, "masterInstanceId"));
       if (!groups.ok()) return groups.status();
       for (const cloud::Group& g : *groups) {
-        if (g.name == req.value("groupName", "")) found.push_back(g.id);
+        if (g.name == TextField(req, "groupName")) found.push_back(g.id);
       }
       return found;
     }
     if (op.kind == "modify-spec") {
-      Result<cloud::Instance> i = cloud_->DescribeInstance(op.region, req.value("instanceId", ""));
+      Result<cloud::Instance> i = cloud_->DescribeInstance(op.region, TextField(req, "instanceId"));
       if (!i.ok()) return i.status();
-      if (i->status == "expanding" || i->spec_code == req.value("specCode", "")) found.push_back(i->id);
+      if (i->status == "expanding" || i->spec_code == TextField(req, "specCode")) found.push_back(i->id);
       return found;
     }
     // The replica listing finds instances that carry only the tag they were bought with.
@@ -646,7 +656,10 @@ class Executor::Impl {
     Sent out;
     try {
       json req = json::parse(op.request_json);
-      if (op.kind == "create-replicas") {
+      if (HoldsFraction(req)) {
+        // Out of an integer field's range, its conversion would be undefined.
+        out.status = Status(Code::kInternal, "operation record is damaged: it holds a fractional number");
+      } else if (op.kind == "create-replicas") {
         cloud::ReplicaRequest q = ReplicaRequestFromJson(req);
         q.count = static_cast<uint64_t>(op.expected);
         q.tags[cloud::kOperationTag] = OperationTagValue(stack_, op.resource_key, op.id);

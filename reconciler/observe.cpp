@@ -23,7 +23,9 @@ Result<RecordedState> LoadRecorded(StateStore* store) {
   Result<std::vector<Operation>> all = store->Operations();
   if (!all.ok()) return all.status();
   r.failures = TerminalFailures(*all);
-  r.generation = store->Generation();
+  Result<int64_t> generation = store->Generation();
+  if (!generation.ok()) return generation.status();
+  r.generation = *generation;
   return r;
 }
 
@@ -41,7 +43,9 @@ ObserveScope ScopeOf(const specs::DesiredState& desired, const RecordedState& re
     if (!rec.region.empty()) regions.insert(rec.region);
     if (!rec.group_id.empty()) {
       json spec = json::parse(rec.spec_json, nullptr, false);
-      if (spec.is_object() && spec.contains("masterInstanceId")) masters.insert({rec.region, spec["masterInstanceId"]});
+      if (spec.is_object() && spec.contains("masterInstanceId") && spec["masterInstanceId"].is_string()) {
+        masters.insert({rec.region, spec["masterInstanceId"].get<std::string>()});
+      }
     }
   }
   for (const Operation& op : recorded.in_flight) regions.insert(op.region);

@@ -4,9 +4,21 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "reconciler/json_input.h"
+
 namespace reconciler {
 
 using nlohmann::json;
+
+namespace {
+
+// A value of a plan file in a message: bounded, and never throwing on bad UTF-8.
+std::string Shown(const json& j) {
+  std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return text.size() > 4096 ? text.substr(0, 4096) + "..." : text;
+}
+
+}  // namespace
 
 const char* ActionName(Action a) {
   switch (a) {
@@ -302,8 +314,11 @@ Result<Plan> PlanFromJson(const json& j) {
     if (!j.is_object() || !j.contains("formatVersion")) {
       return Status(Code::kInvalidInput, "not a reconciler plan file (no formatVersion)");
     }
+    // Every number a plan holds is whole; a fraction out of an integer field's range would be
+    // converted with undefined behaviour.
+    if (HoldsFraction(j)) return Status(Code::kInvalidInput, "the plan file is damaged: it holds a fractional number");
     if (j.at("formatVersion") != Plan::kFormatVersion) {
-      return Status(Code::kInvalidInput, "plan format version " + j.at("formatVersion").dump() +
+      return Status(Code::kInvalidInput, "plan format version " + Shown(j.at("formatVersion")) +
                                              " is not the one this reconciler writes (" +
                                              std::to_string(Plan::kFormatVersion) + ")");
     }
@@ -340,7 +355,7 @@ Result<Plan> PlanFromJson(const json& j) {
       if (!action.ok()) return action.status();
       c.action = *action;
       auto key = specs::ParseResourceKey(cj.at("resource"));
-      if (!key) return Status(Code::kInvalidInput, "bad resource " + cj.at("resource").dump());
+      if (!key) return Status(Code::kInvalidInput, "bad resource " + Shown(cj.at("resource")));
       c.key = *key;
       c.region = cj.at("region");
       c.reason = cj.at("reason");
@@ -425,7 +440,7 @@ std::vector<std::string> PlanDifferences(const Plan& saved, const Plan& now) {
     if (was == is) continue;
     for (const auto& [key, value] : is.items()) {
       json old = was.contains(key) ? was[key] : json(nullptr);
-      if (old != value) out.push_back(Describe(*it->second) + ": " + key + " is " + old.dump() + " in the file, " + value.dump() + " now");
+      if (old != value) out.push_back(Describe(*it->second) + ": " + key + " is " + Shown(old) + " in the file, " + Shown(value) + " now");
     }
     for (const auto& [key, value] : was.items()) {
       if (!is.contains(key)) out.push_back(Describe(c) + ": " + key + " is in the file only");

@@ -133,12 +133,13 @@ void JsonReporter::Progress(const ProgressEvent& e) {
     j["waitedSeconds"] = e.wait->waited.count();
     j["deadlineSeconds"] = e.wait->limit.count();
   }
-  out_ << j.dump() << "\n" << std::flush;
+  out_ << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n" << std::flush;
 }
 
 void JsonReporter::Note(const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
-  out_ << nlohmann::json{{"note", message}}.dump() << "\n" << std::flush;
+  out_ << nlohmann::json{{"note", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
+       << std::flush;
 }
 
 void RecordingReporter::Progress(const ProgressEvent& e) {

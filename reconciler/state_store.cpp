@@ -6,11 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "reconciler/retry_policy.h"
 
@@ -112,28 +115,48 @@ class Stmt {
     return t ? reinterpret_cast<const char*>(t) : "";
   }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  bool IsInt(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_INTEGER; }
+  std::string Name(int col) const {
+    const char* name = sqlite3_column_name(stmt_, col);
+    return name ? name : "column " + std::to_string(col + 1);
+  }
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
   int rc_;
 };
 
-Status DbError(sqlite3* db, const std::string& what) {
-  return Status(Code::kInternal, "state store: " + what + ": " + sqlite3_errmsg(db));
+std::string FileOf(sqlite3* db) {
+  const char* file = sqlite3_db_filename(db, "main");
+  return file ? file : "";
 }
 
-std::vector<std::string> JsonList(const std::string& text) {
+// Names the file, so a message about a damaged store says which one.
+Status DbError(sqlite3* db, const std::string& what) {
+  return Status(Code::kInternal, "state store " + FileOf(db) + ": " + what + ": " + sqlite3_errmsg(db));
+}
+
+// A damaged row is an error, never a default: an empty list of deal names or instance ids
+// would make a purchase look like it bought nothing.
+Result<std::vector<std::string>> JsonList(const std::string& text) {
   json j = json::parse(text, nullptr, false);
+  if (!j.is_array()) return Status(Code::kInternal, "not a JSON list: " + text.substr(0, 80));
   std::vector<std::string> out;
-  if (j.is_array()) {
-    for (const json& e : j) {
-      if (e.is_string()) out.push_back(e);
-    }
+  for (const json& e : j) {
+    if (!e.is_string()) return Status(Code::kInternal, "an item is " + std::string(e.type_name()) + ", not a string");
+    out.push_back(e.get<std::string>());
   }
   return out;
 }
 
-Operation OperationFrom(const Stmt& s) {
+Result<Operation> OperationFrom(const Stmt& s) {
+  for (int col : {5, 7, 14, 15, 16, 17, 18}) {
+    if (!s.IsInt(col)) return Status(Code::kInternal, s.Name(col) + " is not an integer");
+  }
+  Result<std::vector<std::string>> deal_names = JsonList(s.Text(8));
+  if (!deal_names.ok()) return deal_names.status().Annotate("deal_names");
+  Result<std::vector<std::string>> instance_ids = JsonList(s.Text(10));
+  if (!instance_ids.ok()) return instance_ids.status().Annotate("instance_ids");
   Operation op;
   op.id = s.Text(0);
   op.resource_key = s.Text(1);
@@ -144,9 +167,9 @@ Operation OperationFrom(const Stmt& s) {
   Result<Phase> phase = ParsePhase(s.Text(6));
   op.phase = phase.ok() ? *phase : Phase::kUnknown;  // an unreadable phase is treated as the careful one
   op.attempts = s.Int(7);
-  op.deal_names = JsonList(s.Text(8));
+  op.deal_names = std::move(deal_names).value();
   op.bill_id = s.Text(9);
-  op.instance_ids = JsonList(s.Text(10));
+  op.instance_ids = std::move(instance_ids).value();
   op.error = s.Text(11);
   op.created_at = s.Text(12);
   op.updated_at = s.Text(13);
@@ -162,6 +185,18 @@ Operation OperationFrom(const Stmt& s) {
 constexpr const char* kOperationColumns =
     "id, resource_key, kind, region, request, expected, phase, attempts, deal_names, bill_id, instance_ids, "
     "error, created_at, updated_at, settled, tags_pending, sent_at, waiting_since, deadline_at, error_code";
+
+Result<std::vector<Operation>> ReadOperations(sqlite3* db, Stmt* s) {
+  std::vector<Operation> out;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    Result<Operation> op = OperationFrom(*s);
+    if (!op.ok()) return op.status().Annotate("state store " + FileOf(db) + ": operation " + s->Text(0) + " is damaged");
+    out.push_back(std::move(op).value());
+  }
+  if (rc != SQLITE_DONE) return DbError(db, "reading operations");
+  return out;
+}
 
 }  // namespace
 
@@ -202,24 +237,98 @@ std::vector<Operation> TerminalFailures(const std::vector<Operation>& operations
   return out;
 }
 
+namespace {
+
+// Every SQLite file starts with these 16 bytes (https://www.sqlite.org/fileformat.html).
+constexpr char kSqliteHeader[16] = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f', 'o', 'r', 'm', 'a', 't', ' ', '3', '\0'};
+
+const char* FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+Status Refuse(const std::string& path, const std::string& why) {
+  return Status(Code::kInvalidInput, "state store " + path + ": " + why + "; refusing to use it (nothing was changed)");
+}
+
+// An empty file is what Open leaves when it dies before SQLite writes the first page: owned
+// by us, one link, no access for anyone else. Any other empty file is somebody else's.
+bool LooksLeftByOpen(const struct stat& st) {
+  return st.st_uid == ::geteuid() && st.st_nlink == 1 && (st.st_mode & 077) == 0;
+}
+
+// Creates the file with mode 0600 before SQLite does, so it never exists readable by others.
+// O_EXCL also refuses to follow a symlink, dangling or not.
+Status CreateStateFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status(Code::kInternal, "state store " + path + ": cannot create: " + std::strerror(errno));
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  return Status::Ok();
+}
+
+// Whether `path` may hold our state: absent (it is created), a SQLite database, or an empty
+// file Open left behind. Anything else (a device, a FIFO, a directory, a text file) is
+// refused before anything opens it for writing, and is not modified.
+Status CheckStateFile(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int error = errno;
+    if (error == ELOOP) return Refuse(path, "it is a symlink loop");
+    if (error != ENOENT) return Status(Code::kInternal, "state store " + path + ": " + std::strerror(error));
+    if (::lstat(path.c_str(), &st) == 0) return Refuse(path, "it is a symlink to nothing");
+    return CreateStateFile(path);
+  }
+  if (!S_ISREG(st.st_mode)) return Refuse(path, std::string("it is ") + FileKind(st.st_mode) + ", not a database file");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return Status(Code::kInternal, "state store " + path + ": cannot open: " + std::strerror(errno));
+  char header[sizeof kSqliteHeader] = {};
+  const bool same = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  const ssize_t n = same && st.st_size > 0 ? ::pread(fd, header, sizeof header, 0) : 0;
+  ::close(fd);
+  if (!same) return Refuse(path, "it changed while it was checked");
+  if (st.st_size == 0) {
+    if (LooksLeftByOpen(st)) return Status::Ok();
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Refuse(path, std::string("it is an empty file that reconciler did not create (mode ") + mode +
+                            "); remove it to start a new state");
+  }
+  if (n != static_cast<ssize_t>(sizeof header) || std::memcmp(header, kSqliteHeader, sizeof header) != 0) {
+    return Refuse(path, "it is not a SQLite database");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path, Clock* clock) {
   std::error_code ec;
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  // Create the file with mode 0600 before SQLite does, so it never exists readable by others.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status(Code::kInternal, "state store: cannot open " + path + ": " + std::strerror(errno));
-  ::fchmod(fd, 0600);
-  ::close(fd);
+  Status file = CheckStateFile(path);
+  if (!file.ok()) return file;
 
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
-    Status s = DbError(db, "cannot open " + path);
+    Status s(Code::kInternal, "state store " + path + ": cannot open: " + (db ? sqlite3_errmsg(db) : "out of memory"));
     sqlite3_close(db);
     return s;
   }
   std::unique_ptr<StateStore> store(new StateStore(db, path, clock));
   sqlite3_busy_timeout(db, 5000);
+  // Judged before the pragmas, which may write.
+  Status ours = store->CheckOurs();
+  if (!ours.ok()) return ours;
+  // Only now that it is known to be ours; a file already private is left alone.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || ((st.st_mode & 07777) != 0600 && ::chmod(path.c_str(), 0600) != 0)) {
+    return Status(Code::kInternal, "state store " + path + ": cannot make it private (chmod 0600): " + std::strerror(errno));
+  }
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     Status s = store->Exec(pragma);
     if (!s.ok()) return s;
@@ -229,6 +338,26 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path, Cl
   return store;
 }
 
+Status StateStore::CheckOurs() {
+  Stmt tables(db_, "SELECT name FROM sqlite_master WHERE type = 'table'");
+  bool any = false, meta = false;
+  int rc;
+  while ((rc = tables.Step()) == SQLITE_ROW) {
+    any = true;
+    meta |= tables.Text(0) == "meta";
+  }
+  if (rc != SQLITE_DONE) return DbError(db_, "reading its list of tables");
+  if (!any) return Status::Ok();  // a new database: Migrate creates the schema
+  Result<int> version = ReadUserVersion();
+  if (!version.ok()) return version.status();
+  if (*version < 1 || !meta) return Refuse(path_, "it is a SQLite database, but not a reconciler state store");
+  Stmt generation(db_, "SELECT count(*) FROM meta WHERE key = 'generation'");
+  rc = generation.Step();
+  if (rc != SQLITE_ROW) return DbError(db_, "reading meta");
+  if (generation.Int(0) != 1) return Refuse(path_, "it is a SQLite database, but not a reconciler state store");
+  return Status::Ok();
+}
+
 StateStore::~StateStore() { sqlite3_close(db_); }
 
 Status StateStore::Exec(const std::string& sql) {
@@ -236,20 +365,28 @@ Status StateStore::Exec(const std::string& sql) {
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
     std::string message = error ? error : "unknown error";
     sqlite3_free(error);
-    return Status(Code::kInternal, "state store: " + message);
+    return Status(Code::kInternal, "state store " + FileOf(db_) + ": " + message);
   }
   return Status::Ok();
 }
 
 int StateStore::SchemaVersion() {
   std::lock_guard<std::mutex> lock(mu_);
+  Result<int> version = ReadUserVersion();
+  return version.ok() ? *version : -1;
+}
+
+Result<int> StateStore::ReadUserVersion() {
   Stmt s(db_, "PRAGMA user_version");
-  return s.Step() == SQLITE_ROW ? static_cast<int>(s.Int(0)) : 0;
+  if (s.Step() != SQLITE_ROW) return DbError(db_, "reading the schema version");
+  return static_cast<int>(s.Int(0));
 }
 
 Status StateStore::Migrate() {
   const int latest = static_cast<int>(std::size(kMigrations));
-  int version = SchemaVersion();
+  Result<int> read = ReadUserVersion();
+  if (!read.ok()) return read.status();
+  int version = *read;
   if (version > latest) {
     return Status(Code::kInvalidInput, "state store " + path_ + " has schema version " + std::to_string(version) +
                                            ", newer than this reconciler understands (" + std::to_string(latest) + ")");
@@ -277,20 +414,44 @@ std::string StateStore::NowText() const {
 
 Status StateStore::Bump() { return Exec("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"); }
 
-int64_t StateStore::Generation() {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, "SELECT value FROM meta WHERE key = 'generation'");
-  return s.Step() == SQLITE_ROW ? std::stoll(s.Text(0)) : 0;
+namespace {
+
+// A number written by this program: digits only, no sign, no space, in range.
+std::optional<int64_t> ParseCount(const std::string& text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < 0) return std::nullopt;
+  return v;
 }
 
-int64_t StateStore::RebuiltAt() {
+}  // namespace
+
+Result<int64_t> StateStore::Generation() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT value FROM meta WHERE key = 'generation'");
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return Status(Code::kInternal, "state store " + FileOf(db_) + ": meta has no generation");
+  if (rc != SQLITE_ROW) return DbError(db_, "reading the generation");
+  std::optional<int64_t> generation = ParseCount(s.Text(0));
+  if (!generation) {
+    return Status(Code::kInternal, "state store " + FileOf(db_) + ": the generation in meta is '" + s.Text(0).substr(0, 40) +
+                                       "', not a count; the file is damaged");
+  }
+  return *generation;
+}
+
+Result<int64_t> StateStore::RebuiltAt() {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s(db_, "SELECT value FROM meta WHERE key = 'rebuilt_at'");
-  if (s.Step() != SQLITE_ROW) return 0;
-  char* end = nullptr;
-  const std::string text = s.Text(0);
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  return end && *end == '\0' ? v : 0;
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return int64_t{0};
+  if (rc != SQLITE_ROW) return DbError(db_, "reading when it was rebuilt");
+  std::optional<int64_t> at = ParseCount(s.Text(0));
+  if (!at) {
+    return Status(Code::kInternal, "state store " + FileOf(db_) + ": rebuilt_at in meta is '" + s.Text(0).substr(0, 40) +
+                                       "', not unix seconds; the file is damaged");
+  }
+  return *at;
 }
 
 Result<std::vector<ResourceRecord>> StateStore::Resources() {
@@ -298,7 +459,9 @@ Result<std::vector<ResourceRecord>> StateStore::Resources() {
   Stmt s(db_, "SELECT key, region, deletion_policy, spec, group_id, updated_at FROM resources ORDER BY key");
   if (!s.ok()) return DbError(db_, "reading resources");
   std::vector<ResourceRecord> out;
-  while (s.Step() == SQLITE_ROW) out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  if (rc != SQLITE_DONE) return DbError(db_, "reading resources");
   return out;
 }
 
@@ -340,7 +503,9 @@ Result<std::vector<InstanceRecord>> StateStore::Instances() {
   Stmt s(db_, "SELECT id, resource_key, region, operation_id, recorded_at FROM instances ORDER BY resource_key, id");
   if (!s.ok()) return DbError(db_, "reading instances");
   std::vector<InstanceRecord> out;
-  while (s.Step() == SQLITE_ROW) out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({s.Text(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4)});
+  if (rc != SQLITE_DONE) return DbError(db_, "reading instances");
   return out;
 }
 
@@ -380,9 +545,7 @@ Result<std::vector<Operation>> StateStore::Operations() {
   // rowid is the insertion order, which breaks ties within a second in creation order.
   Stmt s(db_, (std::string("SELECT ") + kOperationColumns + " FROM operations ORDER BY created_at, rowid").c_str());
   if (!s.ok()) return DbError(db_, "reading operations");
-  std::vector<Operation> out;
-  while (s.Step() == SQLITE_ROW) out.push_back(OperationFrom(s));
-  return out;
+  return ReadOperations(db_, &s);
 }
 
 Result<std::vector<Operation>> StateStore::InFlight() {
@@ -391,17 +554,19 @@ Result<std::vector<Operation>> StateStore::InFlight() {
                " FROM operations WHERE phase NOT IN ('done', 'failed') ORDER BY created_at, id")
                   .c_str());
   if (!s.ok()) return DbError(db_, "reading operations");
-  std::vector<Operation> out;
-  while (s.Step() == SQLITE_ROW) out.push_back(OperationFrom(s));
-  return out;
+  return ReadOperations(db_, &s);
 }
 
 Result<Operation> StateStore::GetOperation(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s(db_, (std::string("SELECT ") + kOperationColumns + " FROM operations WHERE id = ?").c_str());
   s.Bind(1, id);
-  if (s.Step() != SQLITE_ROW) return Status(Code::kNotFound, "no operation " + id);
-  return OperationFrom(s);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return Status(Code::kNotFound, "no operation " + id);
+  if (rc != SQLITE_ROW) return DbError(db_, "reading operation " + id);
+  Result<Operation> op = OperationFrom(s);
+  if (!op.ok()) return op.status().Annotate("state store " + FileOf(db_) + ": operation " + id + " is damaged");
+  return op;
 }
 
 Status StateStore::PutOperation(const Operation& op, const std::string& detail) {
@@ -440,7 +605,9 @@ Result<std::vector<Event>> StateStore::Events(const std::string& operation_id) {
                   : "SELECT seq, at, operation_id, resource_key, phase, detail FROM events WHERE operation_id = ? ORDER BY seq");
   if (!operation_id.empty()) s.Bind(1, operation_id);
   std::vector<Event> out;
-  while (s.Step() == SQLITE_ROW) out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+  if (rc != SQLITE_DONE) return DbError(db_, "reading events");
   return out;
 }
 

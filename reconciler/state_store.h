@@ -105,13 +105,19 @@ struct Event {
 
 class StateStore {
  public:
-  // Opens (creating when absent, with mode 0600) and migrates the store at `path`.
+  // Opens (creating when absent, with mode 0600) and migrates the store at `path`. Refuses
+  // with kInvalidInput, changing nothing, anything at `path` that is not a regular file
+  // holding a SQLite database with our schema (or no tables yet). An empty file is taken as a
+  // new store only when it is what an interrupted Open leaves (ours, one link, mode 0600).
+  // Every read below fails with kInternal, naming the file, what was read and SQLite's
+  // message, when the file is damaged: a damaged table never reads as empty.
   static Result<std::unique_ptr<StateStore>> Open(const std::string& path, Clock* clock);
   ~StateStore();
 
-  int SchemaVersion();
+  int SchemaVersion();  // -1 when unreadable
   // Bumped by every write; a saved plan remembers it to notice state changed under it.
-  int64_t Generation();
+  // Fails when the value recorded is missing or not a count.
+  Result<int64_t> Generation();
 
   Result<std::vector<ResourceRecord>> Resources();
   Status PutResource(const ResourceRecord& r);
@@ -134,12 +140,14 @@ class StateStore {
   Status ReplaceAll(const std::vector<ResourceRecord>& resources, const std::vector<InstanceRecord>& instances);
   // Unix seconds of the last ReplaceAll (0: never). A purchase in flight when the state was
   // lost is unknown to the rebuilt state until the cloud's visibility window has passed.
-  int64_t RebuiltAt();
+  Result<int64_t> RebuiltAt();
 
   const std::string& path() const { return path_; }
 
  private:
   StateStore(sqlite3* db, std::string path, Clock* clock) : db_(db), path_(std::move(path)), clock_(clock) {}
+  Status CheckOurs();
+  Result<int> ReadUserVersion();
   Status Migrate();
   Status Exec(const std::string& sql);
   Status Bump();

@@ -127,6 +127,7 @@ struct Project {
   std::string profile;   // provider.tencentcloud.profile; default: environment, then "default"
   std::string site;      // provider.tencentcloud.site: "intl", "china" or "" (follow the endpoint)
   Location site_at;      // where `site` (else `endpoint`) is written, for messages
+  Location endpoint_at;  // where `endpoint` is written (line 0 when it is not)
   std::map<std::string, int> rate_limits;  // provider.tencentcloud.rateLimits, per action per second
   // provider.tencentcloud.purchaseSearchWindow: after a create whose outcome is unknown,
   // how long its operation tag is searched for before anything is bought again. Default 6m

@@ -60,6 +60,7 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
       p->endpoint.rfind("https://", 0) != 0) {
     r.Error("endpoint", "endpoint must be an http:// or https:// URL, got \"" + p->endpoint + "\"");
   }
+  if (const Node* at = r.Get("endpoint")) p->endpoint_at = at->at;
   r.String("profile", &p->profile);
   if (const Node* at = r.Get("site") ? r.Get("site") : r.Get("endpoint")) p->site_at = at->at;
   if (r.String("site", &p->site) && p->site != "intl" && p->site != "china") {

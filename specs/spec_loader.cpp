@@ -1,12 +1,14 @@
 #include "specs/spec_loader.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "specs/field_reader.h"
@@ -33,28 +35,59 @@ bool IsSpecFile(const fs::path& p) {
   return !name.empty() && name[0] != '.' && (ext == ".yaml" || ext == ".yml") && name != kProjectFile;
 }
 
-// Reads a file of at most `max_bytes`; larger files are reported and left unread.
+// Why the entry at `path` (symlinks followed) cannot be read as a file, or "" when it can.
+std::string NotAFile(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int error = errno;
+    struct stat link {};
+    if (error == ENOENT && ::lstat(path.c_str(), &link) == 0) return "it is a symlink to nothing";
+    if (error == ELOOP) return "it is a symlink loop";
+    return std::string("it cannot be read: ") + std::strerror(error);
+  }
+  if (S_ISREG(st.st_mode)) return "";
+  if (S_ISDIR(st.st_mode)) return "it is a directory";
+  if (S_ISFIFO(st.st_mode)) return "it is a FIFO";
+  if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) return "it is a device";
+  if (S_ISSOCK(st.st_mode)) return "it is a socket";
+  return "it is not a regular file";
+}
+
+// Reads the regular file at `path`: at most `max_bytes`, and at most what is left of the
+// stack's `*budget`. Anything else is reported and left unread. The file is opened
+// non-blocking and checked again once open, so a FIFO swapped in never blocks the read.
 std::optional<std::string> ReadLimited(const fs::path& path, const std::string& shown, size_t max_bytes,
-                                       Diagnostics* diags) {
-  std::error_code ec;
-  uintmax_t size = fs::file_size(path, ec);
-  if (ec) {
-    diags->Error({shown, 0, 0}, "cannot read the file: " + ec.message());
+                                       size_t* budget, size_t total_limit, Diagnostics* diags) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    diags->Error({shown, 0, 0}, fd < 0 ? std::string("cannot read the file: ") + std::strerror(errno)
+                                       : "cannot read the file: " + NotAFile(path));
+    if (fd >= 0) ::close(fd);
     return std::nullopt;
   }
-  if (size > max_bytes) {
-    diags->Error({shown, 0, 0}, "the file is " + std::to_string(size) + " bytes; the limit is " +
-                                    std::to_string(max_bytes) + " bytes");
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size > max_bytes || size > *budget) {
+    ::close(fd);
+    diags->Error({shown, 0, 0}, size > max_bytes ? "the file is " + std::to_string(size) +
+                                                       " bytes; the limit is " + std::to_string(max_bytes) + " bytes"
+                                                 : "with this file the stack's files hold more than " +
+                                                       std::to_string(total_limit) + " bytes, the limit for a stack");
     return std::nullopt;
   }
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  if (!in && !in.eof()) {
-    diags->Error({shown, 0, 0}, "cannot read the file");
+  std::string text(std::min(size, max_bytes) + 1, '\0');
+  size_t got = 0;
+  ssize_t n = 0;
+  while (got < text.size() && (n = ::read(fd, text.data() + got, text.size() - got)) > 0) got += static_cast<size_t>(n);
+  ::close(fd);
+  if (n < 0 || got > size) {
+    diags->Error({shown, 0, 0}, n < 0 ? std::string("cannot read the file: ") + std::strerror(errno)
+                                      : "the file grew while it was read");
     return std::nullopt;
   }
-  return buf.str();
+  text.resize(got);
+  *budget -= got;
+  return text;
 }
 
 // Where a kind is read from the document, with defaults merged in.
@@ -252,21 +285,44 @@ StackSource ReadStack(const std::string& dir, const ParseLimits& limits) {
     source.read_errors.Error({dir, 0, 0}, "not a stack directory (it should hold reconciler.yaml and spec files)");
     return source;
   }
+  size_t budget = limits.max_total_bytes;
   fs::path project = fs::path(dir) / kProjectFile;
-  if (fs::exists(project, ec)) {
+  if (struct stat st {}; ::lstat(project.c_str(), &st) == 0) {
     std::string shown = DisplayPath(dir, kProjectFile);
-    if (auto text = ReadLimited(project, shown, limits.max_bytes, &source.read_errors)) {
+    if (std::string why = NotAFile(project); !why.empty()) {
+      source.read_errors.Error({shown, 0, 0}, why + ", not a project file");
+    } else if (auto text = ReadLimited(project, shown, limits.max_bytes, &budget, limits.max_total_bytes,
+                                       &source.read_errors)) {
       source.project = StackFile{shown, std::move(*text)};
     }
   }
+  // Every entry named like a spec file must be one: skipping it would make its resources look
+  // deleted, and the plan would orphan them.
   std::vector<fs::path> paths;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.is_regular_file(ec) && IsSpecFile(entry.path())) paths.push_back(entry.path());
+  size_t named = 0;
+  fs::directory_iterator it(dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
+    if (!IsSpecFile(p)) continue;
+    if (++named > limits.max_files) {
+      source.read_errors.Error({dir, 0, 0}, "the stack holds more than " + std::to_string(limits.max_files) +
+                                                " spec files, the limit");
+      return source;
+    }
+    if (std::string why = NotAFile(p); !why.empty()) {
+      source.read_errors.Error({DisplayPath(dir, p.filename().string()), 0, 0}, why + ", not a spec file");
+      continue;
+    }
+    paths.push_back(p);
+  }
+  if (ec) {
+    source.read_errors.Error({dir, 0, 0}, "cannot list the stack directory: " + ec.message());
+    return source;
   }
   std::sort(paths.begin(), paths.end());
   for (const fs::path& p : paths) {
     std::string shown = DisplayPath(dir, p.filename().string());
-    if (auto text = ReadLimited(p, shown, limits.max_bytes, &source.read_errors)) {
+    if (auto text = ReadLimited(p, shown, limits.max_bytes, &budget, limits.max_total_bytes, &source.read_errors)) {
       source.files.push_back({shown, std::move(*text)});
     }
   }

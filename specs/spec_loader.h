@@ -29,7 +29,11 @@ struct StackSource {
   Diagnostics read_errors;       // unreadable, oversize or missing files
 };
 
-// Reads the directory. Oversize files are reported and not read.
+// Reads the directory. Reported in `read_errors` and not read: a file over `max_bytes`, files
+// beyond `max_total_bytes` in all, and any entry named like a spec file (or the project file)
+// that is not a regular file once symlinks are followed (a dangling symlink, a symlink loop,
+// a FIFO, a device, a directory), since skipping it would make its resources look deleted.
+// More than `max_files` spec files is one error, and no spec file is read.
 StackSource ReadStack(const std::string& dir, const ParseLimits& limits = {});
 
 struct LoadedStack {

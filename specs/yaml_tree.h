@@ -46,6 +46,8 @@ struct Member {
 
 struct ParseLimits {
   size_t max_bytes = 4u << 20;  // per file
+  size_t max_total_bytes = 64u << 20;  // all the files of a stack together, project file included
+  size_t max_files = 10000;            // spec files in a stack
   size_t max_nodes = 500000;    // per file, after expanding aliases
   size_t max_documents = 10000; // per file
   int max_depth = 64;

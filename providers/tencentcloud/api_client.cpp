@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "providers/tencentcloud/signer.h"
+#include "reconciler/json_input.h"
 
 namespace reconciler::tencentcloud {
 
@@ -110,6 +111,10 @@ Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
     }
   }
   HttpRequest request = BuildRequest(call, params.dump());
+  // Checked here as well as where the endpoint was configured: this is the one place every
+  // request passes, whatever the service name made of the URL.
+  Status endpoint = CheckEndpoint(request.url, "", config_.insecure_endpoint);
+  if (!endpoint.ok()) return endpoint;
   if (trace_) Trace(request);
 
   Result<HttpResponse> sent = transport_->Send(request);
@@ -129,9 +134,13 @@ Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
     return Status(TransportCode(failure), call.action + ": HTTP status " + std::to_string(response.status));
   }
 
-  json doc = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("Response") ||
-      !doc["Response"].is_object()) {
+  Result<json> parsed = ParseJsonInput(response.body);
+  if (!parsed.ok()) {
+    return Status(TransportCode(TransportFailure::kMalformedAnswer),
+                  call.action + ": the answer is not a Tencent Cloud API envelope (" + parsed.status().message() + ")");
+  }
+  json& doc = *parsed;
+  if (!doc.is_object() || !doc.contains("Response") || !doc["Response"].is_object()) {
     return Status(TransportCode(TransportFailure::kMalformedAnswer),
                   call.action + ": the answer is not a Tencent Cloud API envelope");
   }

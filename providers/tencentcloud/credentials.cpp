@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "providers/tencentcloud/transport.h"
+
 namespace reconciler::tencentcloud {
 
 namespace {
@@ -40,7 +42,41 @@ std::string WithScheme(const std::string& host_or_url) {
   return "https://" + host_or_url;
 }
 
+std::string WithService(std::string url, const std::string& service) {
+  for (size_t at = 0; (at = url.find("{service}", at)) != std::string::npos; at += service.size()) {
+    url.replace(at, 9, service);
+  }
+  return url;
+}
+
 }  // namespace
+
+Status CheckEndpoint(const std::string& url, const std::string& origin, InsecureEndpoint insecure) {
+  const std::string named = "endpoint " + url + (origin.empty() ? "" : " (" + origin + ")");
+  Result<UrlParts> parts = ParseUrl(url);
+  if (!parts.ok()) return Status(Code::kInvalidInput, named + ": " + parts.status().message() + "; nothing was sent");
+  if (parts->scheme == "https") return Status::Ok();
+  if (parts->scheme != "http") {
+    return Status(Code::kInvalidInput, named + ": must be an https:// (or http://) URL; nothing was sent");
+  }
+  if (insecure == InsecureEndpoint::kAllow || IsLoopbackHost(parts->host)) return Status::Ok();
+  return Status(Code::kInvalidInput,
+                named + " is plain http to " + parts->host +
+                    ", which is not this machine: the signed requests and the session token would cross the network "
+                    "unencrypted. Use https://, or pass --insecure-endpoint to allow it; nothing was sent");
+}
+
+Status Endpoints::Check(const std::string& override_origin, InsecureEndpoint insecure) const {
+  if (!override_.empty()) {
+    Status s = CheckEndpoint(WithService(override_, "service"), override_origin, insecure);
+    if (!s.ok()) return s;
+  }
+  for (const auto& [service, url] : per_service_) {
+    Status s = CheckEndpoint(WithService(url, service), "the tccli profile's " + service + ".endpoint", insecure);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
 Secret::~Secret() {
   if (!value_.empty()) OPENSSL_cleanse(value_.data(), value_.size());
@@ -56,10 +92,7 @@ std::string Endpoints::For(const std::string& service) const {
     url = "https://{service}.tencentcloudapi.com";
   }
   // Forward only: a service name that itself holds "{service}" must not loop.
-  for (size_t at = 0; (at = url.find("{service}", at)) != std::string::npos; at += service.size()) {
-    url.replace(at, 9, service);
-  }
-  return url;
+  return WithService(std::move(url), service);
 }
 
 Result<CloudConfig> LoadCloudConfig(const ConfigSources& sources) {
@@ -121,6 +154,10 @@ Result<CloudConfig> LoadCloudConfig(const ConfigSources& sources) {
   std::string endpoint = sources.endpoint.empty() ? Env(sources, "TENCENTCLOUD_ENDPOINT")
                                                   : sources.endpoint;
   if (!endpoint.empty()) config.endpoints.SetOverride(WithScheme(endpoint));
+  const std::string origin = !sources.endpoint.empty() ? sources.endpoint_origin : "TENCENTCLOUD_ENDPOINT";
+  Status checked = config.endpoints.Check(origin, sources.insecure_endpoint);
+  if (!checked.ok()) return checked;
+  config.insecure_endpoint = sources.insecure_endpoint;
   return config;
 }
 

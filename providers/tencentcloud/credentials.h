@@ -43,6 +43,16 @@ struct Credentials {
   std::string source;   // where they came from, for messages: "environment", "tccli profile 'x'"
 };
 
+// Whether a plain http:// endpoint may carry credentials to a host other than this machine.
+enum class InsecureEndpoint { kRefuse, kAllow };
+
+// Whether requests signed with our credentials (and carrying the session token) may go to
+// `url`: https://, or http:// to a loopback host (127.0.0.0/8, [::1], localhost), or any
+// http:// when `insecure` is kAllow. Host and scheme are read by libcurl's own parser.
+// Fails with kInvalidInput naming the URL, `origin` (where it was set, for the message, may
+// be empty) and the --insecure-endpoint flag.
+Status CheckEndpoint(const std::string& url, const std::string& origin, InsecureEndpoint insecure);
+
 // Where each service's requests go.
 class Endpoints {
  public:
@@ -51,6 +61,9 @@ class Endpoints {
   void SetOverride(std::string override_url) { override_ = std::move(override_url); }
   void SetForService(const std::string& service, std::string url) { per_service_[service] = std::move(url); }
   std::string For(const std::string& service) const;
+  // Every URL set, with "{service}" standing for a service name, checked by CheckEndpoint.
+  // `override_origin` says where the override came from, for the message.
+  Status Check(const std::string& override_origin, InsecureEndpoint insecure) const;
 
  private:
   std::string override_;
@@ -62,6 +75,8 @@ struct CloudConfig {
   Credentials credentials;
   std::string region;  // may be empty; callers that need one say so
   Endpoints endpoints;
+  // Checked again for every request (ApiClient::Call). Default: plain http only to loopback.
+  InsecureEndpoint insecure_endpoint = InsecureEndpoint::kRefuse;
 };
 
 struct ConfigSources {
@@ -70,10 +85,13 @@ struct ConfigSources {
   std::string home;          // default: $HOME
   std::string profile;       // default: $TCCLI_PROFILE, else "default"
   std::string endpoint;      // explicit override (flag or project file); beats the environment
+  std::string endpoint_origin;  // where `endpoint` was written, for messages: "--endpoint", "file:line:col"
+  InsecureEndpoint insecure_endpoint = InsecureEndpoint::kRefuse;  // --insecure-endpoint
 };
 
 // Returns kAuth when no credentials are found, naming every source it checked, and
-// kInvalidInput when a source exists but is malformed (saying which file and why).
+// kInvalidInput when a source exists but is malformed (saying which file and why), or when
+// an endpoint fails CheckEndpoint.
 Result<CloudConfig> LoadCloudConfig(const ConfigSources& sources);
 
 }  // namespace reconciler::tencentcloud

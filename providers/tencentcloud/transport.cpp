@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
+#include <cstdio>
 #include <mutex>
 
 #include "reconciler/retry_policy.h"
@@ -113,6 +115,9 @@ class CurlTransport final : public HttpTransport {
 
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (Result<UrlParts> parts = ParseUrl(request.url); parts.ok() && IsLoopbackHost(parts->host)) {
+      curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     if (request.method == "GET") {
       curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -180,6 +185,43 @@ class CurlTransport final : public HttpTransport {
 };
 
 }  // namespace
+
+namespace {
+
+// 127.0.0.0/8 written as four decimal parts (libcurl writes IPv4 hosts so).
+bool IsLoopbackIpv4(const std::string& host) {
+  int parts[4];
+  char tail = 0;
+  if (std::sscanf(host.c_str(), "%3d.%3d.%3d.%3d%c", &parts[0], &parts[1], &parts[2], &parts[3], &tail) != 4) return false;
+  for (int p : parts) {
+    if (p < 0 || p > 255) return false;
+  }
+  return parts[0] == 127 && host.find_first_not_of("0123456789.") == std::string::npos;
+}
+
+}  // namespace
+
+bool IsLoopbackHost(std::string host) {
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return host == "localhost" || host == "[::1]" || IsLoopbackIpv4(host);
+}
+
+Result<UrlParts> ParseUrl(const std::string& url) {
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), &curl_url_cleanup);
+  if (!parsed) return Status(Code::kInternal, "out of memory parsing a URL");
+  CURLUcode rc = curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME);
+  if (rc != CURLUE_OK) return Status(Code::kInvalidInput, std::string("not a URL: ") + curl_url_strerror(rc));
+  UrlParts out;
+  for (auto [part, field] : {std::pair{CURLUPART_SCHEME, &out.scheme}, std::pair{CURLUPART_HOST, &out.host}}) {
+    char* text = nullptr;
+    rc = curl_url_get(parsed.get(), part, &text, 0);
+    if (rc != CURLUE_OK) return Status(Code::kInvalidInput, std::string("not a URL: ") + curl_url_strerror(rc));
+    *field = text;
+    curl_free(text);
+  }
+  for (char& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 std::unique_ptr<HttpTransport> NewCurlTransport(const TransportOptions& options) {
   return std::make_unique<CurlTransport>(options);

@@ -57,6 +57,20 @@ class HttpTransport {
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 
+// `url` as libcurl reads it: the parser Send uses, so a check made on these parts holds for
+// the connection Send would make.
+struct UrlParts {
+  std::string scheme;  // lower case: "https"
+  std::string host;    // as libcurl will resolve it: "127.0.0.1", "[::1]", "example.com"
+};
+// Fails with kInvalidInput, saying why, when libcurl cannot parse `url`.
+Result<UrlParts> ParseUrl(const std::string& url);
+
+// Whether `host` (as in UrlParts) is this machine: localhost, [::1] or 127.0.0.0/8.
+// Requests to it never go through a proxy: a proxy elsewhere would reach its own loopback,
+// and a plain http request (allowed only to loopback) would cross the network to it.
+bool IsLoopbackHost(std::string host);
+
 // libcurl with a pool of easy handles, so sequential calls reuse one keep-alive
 // connection and concurrent calls each get their own. TLS verification is always on.
 // Proxies come from the usual environment variables (https_proxy, http_proxy, no_proxy),

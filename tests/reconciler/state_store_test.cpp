@@ -68,7 +68,7 @@ TEST_CASE("state store: an old file is migrated forward, keeping its data") {
   auto store = StateStore::Open(path, &clock);
   REQUIRE(store.ok());
   CHECK((*store)->SchemaVersion() == 6);
-  CHECK((*store)->Generation() == 7);
+  CHECK(*(*store)->Generation() == 7);
   auto ops = (*store)->InFlight();
   REQUIRE(ops->size() == 1);
   CHECK(ops->front().id == "op-old");
@@ -97,7 +97,7 @@ TEST_CASE("state store: every write bumps the generation and operations keep the
   TempDir dir("state");
   FakeClock clock;
   auto store = std::move(StateStore::Open((dir.path() / "s.db").string(), &clock)).value();
-  int64_t g0 = store->Generation();
+  int64_t g0 = *store->Generation();
   REQUIRE(store->PutResource({"ReadOnlyInstance/r", "ap-beijing", "Orphan", "{}", "", ""}).ok());
   REQUIRE(store->PutInstance({"pgro-1", "ReadOnlyInstance/r", "ap-beijing", "op-1", ""}).ok());
   Operation op;
@@ -111,7 +111,7 @@ TEST_CASE("state store: every write bumps the generation and operations keep the
   op.phase = Phase::kOrdered;
   op.deal_names = {"d"};
   REQUIRE(store->PutOperation(op, "ordered").ok());
-  CHECK(store->Generation() == g0 + 4);
+  CHECK(*store->Generation() == g0 + 4);
   auto events = *store->Events("op-1");
   REQUIRE(events.size() == 2);
   CHECK(events[0].phase == "intent");
@@ -194,7 +194,7 @@ TEST_CASE("state store: a schema 5 file migrates to 6 and its purchases in fligh
   auto store = StateStore::Open(path, &clock);
   REQUIRE(store.ok());
   CHECK((*store)->SchemaVersion() == 6);
-  CHECK((*store)->Generation() == 12);
+  CHECK(*(*store)->Generation() == 12);
   Result<Operation> op = (*store)->GetOperation("op-five");
   REQUIRE(op.ok());
   CHECK(op->phase == Phase::kOrdered);

@@ -1,6 +1,10 @@
 #include "specs/spec_loader.h"
 
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "specs/project.h"
 #include "specs/rules.h"
@@ -11,6 +15,7 @@ namespace reconciler::specs {
 namespace {
 
 using testing::SourcePath;
+using testing::ReadFile;
 using testing::TempDir;
 
 constexpr const char* kProject = "stack: unit\nprovider:\n  tencentcloud:\n    region: ap-beijing\n";
@@ -211,6 +216,88 @@ TEST_CASE("spec loader: a stack is read from a directory, top level only, hidden
   INFO(s.RenderDiagnostics());
   CHECK(s.ok());
   CHECK(s.desired.resources.size() == 1);
+}
+
+
+TEST_CASE("spec loader: a spec entry that is not a regular file is an error naming it") {
+  TempDir dir("stack");
+  dir.Write("reconciler.yaml", kProject);
+  dir.Write("a.yaml", "apiVersion: reconciler/v1\nkind: ServerlessInstance\nmetadata: {name: s1}\nspec: {zone: ap-beijing-1}\n");
+  const std::string entry = (dir.path() / "b.yaml").string();
+  std::string why;
+  SUBCASE("a dangling symlink") {
+    REQUIRE(symlink((dir.path() / "gone.yaml").c_str(), entry.c_str()) == 0);
+    why = "it is a symlink to nothing";
+  }
+  SUBCASE("a symlink loop") {
+    REQUIRE(symlink(entry.c_str(), entry.c_str()) == 0);
+    why = "it is a symlink loop";
+  }
+  SUBCASE("a FIFO") {
+    REQUIRE(mkfifo(entry.c_str(), 0600) == 0);
+    why = "it is a FIFO";
+  }
+  SUBCASE("a device") {
+    REQUIRE(symlink("/dev/null", entry.c_str()) == 0);
+    why = "it is a device";
+  }
+  SUBCASE("a directory") {
+    REQUIRE(mkdir(entry.c_str(), 0700) == 0);
+    why = "it is a directory";
+  }
+  LoadedStack s = LoadStackDir(dir.str());
+  CHECK_FALSE(s.ok());
+  CHECK(s.RenderDiagnostics() == entry + ": error: " + why + ", not a spec file\n");
+}
+
+TEST_CASE("spec loader: a project file that is a FIFO is an error and does not block") {
+  TempDir dir("stack");
+  REQUIRE(mkfifo((dir.path() / "reconciler.yaml").c_str(), 0600) == 0);
+  LoadedStack s = LoadStackDir(dir.str());
+  CHECK_FALSE(s.ok());
+  CHECK(s.RenderDiagnostics().find((dir.path() / "reconciler.yaml").string() + ": error: it is a FIFO, not a project file") !=
+        std::string::npos);
+}
+
+TEST_CASE("spec loader: the count of spec files and their total size are bounded") {
+  TempDir dir("stack");
+  dir.Write("reconciler.yaml", kProject);
+  const std::string doc = "apiVersion: reconciler/v1\nkind: ServerlessInstance\nmetadata: {name: s%}\nspec: {zone: ap-beijing-1}\n";
+  for (char i : {'0', '1', '2', '3'}) {
+    std::string text = doc;
+    text[text.find('%')] = i;
+    dir.Write(std::string{'s', i, '.', 'y', 'a', 'm', 'l'}, text);
+  }
+  ParseLimits limits;
+  SUBCASE("within both limits") {
+    limits.max_files = 4;
+    limits.max_total_bytes = ReadFile((dir.path() / "reconciler.yaml").string()).size() + 4 * (doc.size());
+    LoadedStack s = LoadStackDir(dir.str(), limits);
+    INFO(s.RenderDiagnostics());
+    CHECK(s.ok());
+    CHECK(s.desired.resources.size() == 4);
+  }
+  SUBCASE("one file too many") {
+    limits.max_files = 3;
+    LoadedStack s = LoadStackDir(dir.str(), limits);
+    CHECK_FALSE(s.ok());
+    CHECK(s.RenderDiagnostics() == dir.str() + ": error: the stack holds more than 3 spec files, the limit\n");
+  }
+  SUBCASE("one byte too many") {
+    limits.max_total_bytes = ReadFile((dir.path() / "reconciler.yaml").string()).size() + 4 * (doc.size()) - 1;
+    LoadedStack s = LoadStackDir(dir.str(), limits);
+    CHECK_FALSE(s.ok());
+    CHECK(s.RenderDiagnostics() == (dir.path() / "s3.yaml").string() + ": error: with this file the stack's files hold more than " +
+                                       std::to_string(limits.max_total_bytes) + " bytes, the limit for a stack\n");
+  }
+}
+
+TEST_CASE("spec loader: the default limits are the documented ones") {
+  // README.md states them, and `make bench` loads 10,000 resources from 100 files within them.
+  ParseLimits limits;
+  CHECK(limits.max_bytes == 4u << 20);
+  CHECK(limits.max_total_bytes == 64u << 20);
+  CHECK(limits.max_files == 10000);
 }
 
 }  // namespace

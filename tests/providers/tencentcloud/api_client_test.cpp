@@ -216,5 +216,46 @@ TEST_CASE("api client: RedactSecrets hides passwords at any depth") {
   CHECK(doc["Name"] == "n");
 }
 
+
+TEST_CASE("api client: an answer nested too deep is an unknown outcome and not a crash") {
+  Captured seen;
+  LoopbackServer srv;
+  Serve(srv, &seen, R"({"Response":{"RequestId":"r","Deep":)" + std::string(500000, '[') + std::string(500000, ']') + "}}");
+  FakeClock clock;
+  auto transport = NewCurlTransport({});
+  ApiClient client(TestConfig(srv.url()), transport.get(), &clock);
+  ApiCall call;
+  call.action = "DescribeDBInstances";
+  Result<json> r = client.Call(call, json::object());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kOutcomeUnknown);
+  CHECK(r.status().message() == "DescribeDBInstances: the answer is not a Tencent Cloud API envelope (JSON nested 500002 "
+                                "levels deep; the limit is 100)");
+}
+
+TEST_CASE("api client: a plain http endpoint off this machine is refused at the call before sending") {
+  FakeClock clock;
+  TransportOptions options;
+  options.connect_timeout = std::chrono::milliseconds(500);
+  options.total_timeout = std::chrono::milliseconds(1000);
+  auto transport = NewCurlTransport(options);
+  ApiCall call;
+  call.action = "DescribeDBInstances";
+  CloudConfig config = TestConfig("http://{service}.far.invalid", /*with_token=*/true);
+  {
+    ApiClient client(config, transport.get(), &clock);
+    Result<json> refused = client.Call(call, json::object());
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == Code::kInvalidInput);  // not kNotSent: no connection was tried
+    CHECK(refused.status().message().rfind("endpoint http://postgres.far.invalid/ is plain http to postgres.far.invalid", 0) ==
+          0);
+  }
+  config.insecure_endpoint = InsecureEndpoint::kAllow;
+  ApiClient allowed(config, transport.get(), &clock);
+  Result<json> tried = allowed.Call(call, json::object());
+  REQUIRE_FALSE(tried.ok());
+  CHECK(tried.status().code() != Code::kInvalidInput);  // it went to the network, which has no such host
+}
+
 }  // namespace
 }  // namespace reconciler::tencentcloud

@@ -134,5 +134,59 @@ TEST_CASE("credentials: malformed profile files say which file and why") {
   CHECK(r.status().message().find("AKID\"") == std::string::npos);
 }
 
+
+TEST_CASE("credentials: plain http goes only to this machine unless allowed") {
+  for (const char* url : {"https://postgres.tencentcloudapi.com", "https://10.0.0.1:8443/x", "http://127.0.0.1:9100",
+                          "http://127.255.0.9", "http://localhost:80/", "http://LocalHost", "http://[::1]:9100/"}) {
+    INFO(url);
+    CHECK(CheckEndpoint(url, "", InsecureEndpoint::kRefuse).ok());
+  }
+  for (const char* url : {"http://10.0.0.1:9100", "http://postgres.tencentcloudapi.com", "http://127.0.0.1.evil.example",
+                          "http://127.0.0.1@evil.example/", "http://localhost.evil.example", "http://[::2]/",
+                          "http://128.0.0.1", "HTTP://evil.example"}) {
+    INFO(url);
+    Status s = CheckEndpoint(url, "TENCENTCLOUD_ENDPOINT", InsecureEndpoint::kRefuse);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.code() == Code::kInvalidInput);
+    CHECK(s.message().rfind(std::string("endpoint ") + url + " (TENCENTCLOUD_ENDPOINT) is plain http to ", 0) == 0);
+    CHECK(s.message().find("pass --insecure-endpoint to allow it; nothing was sent") != std::string::npos);
+    CHECK(CheckEndpoint(url, "", InsecureEndpoint::kAllow).ok());
+  }
+  for (const char* url : {"ftp://127.0.0.1/", "file:///etc/passwd", "http://exa mple"}) {
+    INFO(url);
+    CHECK_FALSE(CheckEndpoint(url, "", InsecureEndpoint::kAllow).ok());
+  }
+}
+
+TEST_CASE("credentials: every configured endpoint is checked where it is set") {
+  FakeHome home;
+  std::map<std::string, std::string> env = {{"TENCENTCLOUD_SECRET_ID", "AKID"},
+                                            {"TENCENTCLOUD_SECRET_KEY", "k"},
+                                            {"TENCENTCLOUD_ENDPOINT", "http://{service}.internal.example"}};
+  auto from_env = LoadCloudConfig(Sources(home, env));
+  REQUIRE_FALSE(from_env.ok());
+  CHECK(from_env.status().message().rfind(
+            "endpoint http://service.internal.example (TENCENTCLOUD_ENDPOINT) is plain http to service.internal.example", 0) == 0);
+
+  ConfigSources s = Sources(home, env);
+  s.endpoint = "http://10.1.2.3:9000";
+  s.endpoint_origin = "stack/reconciler.yaml:5:15 provider.tencentcloud.endpoint";
+  auto from_project = LoadCloudConfig(s);
+  REQUIRE_FALSE(from_project.ok());
+  CHECK(from_project.status().message().rfind(
+            "endpoint http://10.1.2.3:9000 (stack/reconciler.yaml:5:15 provider.tencentcloud.endpoint) is plain http", 0) == 0);
+  s.insecure_endpoint = InsecureEndpoint::kAllow;
+  auto allowed = LoadCloudConfig(s);
+  REQUIRE(allowed.ok());
+  CHECK(allowed->insecure_endpoint == InsecureEndpoint::kAllow);
+
+  home.Write("default.credential", R"({"secretId":"AKIDp","secretKey":"kp"})");
+  home.Write("default.configure", R"({"postgres":{"endpoint":"http://pg.internal.example"}})");
+  auto from_profile = LoadCloudConfig(Sources(home, {}));
+  REQUIRE_FALSE(from_profile.ok());
+  CHECK(from_profile.status().message().rfind(
+            "endpoint http://pg.internal.example (the tccli profile's postgres.endpoint) is plain http", 0) == 0);
+}
+
 }  // namespace
 }  // namespace reconciler::tencentcloud

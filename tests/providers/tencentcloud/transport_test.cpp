@@ -245,5 +245,38 @@ TEST_CASE("transport: the proxy environment variables are honoured") {
   CHECK(seen_host == "postgres.example.test");
 }
 
+TEST_CASE("transport: a request to this machine never goes through a proxy") {
+  // Plain http is allowed only to loopback; a proxy would carry it across the network.
+  int proxied = 0, direct = 0;
+  LoopbackServer proxy;
+  proxy.server().Post(".*", [&](const httplib::Request&, httplib::Response& res) {
+    ++proxied;
+    res.set_content("{\"via\":\"proxy\"}", "application/json");
+  });
+  proxy.Start();
+  LoopbackServer target;
+  target.server().Post(".*", [&](const httplib::Request&, httplib::Response& res) {
+    ++direct;
+    res.set_content("{\"via\":\"direct\"}", "application/json");
+  });
+  target.Start();
+  setenv("http_proxy", proxy.url().c_str(), 1);
+  auto transport = NewCurlTransport({});
+  Result<HttpResponse> numeric = transport->Send(Post(target.url()));
+  Result<HttpResponse> named = transport->Send(Post("http://localhost:" + std::to_string(target.port())));
+  Result<HttpResponse> far = transport->Send(Post("http://postgres.example.test"));
+  unsetenv("http_proxy");
+  proxy.Stop();
+  target.Stop();
+  REQUIRE(numeric.ok());
+  REQUIRE(named.ok());
+  REQUIRE(far.ok());
+  CHECK(numeric->body == "{\"via\":\"direct\"}");
+  CHECK(named->body == "{\"via\":\"direct\"}");
+  CHECK(far->body == "{\"via\":\"proxy\"}");
+  CHECK(direct == 2);
+  CHECK(proxied == 1);
+}
+
 }  // namespace
 }  // namespace reconciler::tencentcloud
