@@ -134,7 +134,9 @@ class Builder {
       c.reason = std::string("purchase ") + op.id + " is in flight (" + PhaseName(op.phase) +
                  (op.deal_names.empty() ? "" : ", orders " + Join(op.deal_names)) + "): follow it to the end";
     }
-    Add(std::move(c));
+    const std::string id = Add(std::move(c)).id;
+    // The group this resume yields is the one the group's replicas join.
+    if (op.kind == "create-group") group_changes_[op.resource_key] = id;
   }
 
   // ---- ReadOnlyGroup ----
@@ -155,6 +157,9 @@ class Builder {
   void Group(const Resource& r) {
     const specs::ReadOnlyGroupSpec& s = *r.group();
     const cloud::Group* g = FindGroup(r);
+    // A create of this group still in flight (sent or not) is resumed, never joined by a
+    // second one: the group it yields may not be listed yet, or not exist until it is sent.
+    if (!g && group_changes_.count(r.key.ToString())) return;
     if (!g) {
       Change c = Base(Action::kCreate, r);
       c.count = 1;
