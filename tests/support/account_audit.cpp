@@ -163,7 +163,7 @@ Audit AuditAccount(EmulatorFixture& emu, const std::set<std::string>& initial, c
       continue;
     }
     auto [op_resource, op_id] = SplitOperationTag(op_tag->second);
-    if (!state.operations.count(op_id)) {
+    if (!state.operations.count(op_id) && !(options.state_rebuilt && state.instances.count(id))) {
       finding(&a.orphans, id + " was bought by " + op_id + ", an operation the state does not know");
     }
     ++by_operation[op_id];

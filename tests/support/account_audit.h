@@ -39,6 +39,10 @@ struct AuditOptions {
   bool require_running = true;      // every live instance must be running
   bool require_terminal = true;     // every operation must be done or failed
   int uncharged_extra = 0;          // instances the cloud delivered unasked (orderOverDelivered)
+  // The state was lost and rebuilt from the tags, so the operations that bought what the
+  // cloud holds may be unknown to it: an instance then needs only to be recorded in its
+  // resource, not to have a known operation.
+  bool state_rebuilt = false;
 };
 
 struct Audit {
