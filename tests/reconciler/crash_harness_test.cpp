@@ -5,7 +5,7 @@
 // state file equal to the cloud, and no operation left in flight (tests/support/account_audit.h).
 //
 // Kill moments come from a seeded PRNG, one of two ways per run:
-//   time   uniformly over 1.2 times the measured length of an unkilled apply;
+//   time   uniformly over the measured length of an unkilled apply;
 //   event  the k-th progress event of a given phase (started, intent, ordered, delivered,
 //          done, searching...), plus 0-20 ms: kills land right after an intent is
 //          committed, right after a create went out, right after its answer was recorded.
@@ -187,11 +187,11 @@ KillPlan DrawKill(std::mt19937_64& rng, milliseconds unkilled, bool rerun) {
   KillPlan k;
   if (std::bernoulli_distribution(0.5)(rng)) {
     k.mode = KillPlan::Mode::kTime;
-    k.at = milliseconds(std::uniform_int_distribution<int64_t>(0, unkilled.count() * 6 / 5)(rng));
+    k.at = milliseconds(std::uniform_int_distribution<int64_t>(0, unkilled.count())(rng));
   } else {
     k.mode = KillPlan::Mode::kEvent;
     k.phase = phases[std::uniform_int_distribution<size_t>(0, phases.size() - 1)(rng)];
-    k.occurrence = std::uniform_int_distribution<int>(1, 4)(rng);
+    k.occurrence = std::uniform_int_distribution<int>(1, 3)(rng);
     k.delay = milliseconds(std::uniform_int_distribution<int>(0, 20)(rng));
   }
   return k;
