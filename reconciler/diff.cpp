@@ -269,7 +269,7 @@ class Builder {
     std::vector<std::string> gone;
     for (const auto& [id, rec] : recorded_.instances) {
       if (rec.resource_key != key) continue;
-      bool seen = std::any_of(mine.begin(), mine.end(), [&](const cloud::Instance* i) { return i->id == id; });
+      bool seen = std::any_of(mine.begin(), mine.end(), [&id = id](const cloud::Instance* i) { return i->id == id; });
       if (!seen) gone.push_back(id);
     }
     return gone.empty() ? "" : " (" + Join(gone) + " gone from the cloud)";

@@ -225,6 +225,19 @@ Result<PreflightState> PreflightFrom(const std::string& name) {
   return Status(Code::kInvalidInput, "unknown preflight state \"" + name + "\"");
 }
 
+// The path of the first floating-point number in `j`, or "" when it holds none. A plan
+// holds only integers, and converting a float that no integer type can hold (1e300 as a
+// count) is undefined behaviour, so a plan file with one is refused before any conversion.
+std::string FirstFloat(const json& j, const std::string& path) {
+  if (j.is_number_float()) return path.empty() ? "/" : path;
+  if (!j.is_structured()) return "";
+  for (const auto& [key, value] : j.items()) {
+    std::string found = FirstFloat(value, path + "/" + key);
+    if (!found.empty()) return found;
+  }
+  return "";
+}
+
 }  // namespace
 
 json PlanToJson(const Plan& plan) {
@@ -286,6 +299,9 @@ Result<Plan> PlanFromJson(const json& j) {
       return Status(Code::kInvalidInput, "plan format version " + j.at("formatVersion").dump() +
                                              " is not the one this reconciler writes (" +
                                              std::to_string(Plan::kFormatVersion) + ")");
+    }
+    if (std::string at = FirstFloat(j, ""); !at.empty()) {
+      return Status(Code::kInvalidInput, "the plan file is damaged: the number at " + at + " is not an integer");
     }
     Plan plan;
     plan.stack = j.at("stack");

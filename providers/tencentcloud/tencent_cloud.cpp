@@ -18,9 +18,16 @@ std::string Str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// A number of the answer as an unsigned integer; 0 when missing, negative, or (a fraction
+// cut off) a floating value no uint64_t can hold. nlohmann's get<int64_t>() of such a value
+// is undefined behaviour, so a float is never converted unchecked.
 uint64_t U64(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_number()) return 0;
+  if (it->is_number_float()) {
+    const double v = it->get<double>();
+    return v >= 0 && v < 18446744073709551616.0 ? static_cast<uint64_t>(v) : 0;
+  }
   return it->is_number_unsigned() ? it->get<uint64_t>() : static_cast<uint64_t>(std::max<int64_t>(0, it->get<int64_t>()));
 }
 
@@ -28,6 +35,7 @@ bool Bool(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end()) return false;
   if (it->is_boolean()) return it->get<bool>();
+  if (it->is_number_float()) return it->get<double>() != 0;
   return it->is_number() && it->get<int64_t>() != 0;
 }
 
@@ -104,9 +112,7 @@ c::Group GroupOf(const json& d) {
   g.subnet_id = Str(d, "SubnetId");
   g.replay_lag_eliminate = U64(d, "ReplayLagEliminate") == 1;
   g.replay_latency_eliminate = U64(d, "ReplayLatencyEliminate") == 1;
-  g.max_replay_lag_seconds = d.contains("MaxReplayLag") && d["MaxReplayLag"].is_number()
-                                 ? static_cast<uint64_t>(d["MaxReplayLag"].get<double>())
-                                 : 0;
+  g.max_replay_lag_seconds = U64(d, "MaxReplayLag");  // a Float in the API
   g.max_replay_latency_mb = U64(d, "MaxReplayLatency");
   g.min_delay_eliminate_reserve = U64(d, "MinDelayEliminateReserve");
   if (auto members = d.find("ReadOnlyDBInstanceList"); members != d.end() && members->is_array()) {
