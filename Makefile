@@ -16,7 +16,7 @@ export ASAN_OPTIONS ?= detect_leaks=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 
-.PHONY: all setup configure build test demo bench fuzz clean
+.PHONY: all setup configure build test soak demo bench fuzz clean
 
 all: build
 
@@ -33,6 +33,11 @@ build: configure
 # scripts/ctest-guard.sh); --no-tests=error fails when nothing is registered at all.
 test: build
 	cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS) --timeout 300
+
+# The crash harness for many trials (RECONCILER_SOAK_TRIALS, default 500; first seed
+# RECONCILER_SOAK_SEED): apply SIGKILLed at seeded moments, rerun until it converges, audited.
+soak: build
+	scripts/soak.sh $(BUILD)
 
 demo: build
 	scripts/demo.sh $(BUILD)

@@ -82,7 +82,7 @@ int List(StateStore* store, Io io) {
            << (owned.empty() ? "-" : owned) << "\n";
   }
   for (const auto& [key, list] : ids) {
-    bool listed = std::any_of(resources->begin(), resources->end(), [&](const ResourceRecord& r) { return r.key == key; });
+    bool listed = std::any_of(resources->begin(), resources->end(), [&k = key](const ResourceRecord& r) { return r.key == k; });
     if (!listed) io.out << std::left << std::setw(36) << key << std::setw(14) << "" << std::setw(8) << "" << Join(list) << "\n";
   }
   if (!ops->empty()) {

@@ -135,7 +135,9 @@ class Builder {
       c.reason = std::string("purchase ") + op.id + " is in flight (" + PhaseName(op.phase) +
                  (op.deal_names.empty() ? "" : ", orders " + Join(op.deal_names)) + "): follow it to the end";
     }
-    Add(std::move(c));
+    const std::string id = Add(std::move(c)).id;
+    // The group this resume yields is the one the group's replicas join.
+    if (op.kind == "create-group") group_changes_[op.resource_key] = id;
   }
 
   // ---- Terminal failures ----
@@ -237,6 +239,9 @@ class Builder {
   void Group(const Resource& r) {
     const specs::ReadOnlyGroupSpec& s = *r.group();
     const cloud::Group* g = FindGroup(r);
+    // A create of this group still in flight (sent or not) is resumed, never joined by a
+    // second one: the group it yields may not be listed yet, or not exist until it is sent.
+    if (!g && group_changes_.count(r.key.ToString())) return;
     if (!g) {
       if (Withheld(r.key.ToString(), 1)) return;
       Change c = Base(Action::kCreate, r);
@@ -359,7 +364,7 @@ class Builder {
     std::vector<std::string> gone;
     for (const auto& [id, rec] : recorded_.instances) {
       if (rec.resource_key != key) continue;
-      bool seen = std::any_of(mine.begin(), mine.end(), [&](const cloud::Instance* i) { return i->id == id; });
+      bool seen = std::any_of(mine.begin(), mine.end(), [&id = id](const cloud::Instance* i) { return i->id == id; });
       if (!seen) gone.push_back(id);
     }
     return gone.empty() ? "" : " (" + Join(gone) + " gone from the cloud)";

@@ -429,6 +429,8 @@ class Executor::Impl {
       }
       if (status == "never appeared" || IsGoing(status) || IsIsolated(status)) {
         lost.push_back(id + " (" + status + ")");
+        // Recorded when the order named it; the state holds only what the stack owns.
+        store_->DeleteInstance(id);
       } else {
         kept.push_back(id);
       }

@@ -1,5 +1,7 @@
 #include "reconciler/identity.h"
 
+#include <set>
+
 #include "specs/desired_state.h"
 #include "specs/rules.h"
 
@@ -57,11 +59,17 @@ std::vector<std::string> IdentityTagKeys() { return {cloud::kStackTag, cloud::kO
 
 namespace {
 
-// The instances of a listing that belong to `stack`, normalized.
+// The instances of a listing that belong to `stack`, normalized. A listing that names one
+// instance twice (pages ordered by a creation time that several instances share can repeat
+// one) is inconsistent: counted twice, it would make a replica look like one too many.
 Result<std::vector<cloud::Instance>> Ours(Result<std::vector<cloud::Instance>> listed, const std::string& stack) {
   if (!listed.ok()) return listed.status();
   std::vector<cloud::Instance> out;
+  std::set<std::string> seen;
   for (cloud::Instance& i : *listed) {
+    if (!i.id.empty() && !seen.insert(i.id).second) {
+      return Status(Code::kRetryable, "the listing names " + i.id + " twice, so it cannot be counted from");
+    }
     Normalize(&i);
     if (BelongsTo(i, stack)) out.push_back(std::move(i));
   }

@@ -243,6 +243,19 @@ Result<PreflightState> PreflightFrom(const std::string& name) {
   return Status(Code::kInvalidInput, "unknown preflight state \"" + name + "\"");
 }
 
+// The path of the first floating-point number in `j`, or "" when it holds none. A plan
+// holds only integers, and converting a float that no integer type can hold (1e300 as a
+// count) is undefined behaviour, so a plan file with one is refused before any conversion.
+std::string FirstFloat(const json& j, const std::string& path) {
+  if (j.is_number_float()) return path.empty() ? "/" : path;
+  if (!j.is_structured()) return "";
+  for (const auto& [key, value] : j.items()) {
+    std::string found = FirstFloat(value, path + "/" + key);
+    if (!found.empty()) return found;
+  }
+  return "";
+}
+
 }  // namespace
 
 namespace {
@@ -314,13 +327,13 @@ Result<Plan> PlanFromJson(const json& j) {
     if (!j.is_object() || !j.contains("formatVersion")) {
       return Status(Code::kInvalidInput, "not a reconciler plan file (no formatVersion)");
     }
-    // Every number a plan holds is whole; a fraction out of an integer field's range would be
-    // converted with undefined behaviour.
-    if (HoldsFraction(j)) return Status(Code::kInvalidInput, "the plan file is damaged: it holds a fractional number");
     if (j.at("formatVersion") != Plan::kFormatVersion) {
       return Status(Code::kInvalidInput, "plan format version " + Shown(j.at("formatVersion")) +
                                              " is not the one this reconciler writes (" +
                                              std::to_string(Plan::kFormatVersion) + ")");
+    }
+    if (std::string at = FirstFloat(j, ""); !at.empty()) {
+      return Status(Code::kInvalidInput, "the plan file is damaged: the number at " + at + " is not an integer");
     }
     Plan plan;
     plan.stack = j.at("stack");

@@ -171,7 +171,8 @@ std::string RenderPlanMarkdown(const Plan& plan) {
   }
   out << "| | Resource | Change | Reason | Preflight | Cost / month |\n|---|---|---|---|---|---|\n";
   auto cell = [](std::string s) {
-    for (size_t at; (at = s.find('|')) != std::string::npos;) s.replace(at, 1, "\\|");
+    // Search on past each replacement: the escaped '|' is still a '|'.
+    for (size_t at = 0; (at = s.find('|', at)) != std::string::npos; at += 2) s.replace(at, 1, "\\|");
     return s;
   };
   for (const Change& c : plan.changes) {

@@ -272,7 +272,7 @@ TEST_CASE("cli: a plan file nested too deep or holding a fraction is refused and
     json plan = json::parse(ReadFile(file.string()));
     plan["stateGeneration"] = 1e300;
     std::ofstream(file) << plan.dump();
-    why = "the plan file is damaged: it holds a fractional number";
+    why = "the plan file is damaged: the number at /stateGeneration is not an integer";
   }
   ProcessResult r = rig.Run({"apply", "bad.plan", "--auto-approve"});
   INFO(r.out << r.err);

@@ -103,7 +103,21 @@ bool Child::WaitForOutput(const std::string& text, std::chrono::seconds deadline
          result_.out.find(text) != std::string::npos;
 }
 
-void Child::Signal(int sig) { kill(pid_, sig); }
+bool Child::WaitForOutput(const std::function<bool(const std::string&)>& ready,
+                          std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_until(lock, deadline, [&] { return closed_ || ready(result_.out); });
+  return ready(result_.out);
+}
+
+bool Child::WaitForEnd(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_until(lock, deadline, [&] { return closed_; });
+}
+
+void Child::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);  // never kill(-1): that signals every process we may signal
+}
 
 ProcessResult Child::Wait() {
   if (reader_.joinable()) reader_.join();

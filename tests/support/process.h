@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -35,6 +36,13 @@ class Child {
   ~Child();
   // Blocks until stdout holds `text` or the deadline passes; returns whether it appeared.
   bool WaitForOutput(const std::string& text, std::chrono::seconds deadline);
+  // Blocks until `ready(stdout so far)` holds, the output closes (the process ended) or
+  // `deadline` passes; returns whether `ready` held.
+  bool WaitForOutput(const std::function<bool(const std::string&)>& ready,
+                     std::chrono::steady_clock::time_point deadline);
+  // Blocks until the process closed its output (it ended) or `deadline` passes; returns
+  // whether it ended. Does not reap it: Wait() does.
+  bool WaitForEnd(std::chrono::steady_clock::time_point deadline);
   void Signal(int sig);
   ProcessResult Wait();
 
