@@ -1336,11 +1336,19 @@ Outcome Executor::Impl::Resume(const Change& c, std::string* message) {
 ApplyResult Executor::Impl::Apply(const Plan& plan) {
   for (const auto& [id, digest] : plan.observed) seen_at_plan_.insert(id);
   for (const Change& c : plan.changes) seen_at_plan_.insert(c.instance_ids.begin(), c.instance_ids.end());
-  // Groups the state already knows, for replicas that join them.
-  if (Result<std::vector<ResourceRecord>> resources = store_->Resources(); resources.ok()) {
-    for (const ResourceRecord& r : *resources) {
-      if (!r.group_id.empty()) group_ids_[r.key] = r.group_id;
+  // Groups the state already knows, for replicas that join them. A state that cannot be
+  // read stops the apply before anything is sent.
+  Result<std::vector<ResourceRecord>> resources = store_->Resources();
+  if (!resources.ok()) {
+    ApplyResult refused;
+    for (const Change& c : plan.changes) {
+      refused.changes.push_back({c.id, c.key.ToString(), Outcome::kFailed,
+                                 "nothing was sent: " + resources.status().message()});
     }
+    return refused;
+  }
+  for (const ResourceRecord& r : *resources) {
+    if (!r.group_id.empty()) group_ids_[r.key] = r.group_id;
   }
   std::thread tracker([this] { TrackerLoop(); });
 
@@ -1434,7 +1442,12 @@ ApplyResult Executor::Impl::Apply(const Plan& plan) {
   ApplyResult result;
   result.changes = std::move(results);
   result.interrupted = Interrupted();
-  if (Result<std::vector<Operation>> pending = store_->InFlight(); pending.ok()) result.pending = std::move(pending).value();
+  if (Result<std::vector<Operation>> pending = store_->InFlight(); pending.ok()) {
+    result.pending = std::move(pending).value();
+  } else {  // the changes' own outcomes stand; what is in flight cannot be listed
+    result.changes.push_back({"", "state", Outcome::kFailed,
+                              "cannot list the purchases in flight: " + pending.status().message()});
+  }
   return result;
 }
 

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
+
 #include <filesystem>
 
 #include "reconciler/engine.h"
@@ -231,6 +233,30 @@ TEST_CASE("ownership: a plan naming an instance the stack does not own cannot de
   REQUIRE(untag.changes.size() == 1);
   INFO(untag.changes[0].message);
   CHECK(untag.changes[0].outcome == Outcome::kDone);
+}
+
+}  // namespace
+}  // namespace reconciler::testing
+
+namespace reconciler::testing {
+namespace {
+
+// The executor reads the state before anything else; a state it cannot read sends nothing.
+TEST_CASE("ownership: an apply whose state cannot be read sends nothing") {
+  EmulatorRig rig;
+  Result<Plan> plan = MakePlan(&rig.cloud, rig.store.get(), &rig.clock, rig.LoadText(Replica("a", 2)), rig.dir.str(), {});
+  REQUIRE(plan.ok());
+  REQUIRE(plan->Summary().create == 1);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((rig.dir.path() / "state.db").c_str(), &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, "DROP TABLE resources", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  ApplyResult r = ApplyWith(rig, rig.store.get(), *plan);
+  REQUIRE(r.changes.size() == 1);
+  CHECK(r.changes[0].outcome == Outcome::kFailed);
+  CHECK(r.changes[0].message.find("nothing was sent: ") == 0);
+  CHECK(r.changes[0].message.find("resources") != std::string::npos);
+  CHECK(RealCreates(rig.emu) == 0);
 }
 
 }  // namespace
