@@ -17,13 +17,13 @@
 #include <sstream>
 
 #include "providers/tencentcloud/api_client.h"
-#include "providers/tencentcloud/emulator/server.h"
+#include "emulator/server.h"
 #include "providers/tencentcloud/signer.h"
 #include "providers/tencentcloud/transport.h"
 #include "providers/tencentcloud/rate_limits.h"
 #include "providers/tencentcloud/tencent_cloud.h"
-#include "reconciler/engine.h"
-#include "reconciler/executor.h"
+#include "engine/engine.h"
+#include "engine/executor.h"
 #include "specs/spec_loader.h"
 
 namespace {
@@ -95,7 +95,7 @@ std::string ReadFile(const std::string& path) {
 
 // The default world plus `count` generated replicas carrying the stack tag.
 emu::World ScaleWorld(int count) {
-  std::string text = ReadFile(std::string(RECONCILER_SOURCE_DIR) + "/providers/tencentcloud/emulator/worlds/default.yaml");
+  std::string text = ReadFile(std::string(RECONCILER_SOURCE_DIR) + "/emulator/worlds/default.yaml");
   text += "generate:\n  - {count: " + std::to_string(count) +
           ", type: readonly, masterId: postgres-abcdef, region: ap-beijing, zone: ap-beijing-4, specCode: pg.it.small2,"
           " storageGB: 100, vpcId: vpc-8btfafeo, subnetId: subnet-1i9huswn, tags: {reconciler/stack: bench, reconciler/resource: 'ReadOnlyInstance/r{i}'}}\n";
@@ -277,7 +277,7 @@ int64_t TotalCalls(int port) {
 // A no-op plan over 1,000 managed replicas: 10 resources of 100 in one read-only group,
 // bought through the real provider and executor, then planned again and again.
 void BenchPlan() {
-  auto world = emu::LoadWorldFile(std::string(RECONCILER_SOURCE_DIR) + "/providers/tencentcloud/emulator/worlds/default.yaml");
+  auto world = emu::LoadWorldFile(std::string(RECONCILER_SOURCE_DIR) + "/emulator/worlds/default.yaml");
   world->catalogue.clock.manual = true;
   world->catalogue.replica_quota_per_master = 5000;
   world->initial.balance_cents = 1000000000000;

@@ -19,10 +19,10 @@
 #include "providers/tencentcloud/api_client.h"
 #include "providers/tencentcloud/rate_limits.h"
 #include "providers/tencentcloud/tencent_cloud.h"
-#include "reconciler/clock.h"
-#include "reconciler/identity.h"
-#include "reconciler/observe.h"
-#include "reconciler/rate_budget.h"
+#include "base/clock.h"
+#include "engine/identity.h"
+#include "engine/observe.h"
+#include "providers/tencentcloud/rate_budget.h"
 
 namespace reconciler::fuzzing {
 

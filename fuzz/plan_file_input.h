@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "reconciler/plan.h"
-#include "reconciler/plan_render.h"
+#include "engine/plan.h"
+#include "ui/plan_render.h"
 
 namespace reconciler::fuzzing {
 

@@ -13,7 +13,7 @@ mkdir -p "$dir"
 rm -f "$dir"/*
 work=$(mktemp -d)
 log=$work/emulator.url
-"$build/tcloud-emulator" --world providers/tencentcloud/emulator/worlds/default.yaml --listen 127.0.0.1:0 >"$log" &
+"$build/tcloud-emulator" --world emulator/worlds/default.yaml --listen 127.0.0.1:0 >"$log" &
 emulator=$!
 trap 'kill $emulator 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [[ -s $log ]] && break; sleep 0.1; done

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "reconciler/status.h"
+#include "base/status.h"
 
 namespace reconciler::cloud {
 

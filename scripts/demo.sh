@@ -18,7 +18,7 @@ trap cleanup EXIT
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "starting tcloud-emulator with worlds/default.yaml"
-"$bin/tcloud-emulator" --world "$root/providers/tencentcloud/emulator/worlds/default.yaml" \
+"$bin/tcloud-emulator" --world "$root/emulator/worlds/default.yaml" \
   --listen 127.0.0.1:0 >"$work/emulator.url" 2>"$work/emulator.log" &
 emulator_pid=$!
 for _ in $(seq 100); do [[ -s "$work/emulator.url" ]] && break; sleep 0.1; done

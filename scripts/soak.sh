@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make soak`: the crash harness (tests/reconciler/crash_harness_test.cpp) for many trials.
+# `make soak`: the crash harness (tests/attacks/crash_harness_test.cpp) for many trials.
 # Each trial applies a stack as a real process, SIGKILLs it at seeded moments, reruns it until
 # it converges and audits the emulated account. The trials are split over the harness's three
 # cases, which run side by side; the totals are summed from the line each case prints.

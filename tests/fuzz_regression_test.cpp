@@ -11,7 +11,7 @@
 
 #include "fuzz/api_response_input.h"
 #include "fuzz/plan_file_input.h"
-#include "reconciler/plan_render.h"
+#include "ui/plan_render.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 

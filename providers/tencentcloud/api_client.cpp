@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "providers/tencentcloud/signer.h"
-#include "reconciler/json_input.h"
+#include "base/json_input.h"
 
 namespace reconciler::tencentcloud {
 

@@ -14,9 +14,9 @@
 
 #include "providers/tencentcloud/credentials.h"
 #include "providers/tencentcloud/transport.h"
-#include "reconciler/clock.h"
-#include "reconciler/retry_policy.h"
-#include "reconciler/status.h"
+#include "base/clock.h"
+#include "base/retry_policy.h"
+#include "base/status.h"
 
 namespace reconciler::tencentcloud {
 

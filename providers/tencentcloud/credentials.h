@@ -15,7 +15,7 @@
 #include <map>
 #include <string>
 
-#include "reconciler/status.h"
+#include "base/status.h"
 
 namespace reconciler::tencentcloud {
 

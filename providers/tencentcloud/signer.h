@@ -12,13 +12,12 @@
 #include <utility>
 #include <vector>
 
+#include "base/sha256.h"  // Sha256Hex, HexEncode: the signature is built from them
+
 namespace reconciler::tencentcloud {
 
-// Lower-case hex SHA-256 of `data`.
-std::string Sha256Hex(std::string_view data);
 // Raw 32-byte HMAC-SHA256 of `msg` under `key`.
 std::string HmacSha256(std::string_view key, std::string_view msg);
-std::string HexEncode(std::string_view bytes);
 // "YYYY-MM-DD" of a UNIX timestamp in UTC (the credential scope's date).
 std::string UtcDate(int64_t unix_seconds);
 

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "reconciler/status.h"
+#include "base/status.h"
 
 namespace reconciler::tencentcloud {
 

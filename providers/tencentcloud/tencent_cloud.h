@@ -12,7 +12,7 @@
 #include "providers/provider.h"
 #include "providers/tencentcloud/api_client.h"
 #include "providers/tencentcloud/site.h"
-#include "reconciler/rate_budget.h"
+#include "providers/tencentcloud/rate_budget.h"
 
 namespace reconciler::tencentcloud {
 

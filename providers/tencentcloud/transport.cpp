@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <mutex>
 
-#include "reconciler/retry_policy.h"
+#include "base/retry_policy.h"
 
 namespace reconciler::tencentcloud {
 

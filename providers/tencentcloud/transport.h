@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "reconciler/status.h"
+#include "base/status.h"
 
 namespace reconciler::tencentcloud {
 

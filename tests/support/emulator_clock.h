@@ -6,7 +6,7 @@
 
 #include <atomic>
 
-#include "reconciler/clock.h"
+#include "base/clock.h"
 #include "tests/support/emulator_fixture.h"
 
 namespace reconciler::testing {

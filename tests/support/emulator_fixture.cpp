@@ -16,7 +16,7 @@ namespace reconciler::testing {
 
 using nlohmann::json;
 
-std::string DefaultWorldPath() { return SourcePath("providers/tencentcloud/emulator/worlds/default.yaml"); }
+std::string DefaultWorldPath() { return SourcePath("emulator/worlds/default.yaml"); }
 
 emu::World DefaultWorld() {
   auto world = emu::LoadWorldFile(DefaultWorldPath());

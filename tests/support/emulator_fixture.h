@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "providers/tencentcloud/api_client.h"
-#include "providers/tencentcloud/emulator/server.h"
+#include "emulator/server.h"
 
 namespace reconciler::testing {
 

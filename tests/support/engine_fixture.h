@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "reconciler/engine.h"
-#include "reconciler/executor.h"
+#include "engine/engine.h"
+#include "engine/executor.h"
 #include "specs/spec_loader.h"
 #include "tests/support/fake_cloud.h"
 #include "tests/support/temp_dir.h"

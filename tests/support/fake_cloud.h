@@ -15,7 +15,7 @@
 #include <string>
 
 #include "providers/provider.h"
-#include "reconciler/clock.h"
+#include "base/clock.h"
 
 namespace reconciler::testing {
 

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "providers/tencentcloud/emulator/socket_abort.h"
+#include "emulator/socket_abort.h"
 
 namespace reconciler::testing {
 

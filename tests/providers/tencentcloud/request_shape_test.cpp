@@ -14,7 +14,7 @@
 
 #include "providers/tencentcloud/rate_limits.h"
 #include "providers/tencentcloud/tencent_cloud.h"
-#include "reconciler/clock.h"
+#include "base/clock.h"
 #include "tests/support/loopback_server.h"
 
 namespace reconciler::tencentcloud {

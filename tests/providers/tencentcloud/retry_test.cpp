@@ -11,8 +11,8 @@
 
 #include "providers/tencentcloud/rate_limits.h"
 #include "providers/tencentcloud/tencent_cloud.h"
-#include "reconciler/clock.h"
-#include "reconciler/retry_policy.h"
+#include "base/clock.h"
+#include "base/retry_policy.h"
 
 namespace reconciler::tencentcloud {
 namespace {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "providers/tencentcloud/rate_limits.h"
-#include "reconciler/rate_budget.h"
+#include "providers/tencentcloud/rate_budget.h"
 #include "tests/support/loopback_server.h"
 
 namespace reconciler::tencentcloud {

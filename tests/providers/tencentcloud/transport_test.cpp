@@ -12,7 +12,7 @@
 #include <mutex>
 #include <set>
 
-#include "providers/tencentcloud/emulator/socket_abort.h"
+#include "emulator/socket_abort.h"
 #include "tests/support/loopback_server.h"
 
 namespace reconciler::tencentcloud {

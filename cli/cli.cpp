@@ -1,0 +1,131 @@
+// The flag parser. This is the only translation unit that includes CLI11.
+
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <ostream>
+
+#include "cli/commands.h"
+
+namespace reconciler {
+
+namespace {
+
+constexpr const char* kNotBuilt = " (not built yet)";
+constexpr const char* kInsecureHelp =
+    "Allow a plain http:// endpoint on a host that is not this machine (the session token and signed requests "
+    "then cross the network unencrypted)";
+
+// Registers a subcommand that exists in the design but is not implemented yet. It
+// accepts any arguments and says so instead of pretending.
+void AddPlaceholder(CLI::App& app, const std::string& name, const std::string& description,
+                    std::function<int()>* run, Io io) {
+  CLI::App* sub = app.add_subcommand(name, description + kNotBuilt);
+  sub->allow_extras();
+  sub->callback([run, io, name] {
+    *run = [io, name] {
+      io.err << "reconciler " << name << ": not built yet\n";
+      return static_cast<int>(kExitError);
+    };
+  });
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv, Io io) {
+  CLI::App app{"Declarative reconciler for TencentDB for PostgreSQL read-only replicas, "
+               "read-only groups and serverless instances.",
+               "reconciler"};
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 success (plan: no changes), 1 runtime or API error, 2 plan has changes "
+      "(with --detailed-exitcode), 3 invalid input (nothing was sent).\n"
+      "Credentials: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN, "
+      "TENCENTCLOUD_REGION, or a tccli profile (~/.tccli/<profile>.credential).");
+
+  std::function<int()> run;
+
+  ValidateCommandOptions validate;
+  CLI::App* validate_cmd = app.add_subcommand("validate", "Check the specs of a stack; no network");
+  validate_cmd->add_option("STACK", validate.stack, "Stack directory (default: .)");
+  validate_cmd->add_flag("--insecure-endpoint", validate.insecure_endpoint, kInsecureHelp);
+  validate_cmd->callback([&] { run = [&] { return RunValidateCommand(validate, io); }; });
+  PlanCommandOptions plan;
+  CLI::App* plan_cmd = app.add_subcommand("plan", "Show what must change, validated by the cloud (DryRun) and priced");
+  plan_cmd->add_option("STACK", plan.stack, "Stack directory (default: .)");
+  plan_cmd->add_option("--out", plan.out, "Save the plan to FILE for `apply FILE`");
+  plan_cmd->add_flag("--json", plan.json, "Print the plan as JSON (docs/plan-format.md)");
+  plan_cmd->add_flag("--markdown", plan.markdown, "Print the plan as Markdown, for pull-request comments");
+  plan_cmd->add_flag("--detailed-exitcode", plan.detailed_exitcode, "Exit 0 for no changes, 2 for changes, 1 for errors");
+  plan_cmd->add_flag("--allow-destroy", plan.allow_destroy, "Plan deletions and replacements instead of blocking them");
+  plan_cmd->add_flag("--retry-failed", plan.retry_failed,
+                     "Buy again for resources whose last purchase failed (refused, or past its deadline)");
+  plan_cmd->add_flag("--insecure-endpoint", plan.insecure_endpoint, kInsecureHelp);
+  plan_cmd->callback([&] { run = [&] { return RunPlanCommand(plan, io); }; });
+
+  ApplyCommandOptions apply;
+  CLI::App* apply_cmd = app.add_subcommand("apply", "Make the changes of a plan and follow every order until it runs");
+  apply_cmd->add_option("TARGET", apply.target, "Stack directory (default: .) or a plan file from `plan --out`");
+  apply_cmd->add_flag("--auto-approve", apply.auto_approve, "Apply without asking for confirmation");
+  apply_cmd->add_flag("--allow-destroy", apply.allow_destroy, "Allow deleting and replacing instances");
+  apply_cmd->add_flag("--retry-failed", apply.retry_failed,
+                      "Buy again for resources whose last purchase failed (refused, or past its deadline)");
+  apply_cmd->add_flag("--json-progress", apply.json_progress, "Report progress as JSON lines");
+  apply_cmd->add_flag("--insecure-endpoint", apply.insecure_endpoint, kInsecureHelp);
+  apply_cmd->callback([&] { run = [&] { return RunApplyCommand(apply, io); }; });
+
+  AddPlaceholder(app, "run", "Reconcile continuously as a daemon", &run, io);
+
+  StateCommandOptions state;
+  CLI::App* state_cmd = app.add_subcommand("state", "Inspect or rebuild the state store: list | show KEY | rebuild");
+  state_cmd->add_option("--stack", state.stack, "Stack directory (default: .)");
+  CLI::App* state_list =
+      state_cmd->add_subcommand("list", "Resources, their instances, purchases in flight and failed purchases");
+  CLI::App* state_show = state_cmd->add_subcommand("show", "Everything recorded for one resource, as JSON");
+  state_show->add_option("KEY", state.key, "KIND/NAME")->required();
+  CLI::App* state_rebuild = state_cmd->add_subcommand("rebuild", "Recover the state from the cloud's tags");
+  state_cmd->require_subcommand(1);
+  state_list->callback([&] { state.action = "list"; });
+  state_show->callback([&] { state.action = "show"; });
+  state_rebuild->callback([&] { state.action = "rebuild"; });
+  for (CLI::App* sub : {state_list, state_show, state_rebuild}) sub->add_option("--stack", state.stack, "Stack directory (default: .)");
+  state_rebuild->add_flag("--insecure-endpoint", state.insecure_endpoint, kInsecureHelp);
+  state_cmd->final_callback([&] { run = [&] { return RunStateCommand(state, io); }; });
+
+  ImportCommandOptions import;
+  CLI::App* import_cmd = app.add_subcommand("import", "Adopt an existing instance: import KIND/NAME INSTANCE_ID");
+  import_cmd->add_option("RESOURCE", import.resource, "KIND/NAME of a resource in the specs")->required();
+  import_cmd->add_option("ID", import.instance_id, "The existing instance or group id")->required();
+  import_cmd->add_option("--stack", import.stack, "Stack directory (default: .)");
+  import_cmd->add_flag("--insecure-endpoint", import.insecure_endpoint, kInsecureHelp);
+  import_cmd->callback([&] { run = [&] { return RunImportCommand(import, io); }; });
+  AddPlaceholder(app, "hook", "Git server hooks: hook pre-receive | post-receive", &run, io);
+
+  ApiCommandOptions api;
+  CLI::App* api_cmd = app.add_subcommand("api", "Make one signed API call and print the answer, like tccli");
+  api_cmd->add_option("ACTION", api.action, "API action, e.g. DescribeDBInstances")->required();
+  api_cmd->add_option("--service", api.service, "Service: postgres or tag")->capture_default_str();
+  api_cmd->add_option("--version", api.version, "API version (default: the service's)");
+  api_cmd->add_option("--region", api.region, "Region (default: TENCENTCLOUD_REGION or profile)");
+  api_cmd->add_option("--data", api.data, "Request parameters as a JSON object")->capture_default_str();
+  api_cmd->add_option("--endpoint", api.endpoint, "Endpoint URL (default: TENCENTCLOUD_ENDPOINT)");
+  api_cmd->add_option("--profile", api.profile, "tccli profile (default: TCCLI_PROFILE or default)");
+  api_cmd->add_flag("--verbose,-v", api.verbose, "Show the request, with secrets redacted");
+  api_cmd->add_flag("--insecure-endpoint", api.insecure_endpoint, kInsecureHelp);
+  api_cmd->callback([&] { run = [&] { return RunApiCommand(api, io); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, io.out, io.err);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, io.out, io.err);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e, io.out, io.err);
+    return kExitInvalidInput;
+  }
+  return run ? run() : kExitInvalidInput;
+}
+
+}  // namespace reconciler

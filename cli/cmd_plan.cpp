@@ -1,0 +1,302 @@
+// reconciler plan and reconciler apply.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "app/stack.h"
+#include "cli/commands.h"
+#include "engine/engine.h"
+#include "engine/executor.h"
+#include "base/json_input.h"
+#include "ui/plan_render.h"
+#include "ui/reporters.h"
+#include "specs/spec_loader.h"
+
+namespace reconciler {
+
+using nlohmann::json;
+
+namespace {
+
+// Loads and validates the stack; on errors prints them and returns nullopt.
+std::optional<specs::LoadedStack> LoadOrReport(const std::string& dir, Io io) {
+  specs::LoadedStack stack = specs::LoadStackDir(dir);
+  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
+  if (!stack.ok()) {
+    size_t n = stack.diags.error_count();
+    io.err << n << (n == 1 ? " error" : " errors") << "; nothing was sent\n";
+    return std::nullopt;
+  }
+  return stack;
+}
+
+template <typename Options>
+tencentcloud::InsecureEndpoint InsecureOf(const Options& options) {
+  return options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow : tencentcloud::InsecureEndpoint::kRefuse;
+}
+
+int ReportError(Io io, const std::string& what, const Status& s) {
+  io.err << "reconciler " << what << ": " << (s.api_code().empty() ? "" : s.api_code() + ": ") << s.message();
+  if (!s.request_id().empty()) io.err << " (RequestId " << s.request_id() << ")";
+  io.err << "\n";
+  return s.code() == Code::kInvalidInput ? kExitInvalidInput : kExitError;
+}
+
+// SIGINT and SIGTERM for the whole apply. Constructed first, before any thread exists (the
+// live view's ticker, curl's resolver, the executor's workers), so every thread inherits
+// the blocked mask and only this guard's thread ever receives the signals.
+//   - On a terminal, Ctrl-C quits at once with exit 130 and prints nothing: every step of
+//     every purchase is committed before the next, so this is as safe as a crash, and the
+//     next apply resumes what was in flight.
+//   - Otherwise (CI, a supervisor), and for SIGTERM, the first signal stops new work and
+//     lets the executor record where each purchase stands; a second quits at once.
+//   - Before the executor runs (planning, the confirmation prompt) nothing has been sent, so
+//     any signal quits at once.
+class InterruptGuard {
+ public:
+  explicit InterruptGuard(Io io) : io_(io), terminal_(isatty(STDIN_FILENO) == 1) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this] { Watch(); });
+  }
+  ~InterruptGuard() {
+    done_ = true;
+    thread_.join();
+    // A signal that arrived after the watcher's last look is still pending: honour it
+    // rather than letting it land when the mask is restored.
+    timespec none{0, 0};
+    if (sigtimedwait(&set_, nullptr, &none) > 0) _exit(130);
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+  // The executor to stop gracefully from now on; nullptr when it is done.
+  void Attach(Executor* executor) {
+    std::lock_guard<std::mutex> lock(mu_);
+    executor_ = executor;
+  }
+
+ private:
+  void Watch() {
+    int seen = 0;
+    timespec tick{0, 100 * 1000 * 1000};
+    while (!done_) {
+      int sig = sigtimedwait(&set_, nullptr, &tick);
+      if (sig < 0) continue;
+      std::lock_guard<std::mutex> lock(mu_);  // the executor outlives its attachment
+      if (!executor_ || (terminal_ && sig == SIGINT) || ++seen > 1) _exit(130);
+      io_.err << "\ninterrupted: no new work starts; purchases already sent are recorded and followed "
+                 "no further (the next apply resumes them). Press Ctrl-C again to quit now.\n"
+              << std::flush;
+      executor_->Interrupt();
+    }
+  }
+
+  Io io_;
+  const bool terminal_;
+  sigset_t set_, old_;
+  std::mutex mu_;
+  Executor* executor_ = nullptr;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+// Whether failed purchases hold resources that this plan leaves alone; says so on stderr.
+bool HeldFailures(const Plan& plan, Io io) {
+  if (!plan.HasHeldFailures()) return false;
+  size_t n = 0;
+  for (const Failure& f : plan.failures) n += !f.retrying;
+  io.err << "reconciler: " << n << (n == 1 ? " resource is" : " resources are")
+         << " held by a failed purchase (see above); nothing is bought for them until you act\n";
+  return true;
+}
+
+bool Confirm(const ApplyCommandOptions& options, Io io) {
+  if (options.auto_approve) return true;
+  if (!isatty(STDIN_FILENO) || !io.in) {
+    io.err << "reconciler apply: stdin is not a terminal, so nobody can confirm; pass --auto-approve to apply "
+              "without asking\n";
+    return false;
+  }
+  io.out << "\nApply these changes? Only 'yes' is accepted: " << std::flush;
+  std::string answer;
+  std::getline(*io.in, answer);
+  if (answer != "yes") {
+    io.out << "Apply cancelled; nothing was sent.\n";
+    return false;
+  }
+  return true;
+}
+
+int Execute(const Plan& plan, const ApplyCommandOptions& options, const specs::Project& project, cloud::Cloud* cloud,
+            StateStore* store, Clock* clock, InterruptGuard* guard, Io io) {
+  std::unique_ptr<Reporter> reporter;
+  if (options.json_progress) reporter = std::make_unique<JsonReporter>(io.out);
+  else if (isatty(STDOUT_FILENO) && UseColor(STDOUT_FILENO)) reporter = std::make_unique<TtyReporter>(io.out);
+  else reporter = std::make_unique<TextReporter>(io.out);
+  Executor executor(cloud, store, clock, reporter.get(), plan.stack, ExecutorOptionsFor(project));
+  ApplyResult result;
+  guard->Attach(&executor);
+  result = executor.Apply(plan);
+  guard->Attach(nullptr);
+  int done = 0, failed = 0, skipped = 0, pending = 0;
+  for (const ChangeResult& r : result.changes) {
+    done += r.outcome == Outcome::kDone;
+    failed += r.outcome == Outcome::kFailed;
+    skipped += r.outcome == Outcome::kSkipped;
+    pending += r.outcome == Outcome::kPending;
+    if (r.outcome != Outcome::kDone) io.err << r.resource << " (" << r.change_id << "): " << OutcomeName(r.outcome) << ": " << r.message << "\n";
+  }
+  io.out << "\nApply " << (result.ok() ? "complete" : "incomplete") << ": " << done << " done, " << failed
+         << " failed, " << skipped << " skipped, " << pending << " pending.\n";
+  if (!result.pending.empty()) {
+    io.out << "Purchases still in flight (the next apply follows them to the end):\n";
+    for (const Operation& op : result.pending) {
+      io.out << "  " << op.id << "  " << op.resource_key << "  " << PhaseName(op.phase);
+      if (!op.deal_names.empty()) {
+        io.out << "  deals:";
+        for (const std::string& d : op.deal_names) io.out << " " << d;
+      }
+      if (!op.instance_ids.empty()) {
+        io.out << "  instances:";
+        for (const std::string& i : op.instance_ids) io.out << " " << i;
+      }
+      io.out << "\n";
+    }
+  }
+  if (!result.ok()) return kExitError;
+  return HeldFailures(plan, io) ? kExitError : kExitOk;
+}
+
+}  // namespace
+
+int RunPlanCommand(const PlanCommandOptions& options, Io io) {
+  if (options.json && options.markdown) {
+    io.err << "reconciler plan: --json and --markdown cannot be used together\n";
+    return kExitInvalidInput;
+  }
+  std::optional<specs::LoadedStack> stack = LoadOrReport(options.stack, io);
+  if (!stack) return kExitInvalidInput;
+  SystemClock clock;
+  Result<OpenedStack> opened = OpenStack(options.stack, stack->desired.project, &clock,
+                                         {StackAccess::kRead, true, true, InsecureOf(options)});
+  if (!opened.ok()) return ReportError(io, "plan", opened.status());
+  Result<Plan> plan = MakePlan(opened->cloud(), opened->store.get(), &clock, stack->desired, options.stack,
+                               {options.allow_destroy, options.retry_failed});
+  if (!plan.ok()) return ReportError(io, "plan", plan.status());
+  if (options.json) io.out << PlanToJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  else if (options.markdown) io.out << RenderPlanMarkdown(*plan);
+  else io.out << RenderPlanText(*plan, UseColor(STDOUT_FILENO));
+  if (!options.out.empty()) {
+    // A plan names the stack's instances and requests: private to its owner, like the state.
+    const std::string text = PlanToJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    int fd = ::open(options.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+                   ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    if (fd >= 0) written = ::close(fd) == 0 && written;
+    if (!written) {
+      io.err << "reconciler plan: cannot write " << options.out << "\n";
+      return kExitError;
+    }
+    if (!options.json) io.out << "Saved the plan to " << options.out << "; apply exactly it with: reconciler apply " << options.out << "\n";
+  }
+  if (plan->HasErrors() || HeldFailures(*plan, io)) return kExitError;
+  if (options.detailed_exitcode) return plan->HasChanges() ? kExitChanges : kExitOk;
+  return kExitOk;
+}
+
+// A plan file is input like any other: bounded in size and depth before it is parsed.
+Result<Plan> ParsePlanFile(const std::string& path) {
+  constexpr size_t kMaxPlanBytes = 64u << 20;
+  std::ifstream in(path, std::ios::binary);
+  std::string text;
+  char buf[1 << 16];
+  while (text.size() <= kMaxPlanBytes && (in.read(buf, sizeof buf) || in.gcount() > 0)) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+  }
+  if (text.size() > kMaxPlanBytes) return Status(Code::kInvalidInput, "larger than 64 MiB, so not a plan file");
+  Result<json> j = ParseJsonInput(text);
+  if (!j.ok()) return j.status();
+  return PlanFromJson(*j);
+}
+
+// Reads a saved plan. Only what it asks to do is taken from it; every gate comes from the
+// command line and every change is derived again before anything is sent.
+std::optional<Plan> ReadPlanFile(const std::string& path, Io io) {
+  Result<Plan> plan = ParsePlanFile(path);
+  if (!plan.ok()) {
+    io.err << "reconciler apply: " << path << ": " << plan.status().message() << "\n";
+    return std::nullopt;
+  }
+  return std::move(plan).value();
+}
+
+int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
+  InterruptGuard guard(io);
+  std::error_code ec;
+  const bool from_file = std::filesystem::is_regular_file(options.target, ec);
+  std::optional<Plan> saved;
+  std::string stack_dir = options.target;
+  if (from_file) {
+    saved = ReadPlanFile(options.target, io);
+    if (!saved) return kExitInvalidInput;
+    stack_dir = saved->stack_dir;
+  }
+  std::optional<specs::LoadedStack> stack = LoadOrReport(stack_dir, io);
+  if (!stack) return kExitInvalidInput;
+  if (saved && stack->desired.project.stack != saved->stack) {
+    io.err << "reconciler apply: the plan is for stack " << saved->stack << ", but " << stack_dir << " holds stack "
+           << stack->desired.project.stack << "\n";
+    return kExitInvalidInput;
+  }
+
+  SystemClock clock;
+  Result<OpenedStack> opened = OpenStack(stack_dir, stack->desired.project, &clock,
+                                         {StackAccess::kWrite, true, true, InsecureOf(options)});
+  if (!opened.ok()) return ReportError(io, "apply", opened.status());
+
+  // A saved plan is applied only if it is exactly what would be planned now: the plan that
+  // runs is always derived from today's specs, cloud and state, with today's flags.
+  Result<Plan> made = MakePlan(opened->cloud(), opened->store.get(), &clock, stack->desired, stack_dir,
+                               {options.allow_destroy, options.retry_failed});
+  if (!made.ok()) return ReportError(io, "apply", made.status());
+  Plan plan = std::move(made).value();
+  if (saved) {
+    std::vector<std::string> differences = PlanDifferences(*saved, plan);
+    if (!differences.empty()) {
+      io.err << "reconciler apply: " << options.target << " is not what would be planned now; nothing was sent:\n";
+      for (const std::string& d : differences) io.err << "  - " << d << "\n";
+      io.err << "make a new plan\n";
+      return kExitError;
+    }
+  }
+  io.out << RenderPlanText(plan, UseColor(STDOUT_FILENO));
+  if (!plan.HasChanges()) return HeldFailures(plan, io) ? kExitError : kExitOk;
+  for (const Change& c : plan.changes) {
+    if (c.destroys && !options.allow_destroy) {
+      io.err << "reconciler apply: " << c.key.ToString() << " would destroy " << (c.instance_ids.empty() ? "it" : c.instance_ids.front())
+             << "; pass --allow-destroy to allow it. Nothing was sent.\n";
+      return kExitError;
+    }
+  }
+  if (plan.HasErrors()) {
+    io.err << "reconciler apply: refusing to apply a plan with failed preflights or blocked changes; nothing was sent\n";
+    return kExitError;
+  }
+  if (!Confirm(options, io)) return kExitError;
+  return Execute(plan, options, stack->desired.project, opened->cloud(), opened->store.get(), &clock, &guard, io);
+}
+
+}  // namespace reconciler

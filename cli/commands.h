@@ -1,0 +1,84 @@
+#pragma once
+
+// Each subcommand is a function over a plain options struct, so the flag parser (cli.cpp)
+// is the only place that knows about CLI11 and tests can call commands directly.
+
+#include <string>
+
+#include "cli/cli.h"
+
+namespace reconciler {
+
+struct ApiCommandOptions {
+  std::string action;
+  std::string service = "postgres";
+  std::string version;  // default: the service's current version
+  std::string region;   // default: from the environment or profile
+  std::string data = "{}";
+  std::string endpoint;  // default: from the environment or profile
+  std::string profile;   // default: $TCCLI_PROFILE, else "default"
+  bool verbose = false;
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
+};
+
+// `reconciler api ACTION --data JSON`: one signed call, the response printed as JSON.
+int RunApiCommand(const ApiCommandOptions& options, Io io);
+
+struct ValidateCommandOptions {
+  std::string stack = ".";
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
+};
+
+// `reconciler validate [STACK]`: loads the specs, prints every problem, exits 3 on errors.
+// Makes no network call.
+int RunValidateCommand(const ValidateCommandOptions& options, Io io);
+
+// Whether to colour output written to `fd`: a terminal, and NO_COLOR unset.
+bool UseColor(int fd);
+
+struct PlanCommandOptions {
+  std::string stack = ".";
+  std::string out;         // --out FILE: save the plan
+  bool json = false;       // --json
+  bool markdown = false;   // --markdown
+  bool detailed_exitcode = false;
+  bool allow_destroy = false;
+  bool retry_failed = false;  // buy again for resources whose last purchase failed terminally
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
+};
+
+// `reconciler plan`: 0 no changes (or changes without --detailed-exitcode), 2 changes with
+// --detailed-exitcode, 1 error, a plan that cannot apply, or a failed purchase that holds its
+// resource (shown with what to do), 3 invalid specs.
+int RunPlanCommand(const PlanCommandOptions& options, Io io);
+
+struct ApplyCommandOptions {
+  std::string target = ".";  // a stack directory or a saved plan file
+  bool auto_approve = false;
+  bool allow_destroy = false;
+  bool retry_failed = false;   // buy again for resources whose last purchase failed terminally
+  bool json_progress = false;  // progress as JSON lines
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
+};
+
+int RunApplyCommand(const ApplyCommandOptions& options, Io io);
+
+struct StateCommandOptions {
+  std::string action;  // list | show | rebuild
+  std::string key;     // show KEY
+  std::string stack = ".";
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
+};
+
+int RunStateCommand(const StateCommandOptions& options, Io io);
+
+struct ImportCommandOptions {
+  std::string resource;     // KIND/NAME
+  std::string instance_id;  // postgres-..., pgro-... or pgrogrp-...
+  std::string stack = ".";
+  bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
+};
+
+int RunImportCommand(const ImportCommandOptions& options, Io io);
+
+}  // namespace reconciler

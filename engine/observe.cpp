@@ -1,0 +1,139 @@
+#include "engine/observe.h"
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/retry_policy.h"
+#include "engine/identity.h"
+
+namespace reconciler {
+
+using nlohmann::json;
+
+Result<RecordedState> LoadRecorded(StateStore* store) {
+  RecordedState r;
+  Result<std::vector<ResourceRecord>> resources = store->Resources();
+  if (!resources.ok()) return resources.status();
+  for (ResourceRecord& rec : *resources) r.resources[rec.key] = std::move(rec);
+  Result<std::vector<InstanceRecord>> instances = store->Instances();
+  if (!instances.ok()) return instances.status();
+  for (InstanceRecord& rec : *instances) r.instances[rec.id] = std::move(rec);
+  Result<std::vector<Operation>> ops = store->InFlight();
+  if (!ops.ok()) return ops.status();
+  r.in_flight = std::move(ops).value();
+  Result<std::vector<Operation>> all = store->Operations();
+  if (!all.ok()) return all.status();
+  r.failures = TerminalFailures(*all);
+  Result<int64_t> generation = store->Generation();
+  if (!generation.ok()) return generation.status();
+  r.generation = *generation;
+  return r;
+}
+
+ObserveScope ScopeOf(const specs::DesiredState& desired, const RecordedState& recorded) {
+  std::set<std::string> regions;
+  std::set<std::pair<std::string, std::string>> masters;  // region, master id
+  for (const specs::Resource& r : desired.resources) {
+    if (!r.region().empty()) regions.insert(r.region());
+    if (const auto* g = r.group()) masters.insert({g->region, g->master_instance_id});
+    if (const auto* s = r.replica(); s && (!s->read_only_group.empty() || !s->read_only_group_id.empty())) {
+      masters.insert({s->region, s->master_instance_id});
+    }
+  }
+  for (const auto& [key, rec] : recorded.resources) {
+    if (!rec.region.empty()) regions.insert(rec.region);
+    if (!rec.group_id.empty()) {
+      json spec = json::parse(rec.spec_json, nullptr, false);
+      if (spec.is_object() && spec.contains("masterInstanceId") && spec["masterInstanceId"].is_string()) {
+        masters.insert({rec.region, spec["masterInstanceId"].get<std::string>()});
+      }
+    }
+  }
+  for (const Operation& op : recorded.in_flight) regions.insert(op.region);
+  std::vector<std::pair<std::string, std::string>> known;
+  for (const auto& [id, rec] : recorded.instances) {
+    auto key = specs::ParseResourceKey(rec.resource_key);
+    if (key && key->kind == specs::Kind::kReadOnlyInstance) known.emplace_back(rec.region, id);
+  }
+  return {{regions.begin(), regions.end()}, {masters.begin(), masters.end()}, std::move(known)};
+}
+
+namespace {
+
+// Every recorded replica the listing omits is looked up by id (see Observe).
+Status CheckRecordedListed(cloud::Cloud* cloud, const std::string& stack, const ObserveScope& scope,
+                           const ObservedState& observed) {
+  std::set<std::string> listed;
+  for (const cloud::Instance& i : observed.instances) listed.insert(i.id);
+  for (const auto& [region, id] : scope.recorded) {
+    if (listed.count(id)) continue;
+    Result<cloud::Instance> found = cloud->DescribeInstance(region, id);
+    if (!found.ok() && found.status().code() == Code::kNotFound) continue;  // proven gone
+    if (!found.ok()) {
+      return found.status().Annotate(id + " is recorded in state but missing from the listing of " + region +
+                                     ", and looking it up by id failed");
+    }
+    if (IsGoing(found->status)) continue;
+    Normalize(&*found);
+    const std::string seen = "DescribeDBInstanceAttribute finds it (" + found->status + ")";
+    if (BelongsTo(*found, stack)) {
+      return Status(Code::kRetryable, "the listing of " + region + " omits " + id + ", which the state records and " +
+                                          seen + ": the cloud's listing lags behind, so nothing is planned from "
+                                          "it; plan again in a moment");
+    }
+    return Status(Code::kRetryable, id + " is recorded in state and " + seen + ", but it carries none of stack " + stack +
+                                        "'s tags: if its tags lag, plan again in a moment; if someone removed "
+                                        "them, take it back with `reconciler import` or rebuild the state");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, const ObserveScope& scope) {
+  ObservedState observed;
+  for (const std::string& region : scope.regions) {
+    Result<std::vector<cloud::Instance>> instances = ListStackInstances(cloud, region, stack);
+    if (!instances.ok()) return instances.status().Annotate("listing instances in " + region);
+    for (cloud::Instance& i : *instances) observed.instances.push_back(std::move(i));
+    Result<std::vector<cloud::Instance>> serverless = ListStackServerless(cloud, region, stack);
+    if (!serverless.ok()) return serverless.status().Annotate("listing serverless instances in " + region);
+    for (cloud::Instance& i : *serverless) observed.serverless.push_back(std::move(i));
+  }
+  Status checked = CheckRecordedListed(cloud, stack, scope, observed);
+  if (!checked.ok()) return checked;
+  for (const auto& [region, master] : scope.masters) {
+    Result<std::vector<cloud::Group>> groups = cloud->ListGroups(region, master);
+    if (!groups.ok()) return groups.status().Annotate("listing read-only groups of " + master);
+    for (cloud::Group& g : *groups) observed.groups.push_back(std::move(g));
+  }
+  // The instance listing does not say which group a replica is in; the group listing does.
+  std::map<std::string, std::string> group_of;
+  for (const cloud::Group& g : observed.groups) {
+    for (const std::string& id : g.member_ids) group_of[id] = g.id;
+  }
+  for (cloud::Instance& i : observed.instances) {
+    if (auto it = group_of.find(i.id); it != group_of.end()) i.read_only_group_id = it->second;
+  }
+  return observed;
+}
+
+std::vector<Operation> TerminalFailures(const std::vector<Operation>& operations) {
+  // `operations` is in creation order (Operations()), so the last one seen per resource is
+  // its newest purchase.
+  std::map<std::string, const Operation*> newest;
+  for (const Operation& op : operations) {
+    if (op.kind.rfind("create-", 0) == 0) newest[op.resource_key] = &op;
+  }
+  std::vector<Operation> out;
+  for (const Operation& op : operations) {
+    auto it = newest.find(op.resource_key);
+    if (it == newest.end() || it->second != &op) continue;
+    if (op.phase == Phase::kFailed && HoldsResource(op.error_code)) out.push_back(op);
+  }
+  return out;
+}
+
+}  // namespace reconciler

@@ -1,0 +1,172 @@
+#pragma once
+
+// The state store: what the reconciler bought and what it is in the middle of buying.
+//
+// The cloud, through our tags, is the truth about what exists; this store is a cache of it
+// plus the bookkeeping the cloud cannot hold: purchase intents recorded before a create is
+// sent, the orders each create returned, and the spec last applied to each resource. If the
+// file is lost, `reconciler state rebuild` recovers the cache from the tags.
+//
+// SQLite in WAL mode with synchronous=FULL, file mode 0600, one transaction per transition.
+// The schema is versioned and migrated forward on open. Thread-safe.
+
+#include <memory>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+
+struct sqlite3;
+
+namespace reconciler {
+
+// A resource of the stack as last applied.
+struct ResourceRecord {
+  std::string key;              // "ReadOnlyInstance/reports"
+  std::string region;
+  std::string deletion_policy;  // "Orphan" or "Delete"
+  std::string spec_json;        // the spec last applied, as JSON
+  std::string group_id;         // ReadOnlyGroup: its cloud id
+  std::string updated_at;
+};
+
+// An instance the stack owns.
+struct InstanceRecord {
+  std::string id;
+  std::string resource_key;
+  std::string region;
+  std::string operation_id;  // the operation that bought it, when known
+  std::string recorded_at;
+};
+
+// A purchase (or spec change) in flight or finished. Phases:
+//   intent     recorded before the create is sent; whether it went out is unknown
+//   unknown    sent, and the answer was lost: the cloud must be searched before any retry
+//   ordered    the cloud accepted it; deal names (and postpaid ids) recorded
+//   delivered  every instance id is known
+//   done       every instance is running (or the order delivered short: see error)
+//   failed     it ended without running instances: nothing was bought (a refusal), or an
+//              order or its instances passed their deadline (error_code says which, and
+//              error names the deals or instances). See TerminalFailures() (engine/observe.h).
+enum class Phase { kIntent, kUnknown, kOrdered, kDelivered, kDone, kFailed };
+const char* PhaseName(Phase p);
+Result<Phase> ParsePhase(const std::string& name);
+bool IsTerminal(Phase p);
+
+struct Operation {
+  std::string id;            // "op-..." also the reconciler/operation tag value
+  std::string resource_key;
+  std::string kind;          // "create-replicas", "create-serverless", "create-group", "modify-spec"
+  std::string region;
+  std::string request_json;  // the exact request, without secrets
+  int64_t expected = 0;      // instances it should yield
+  Phase phase = Phase::kIntent;
+  int64_t attempts = 0;      // create calls sent so far
+  int64_t settled = 0;       // of those, how many provably bought nothing (throttled, refused)
+  bool tags_pending = false; // the stack, resource and user tags are still to go on (identity.h)
+  int64_t sent_at = 0;       // unix seconds of the last create call sent (0: none recorded)
+  // ordered and delivered: when the wait for the order (or for the instances to run) began,
+  // and when it gives up, in unix seconds (0: not set yet). Kept across restarts.
+  int64_t waiting_since = 0;
+  int64_t deadline_at = 0;
+  std::vector<std::string> deal_names;
+  std::string bill_id;
+  std::vector<std::string> instance_ids;
+  std::string error;
+  // failed: the cloud's Error.Code that ended it, or kOrderDeadlineExceeded or
+  // kRunningDeadlineExceeded; empty when it failed for a reason of ours (interrupted, gave up
+  // after attempts that each provably bought nothing).
+  std::string error_code;
+  std::string created_at;
+  std::string updated_at;
+};
+
+// The error codes of a wait that passed its deadline (Operation::error_code).
+inline constexpr const char* kOrderDeadlineExceeded = "reconciler.OrderDeadlineExceeded";
+inline constexpr const char* kRunningDeadlineExceeded = "reconciler.RunningDeadlineExceeded";
+
+
+struct Event {
+  int64_t seq = 0;
+  std::string at;
+  std::string operation_id;
+  std::string resource_key;
+  std::string phase;
+  std::string detail;
+};
+
+class StateStore {
+ public:
+  // Opens (creating when absent, with mode 0600) and migrates the store at `path`. Refuses
+  // with kInvalidInput, changing nothing, anything at `path` that is not a regular file
+  // holding a SQLite database with our schema (or no tables yet). An empty file is taken as a
+  // new store only when it is what an interrupted Open leaves (ours, one link, mode 0600).
+  // Every read below fails with kInternal, naming the file, what was read and SQLite's
+  // message, when the file is damaged: a damaged table never reads as empty.
+  static Result<std::unique_ptr<StateStore>> Open(const std::string& path, Clock* clock);
+  ~StateStore();
+
+  int SchemaVersion();  // -1 when unreadable
+  // Bumped by every write; a saved plan remembers it to notice state changed under it.
+  // Fails when the value recorded is missing or not a count.
+  Result<int64_t> Generation();
+
+  Result<std::vector<ResourceRecord>> Resources();
+  Status PutResource(const ResourceRecord& r);
+  // Forgets a resource and its instances.
+  Status DeleteResource(const std::string& key);
+
+  Result<std::vector<InstanceRecord>> Instances();
+  Status PutInstance(const InstanceRecord& r);
+  Status DeleteInstance(const std::string& id);
+
+  Result<std::vector<Operation>> Operations();
+  Result<std::vector<Operation>> InFlight();
+  Result<Operation> GetOperation(const std::string& id);
+  // Writes the operation and an event row in one transaction.
+  Status PutOperation(const Operation& op, const std::string& detail);
+
+  Result<std::vector<Event>> Events(const std::string& operation_id = "");
+
+  // Replaces all resources and instances at once (state rebuild), and records when.
+  Status ReplaceAll(const std::vector<ResourceRecord>& resources, const std::vector<InstanceRecord>& instances);
+  // Unix seconds of the last ReplaceAll (0: never). A purchase in flight when the state was
+  // lost is unknown to the rebuilt state until the cloud's visibility window has passed.
+  Result<int64_t> RebuiltAt();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  StateStore(sqlite3* db, std::string path, Clock* clock) : db_(db), path_(std::move(path)), clock_(clock) {}
+  Status CheckOurs();
+  Result<int> ReadUserVersion();
+  Status Migrate();
+  Status Exec(const std::string& sql);
+  Status Bump();
+  std::string NowText() const;
+
+  sqlite3* db_;
+  std::string path_;
+  Clock* clock_;
+  std::mutex mu_;
+};
+
+// One holder at a time per stack: an exclusive flock on a file beside the state, which the
+// kernel releases when the holder dies, so a dead holder never blocks. The file names the
+// holder (pid, host, start time) for the message others get.
+class StackLock {
+ public:
+  // Fails at once with kConflict, naming the holder, when another process holds it. `what`
+  // is added to the holder's description (the state file it applies from, say).
+  static Result<std::unique_ptr<StackLock>> Acquire(const std::string& path, Clock* clock, const std::string& what = "");
+  ~StackLock();
+
+ private:
+  explicit StackLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+}  // namespace reconciler

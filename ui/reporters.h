@@ -1,0 +1,75 @@
+#pragma once
+
+// The reporters people and programs read: TextReporter writes one line per transition (logs,
+// CI); TtyReporter keeps one live line per resource; JsonReporter writes JSON lines for the
+// daemon and other programs.
+
+#include <chrono>
+#include <condition_variable>
+#include <iosfwd>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/reporter.h"
+
+namespace reconciler {
+
+// One line per transition: "[00:03] ReadOnlyInstance/reports: ordered: 2 deals (20261123...)".
+class TextReporter : public Reporter {
+ public:
+  explicit TextReporter(std::ostream& out);
+  void Progress(const ProgressEvent& event) override;
+  void Note(const std::string& message) override;
+
+ protected:
+  std::string Elapsed() const;
+  std::ostream& out_;
+  std::mutex mu_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// A live line per resource with its phase and elapsed time, redrawn in place on every event
+// and once a second while anything is still in progress.
+class TtyReporter : public TextReporter {
+ public:
+  explicit TtyReporter(std::ostream& out);
+  ~TtyReporter() override;
+  void Progress(const ProgressEvent& event) override;
+  void Note(const std::string& message) override;
+
+ private:
+  void Redraw();
+  std::condition_variable tick_cv_;
+  bool stopping_ = false;
+  std::thread ticker_;
+  struct Line {
+    std::string resource;
+    std::string phase;
+    std::string detail;
+    std::chrono::steady_clock::time_point since;
+    std::optional<ProgressEvent::Wait> wait;     // as last reported ...
+    std::chrono::steady_clock::time_point heard;  // ... at this time
+    bool final = false;
+  };
+  std::vector<std::string> order_;
+  std::map<std::string, Line> lines_;
+  size_t drawn_ = 0;
+};
+
+// {"at":"...","change":"c1","resource":"...","phase":"...","detail":"..."} per line.
+class JsonReporter : public Reporter {
+ public:
+  explicit JsonReporter(std::ostream& out) : out_(out) {}
+  void Progress(const ProgressEvent& event) override;
+  void Note(const std::string& message) override;
+
+ private:
+  std::ostream& out_;
+  std::mutex mu_;
+};
+
+}  // namespace reconciler
