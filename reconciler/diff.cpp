@@ -308,6 +308,13 @@ class Builder {
     AddIfDiffers(&c.fields, "minDelayEliminateReserve", std::to_string(g.min_delay_eliminate_reserve),
                  std::to_string(s.min_delay_eliminate_reserve));
     if (c.fields.empty()) return;
+    if (!g.status.empty() && g.status != "ok") {  // the cloud refuses a change while it is busy
+      std::vector<std::string> names;
+      for (const FieldDiff& f : c.fields) names.push_back(f.field);
+      warnings_.push_back(r.key.ToString() + " (" + g.id + ") is " + g.status + ": " + Join(names) +
+                          " will be changed once it is ok");
+      return;
+    }
     c.update.group_config = GroupConfigFor(r);
     c.instance_ids = {g.id};
     std::vector<std::string> names;
