@@ -943,6 +943,7 @@ class Executor::Impl {
       std::lock_guard<std::mutex> lock(sched_mu_);
       if (auto it = group_ids_.find(c.key.ToString()); it != group_ids_.end()) gid = it->second;
     }
+    std::lock_guard<std::mutex> lock(record_mu_);
     store_->PutResource({c.key.ToString(), c.region, c.deletion_policy, c.spec_json, gid, ""});
   }
 
@@ -965,6 +966,7 @@ class Executor::Impl {
   std::map<std::string, Tracked> tracked_;
   std::atomic<bool> stop_tracker_{false};
 
+  std::mutex record_mu_;  // a resource record's read-modify-write (RecordPolicy) against its writes
   std::mutex change_mu_;
   std::map<std::string, std::string> change_of_;  // operation id -> change id
 
@@ -1189,6 +1191,7 @@ Outcome Executor::Impl::UpdateInstance(const Change& c, std::string* message) {
 // recorded as applied with it.
 Outcome Executor::Impl::RecordPolicy(const Change& c, std::string* message) {
   const std::string key = c.key.ToString();
+  std::lock_guard<std::mutex> lock(record_mu_);
   Result<std::vector<ResourceRecord>> resources = store_->Resources();
   if (!resources.ok()) {
     *message = "cannot read the state: " + resources.status().message();
