@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "reconciler/identity.h"
 #include "reconciler/plan_render.h"
 #include "tests/support/engine_fixture.h"
 
@@ -21,7 +22,8 @@ std::vector<cloud::Instance> Of(FakeCloud& fake, const std::string& resource) {
 }
 
 std::optional<ResourceRecord> Recorded(StateStore* store, const std::string& key) {
-  for (const ResourceRecord& r : *store->Resources()) {
+  std::vector<ResourceRecord> all = *store->Resources();
+  for (const ResourceRecord& r : all) {
     if (r.key == key) return r;
   }
   return std::nullopt;
@@ -223,7 +225,7 @@ TEST_CASE("defects: after an interrupted purchase each instance appears once, un
   REQUIRE(f.store->PutOperation(op, "ordered").ok());
   // The create went out and bought, with every tag (the China site), before the process died.
   cloud::ReplicaRequest q = ReplicaRequestFromJson(nlohmann::json::parse(op.request_json));
-  q.tags[cloud::kOperationTag] = op.id;
+  q.tags[cloud::kOperationTag] = OperationTagValue("unit", op.resource_key, op.id);
   Result<cloud::Purchase> bought = f.fake.CreateReplicas(q, cloud::DryRun::kNo);
   REQUIRE(bought.ok());
   Plan plan = f.MakePlan(desired);
@@ -242,9 +244,10 @@ TEST_CASE("defects: an instance of a resumed purchase that the state does not na
   auto desired = f.Load(ReplicaYaml("reports", 1));
   Operation op = RecordedPurchase(desired, "reports", "op-lostanswer01", 1);
   op.phase = Phase::kUnknown;  // the answer was lost: the ids are known only from the cloud
+  op.sent_at = std::chrono::duration_cast<std::chrono::seconds>(f.clock.Now().time_since_epoch()).count();
   REQUIRE(f.store->PutOperation(op, "unknown").ok());
   cloud::ReplicaRequest q = ReplicaRequestFromJson(nlohmann::json::parse(op.request_json));
-  q.tags[cloud::kOperationTag] = op.id;
+  q.tags[cloud::kOperationTag] = OperationTagValue("unit", op.resource_key, op.id);
   REQUIRE(f.fake.CreateReplicas(q, cloud::DryRun::kNo).ok());
   Plan plan = f.MakePlan(desired);
   for (const Change& c : plan.changes) CHECK(c.action != Action::kAdopt);
