@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -151,16 +153,24 @@ int Execute(const Plan& plan, const ApplyCommandOptions& options, const specs::P
   guard->Attach(&executor);
   result = executor.Apply(plan);
   guard->Attach(nullptr);
-  int done = 0, failed = 0, skipped = 0, pending = 0;
+  int done = 0, failed = 0, skipped = 0, pending = 0, blocked = 0;
   for (const ChangeResult& r : result.changes) {
     done += r.outcome == Outcome::kDone;
     failed += r.outcome == Outcome::kFailed;
     skipped += r.outcome == Outcome::kSkipped;
     pending += r.outcome == Outcome::kPending;
+    blocked += r.outcome == Outcome::kBlocked;
     if (r.outcome != Outcome::kDone) io.err << r.resource << " (" << r.change_id << "): " << OutcomeName(r.outcome) << ": " << r.message << "\n";
   }
   io.out << "\nApply " << (result.ok() ? "complete" : "incomplete") << ": " << done << " done, " << failed
-         << " failed, " << skipped << " skipped, " << pending << " pending.\n";
+         << " failed, " << skipped << " skipped, " << pending << " pending"
+         << (blocked > 0 ? ", " + std::to_string(blocked) + " blocked" : std::string()) << ".\n";
+  if (blocked > 0) {
+    io.out << "Blocked (not applied; fix what blocks them, then apply again):\n";
+    for (const ChangeResult& r : result.changes) {
+      if (r.outcome == Outcome::kBlocked) io.out << "  " << r.resource << " (" << r.change_id << "): " << r.message << "\n";
+    }
+  }
   if (!result.pending.empty()) {
     io.out << "Purchases still in flight (the next apply follows them to the end):\n";
     for (const Operation& op : result.pending) {
@@ -284,16 +294,30 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
   }
   io.out << RenderPlanText(plan, UseColor(STDOUT_FILENO));
   if (!plan.HasChanges()) return HeldFailures(plan, io) ? kExitError : kExitOk;
-  for (const Change& c : plan.changes) {
-    if (c.destroys && !options.allow_destroy) {
-      io.err << "reconciler apply: " << c.key.ToString() << " would destroy " << (c.instance_ids.empty() ? "it" : c.instance_ids.front())
-             << "; pass --allow-destroy to allow it. Nothing was sent.\n";
-      return kExitError;
-    }
-  }
-  if (plan.HasErrors()) {
-    io.err << "reconciler apply: refusing to apply a plan with failed preflights or blocked changes; nothing was sent\n";
+  if (std::any_of(plan.changes.begin(), plan.changes.end(),
+                  [](const Change& c) { return c.preflight.state == PreflightState::kFailed; })) {
+    io.err << "reconciler apply: refusing to apply a plan with failed preflights; nothing was sent\n";
     return kExitError;
+  }
+  // A blocked change holds its resource only: the rest is applied, and apply exits 1.
+  size_t blocked = 0;
+  std::set<std::string> held;
+  for (const Change& c : plan.changes) {
+    if (!c.blocked) continue;
+    ++blocked;
+    held.insert(c.key.ToString());
+    io.err << "reconciler apply: blocked: " << c.key.ToString() << " (" << c.id << ", " << ActionName(c.action)
+           << "): " << c.blocked_reason << "\n";
+  }
+  const bool all_held = std::all_of(plan.changes.begin(), plan.changes.end(),
+                                    [&](const Change& c) { return held.count(c.key.ToString()) > 0; });
+  if (blocked > 0 && all_held) {
+    io.err << "reconciler apply: every change is blocked. Nothing was sent.\n";
+    return kExitError;
+  }
+  if (blocked > 0) {
+    io.err << "reconciler apply: " << held.size() << (held.size() == 1 ? " resource is" : " resources are")
+           << " left alone; the rest is applied\n";
   }
   if (!Confirm(options, io)) return kExitError;
   return Execute(plan, options, stack->desired.project, opened->cloud(), opened->store.get(), &clock, &guard, io);

@@ -177,6 +177,20 @@ int RunStateCommand(const StateCommandOptions& options, Io io) {
   return Rebuild(*stack, store, opened->cloud(), io);
 }
 
+// Refuses an import whose instance differs from the spec where nothing changes in place: the
+// plan would replace it (and orphan it) at once. Prints each field, spec and instance value.
+int RefuseMismatch(Io io, const std::string& id, const specs::ResourceKey& key, const std::vector<FieldDiff>& diffs,
+                   const std::string& consequence) {
+  io.err << "reconciler import: " << id << " does not match the spec of " << key.ToString() << "; " << consequence
+         << ". Nothing was changed:\n";
+  for (const FieldDiff& f : diffs) {
+    io.err << "  " << f.field << ": spec " << (f.after.empty() ? "(none)" : f.after) << ", instance "
+           << (f.before.empty() ? "(none)" : f.before) << "\n";
+  }
+  io.err << "fix the spec (or import the instance that matches it)\n";
+  return kExitError;
+}
+
 int RunImportCommand(const ImportCommandOptions& options, Io io) {
   auto key = specs::ParseResourceKey(options.resource);
   if (!key) {
@@ -214,10 +228,17 @@ int RunImportCommand(const ImportCommandOptions& options, Io io) {
   if (key->kind == specs::Kind::kReadOnlyGroup) {
     Result<std::vector<cloud::Group>> groups = cloud->ListGroups(region, resource->group()->master_instance_id);
     if (!groups.ok()) return Fail(io, "import", groups.status());
-    bool found = std::any_of(groups->begin(), groups->end(), [&](const cloud::Group& g) { return g.id == options.instance_id; });
-    if (!found) {
-      io.err << "reconciler import: no group " << options.instance_id << " on " << resource->group()->master_instance_id << "\n";
+    auto found = std::find_if(groups->begin(), groups->end(), [&](const cloud::Group& g) { return g.id == options.instance_id; });
+    if (found == groups->end()) {
+      io.err << "reconciler import: no group " << options.instance_id << " on " << resource->group()->master_instance_id
+             << " in " << region << " (the spec's masterInstanceId and region); a group of another master or region "
+             << "cannot be imported into this spec. Nothing was changed\n";
       return kExitError;
+    }
+    std::vector<FieldDiff> fixed = GroupFixedDiffs(*resource->group(), *found);
+    if (!found->region.empty() && found->region != region) fixed.insert(fixed.begin(), {"region", found->region, region});
+    if (!fixed.empty()) {
+      return RefuseMismatch(io, options.instance_id, *key, fixed, "no API changes these on a group");
     }
     Status s = store->PutResource({key->ToString(), region, specs::DeletionPolicyName(resource->deletion_policy()),
                                       SpecJson(*resource), options.instance_id, ""});
@@ -233,14 +254,36 @@ int RunImportCommand(const ImportCommandOptions& options, Io io) {
     for (const cloud::Instance& i : *all) {
       if (i.id == options.instance_id) instance = i;
     }
+    if (!instance.ok()) {  // another kind of instance with a serverless-looking id?
+      Result<cloud::Instance> other = cloud->DescribeInstance(region, options.instance_id);
+      if (other.ok()) {
+        return RefuseMismatch(io, options.instance_id, *key, {{"kind", other->type + " instance", "serverless instance"}},
+                              "it is not a serverless instance");
+      }
+    }
   } else {
     instance = cloud->DescribeInstance(region, options.instance_id);
   }
+  if (!instance.ok() && instance.status().code() == Code::kNotFound) {
+    io.err << "reconciler import: no instance " << options.instance_id << " in " << region
+           << " (the spec's region); an instance of another region cannot be imported into this spec. Nothing was "
+              "changed\n";
+    return kExitError;
+  }
   if (!instance.ok()) return Fail(io, "import", instance.status());
   Normalize(&*instance);
-  if (key->kind == specs::Kind::kReadOnlyInstance && instance->type != "readonly") {
-    io.err << "reconciler import: " << options.instance_id << " is a " << instance->type << " instance, not a read-only one\n";
-    return kExitError;
+  std::vector<FieldDiff> immutable;
+  if (key->kind == specs::Kind::kReadOnlyInstance) {
+    if (instance->type != "readonly") immutable.push_back({"kind", instance->type + " instance", "read-only instance"});
+    std::vector<FieldDiff> more = ReplicaImmutableDiffs(*resource->replica(), *instance);
+    immutable.insert(immutable.end(), more.begin(), more.end());
+  } else {
+    immutable = ServerlessImmutableDiffs(*resource->serverless(), *instance);
+  }
+  if (!instance->region.empty() && instance->region != region) immutable.insert(immutable.begin(), {"region", instance->region, region});
+  if (!immutable.empty()) {
+    return RefuseMismatch(io, options.instance_id, *key, immutable,
+                          "these cannot change in place, so the next plan would replace it and orphan or destroy it");
   }
   auto owner = instance->tags.find(cloud::kStackTag);
   auto claimed = instance->tags.find(cloud::kResourceTag);

@@ -121,6 +121,7 @@ class EmulatedCloud {
   Reply DescribeReadOnlyGroups(const std::string& region, const nlohmann::json& p);
   Reply DeleteReadOnlyGroup(const std::string& region, const nlohmann::json& p);
   Reply ModifyDBInstanceReadOnlyGroup(const std::string& region, const nlohmann::json& p);
+  Reply ModifyReadOnlyGroupConfig(const std::string& region, const nlohmann::json& p);
   Reply CreateServerlessDBInstance(const std::string& region, const nlohmann::json& p);
   Reply DescribeServerlessDBInstances(const std::string& region, const nlohmann::json& p);
   Reply DeleteServerlessDBInstance(const std::string& region, const nlohmann::json& p);

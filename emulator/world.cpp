@@ -525,7 +525,8 @@ json DynamicToJson(const Dynamic& d) {
                       {"replayLagEliminate", g.replay_lag_eliminate},
                       {"replayLatencyEliminate", g.replay_latency_eliminate}, {"maxReplayLag", g.max_replay_lag},
                       {"maxReplayLatency", g.max_replay_latency},
-                      {"minDelayEliminateReserve", g.min_delay_eliminate_reserve}, {"createdAt", g.created_at},
+                      {"minDelayEliminateReserve", g.min_delay_eliminate_reserve}, {"rebalance", g.rebalance},
+                      {"createdAt", g.created_at},
                       {"readyAt", g.ready_at}, {"serial", g.serial}});
   }
   json& deals = out["deals"] = json::array();
@@ -565,6 +566,7 @@ Result<Dynamic> DynamicFromJson(const json& j) {
       grp.max_replay_lag = g.at("maxReplayLag");
       grp.max_replay_latency = g.at("maxReplayLatency");
       grp.min_delay_eliminate_reserve = g.at("minDelayEliminateReserve");
+      grp.rebalance = g.value("rebalance", int64_t{0});  // absent in files written before it existed
       grp.created_at = g.at("createdAt");
       grp.ready_at = g.at("readyAt");
       grp.serial = g.at("serial");

@@ -136,6 +136,7 @@ struct ReadOnlyGroup {
   int64_t max_replay_lag = 0;
   int64_t max_replay_latency = 0;
   int64_t min_delay_eliminate_reserve = 0;
+  int64_t rebalance = 0;
   double created_at = 0;
   double ready_at = 0;  // "creating" until then, "ok" after
   uint64_t serial = 0;

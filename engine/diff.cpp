@@ -58,6 +58,7 @@ class Builder {
         case Kind::kReadOnlyInstance: Replica(r); break;
         case Kind::kServerlessInstance: Serverless(r); break;
       }
+      PolicyChange(r);
     }
     Removed();
     return {std::move(changes_), std::move(warnings_), std::move(failures_)};
@@ -108,7 +109,7 @@ class Builder {
   void AdoptUnrecorded(const Resource& r, const std::vector<const cloud::Instance*>& mine) {
     std::vector<std::string> ids;
     for (const cloud::Instance* i : mine) {
-      if (!recorded_.instances.count(i->id)) ids.push_back(i->id);
+      if (!recorded_.instances.count(i->id) && !CoveredByResume(*i)) ids.push_back(i->id);
     }
     if (ids.empty()) return;
     Change c = Base(Action::kAdopt, r);
@@ -117,16 +118,40 @@ class Builder {
     Add(std::move(c));
   }
 
-  void Resume(const Operation& op) {
-    auto key = specs::ParseResourceKey(op.resource_key);
-    if (!key) return;
+  // Whether a resume of this plan follows the purchase that bought `i`: it records the
+  // instance itself, so adopting it too would list it twice.
+  bool CoveredByResume(const cloud::Instance& i) const {
+    if (resumed_ids_.count(i.id)) return true;
+    auto t = i.tags.find(cloud::kOperationTag);
+    return t != i.tags.end() && resumed_ops_.count(t->second);
+  }
+
+  // A resume of `op`, noting what it covers. A resumed purchase of a desired resource
+  // records that resource's spec when it finishes, as the purchase would have.
+  Change ResumeOf(const Operation& op, const specs::ResourceKey& key) {
     Change c;
     c.action = Action::kResume;
-    c.key = *key;
+    c.key = key;
     c.region = op.region;
     c.operation_id = op.id;
     c.instance_ids = op.instance_ids;
     c.count = static_cast<uint64_t>(op.expected);
+    if (const Resource* r = desired_.Find(key)) {
+      c.spec_json = SpecJson(*r);
+      c.deletion_policy = specs::DeletionPolicyName(r->deletion_policy());
+    }
+    if (op.kind != "modify-spec") {  // a spec change records no instance: it covers none
+      resumed_ops_.insert(op.id);
+      resumed_ids_.insert(op.instance_ids.begin(), op.instance_ids.end());
+    }
+    if (op.kind == "create-group") resumed_groups_[op.resource_key] = op.instance_ids;
+    return c;
+  }
+
+  void Resume(const Operation& op) {
+    auto key = specs::ParseResourceKey(op.resource_key);
+    if (!key) return;
+    Change c = ResumeOf(op, *key);
     if (op.phase == Phase::kUnknown || (op.phase == Phase::kIntent && op.attempts > op.settled)) {
       c.reason = "outcome unknown, searching: purchase " + op.id +
                  " may have bought; nothing is bought again until its visibility window has passed with "
@@ -149,13 +174,7 @@ class Builder {
     auto key = specs::ParseResourceKey(op.resource_key);
     if (!key || !desired_.Find(*key)) return;
     if (std::string why = ResolvedSince(op); !why.empty()) {
-      Change c;
-      c.action = Action::kResume;
-      c.key = *key;
-      c.region = op.region;
-      c.operation_id = op.id;
-      c.instance_ids = op.instance_ids;
-      c.count = static_cast<uint64_t>(op.expected);
+      Change c = ResumeOf(op, *key);
       c.reason = why;
       Add(std::move(c));
       return;
@@ -253,29 +272,69 @@ class Builder {
     }
     group_ids_[r.key.ToString()] = g->id;
     auto rec = recorded_.resources.find(r.key.ToString());
-    if (rec == recorded_.resources.end() || rec->second.group_id != g->id) {
+    auto resumed = resumed_groups_.find(r.key.ToString());
+    const bool covered = resumed != resumed_groups_.end() &&
+                         (resumed->second.empty() ||
+                          std::find(resumed->second.begin(), resumed->second.end(), g->id) != resumed->second.end());
+    if ((rec == recorded_.resources.end() || rec->second.group_id != g->id) && !covered) {
       Change c = Base(Action::kAdopt, r);
       c.instance_ids = {g->id};
       c.reason = "group " + g->id + " named " + Quote(g->name) + " exists on " + g->master_id + " but is missing from state: record it";
       Add(std::move(c));
     }
-    std::vector<FieldDiff> drift;
-    AddIfDiffers(&drift, "vpcId", g->vpc_id, s.vpc_id);
-    AddIfDiffers(&drift, "subnetId", g->subnet_id, s.subnet_id);
+    GroupConfigDrift(r, *g);
+    std::vector<FieldDiff> drift = GroupFixedDiffs(s, *g);
     AddIfDiffers(&drift, "projectId", std::to_string(g->project_id), std::to_string(s.project_id));
-    AddIfDiffers(&drift, "replayLagEliminate", BoolText(g->replay_lag_eliminate), BoolText(s.replay_lag_eliminate));
-    AddIfDiffers(&drift, "maxReplayLagSeconds", std::to_string(g->max_replay_lag_seconds),
-                 std::to_string(s.max_replay_lag_seconds));
-    AddIfDiffers(&drift, "maxReplayLatencyMB", std::to_string(g->max_replay_latency_mb),
-                 std::to_string(s.max_replay_latency_mb));
-    AddIfDiffers(&drift, "minDelayEliminateReserve", std::to_string(g->min_delay_eliminate_reserve),
-                 std::to_string(s.min_delay_eliminate_reserve));
     if (!drift.empty()) {
       std::vector<std::string> lines;
       for (const FieldDiff& f : drift) lines.push_back(f.field + " " + f.before + " -> " + f.after);
       warnings_.push_back(r.key.ToString() + " (" + g->id + ") differs from its spec: " + Join(lines) +
-                          "; changing a group in place is not supported, so it is left as it is");
+                          "; no API changes these on a group, so it is left as it is");
     }
+  }
+
+  // The settings ModifyReadOnlyGroupConfig changes in place: one update with the whole config.
+  void GroupConfigDrift(const Resource& r, const cloud::Group& g) {
+    const specs::ReadOnlyGroupSpec& s = *r.group();
+    Change c = Base(Action::kUpdate, r);
+    AddIfDiffers(&c.fields, "groupName", Quote(g.name), Quote(s.group_name));
+    AddIfDiffers(&c.fields, "replayLagEliminate", BoolText(g.replay_lag_eliminate), BoolText(s.replay_lag_eliminate));
+    AddIfDiffers(&c.fields, "replayLatencyEliminate", BoolText(g.replay_latency_eliminate),
+                 BoolText(s.replay_latency_eliminate));
+    AddIfDiffers(&c.fields, "maxReplayLagSeconds", std::to_string(g.max_replay_lag_seconds),
+                 std::to_string(s.max_replay_lag_seconds));
+    AddIfDiffers(&c.fields, "maxReplayLatencyMB", std::to_string(g.max_replay_latency_mb),
+                 std::to_string(s.max_replay_latency_mb));
+    AddIfDiffers(&c.fields, "minDelayEliminateReserve", std::to_string(g.min_delay_eliminate_reserve),
+                 std::to_string(s.min_delay_eliminate_reserve));
+    if (c.fields.empty()) return;
+    if (!g.status.empty() && g.status != "ok") {  // the cloud refuses a change while it is busy
+      std::vector<std::string> names;
+      for (const FieldDiff& f : c.fields) names.push_back(f.field);
+      warnings_.push_back(r.key.ToString() + " (" + g.id + ") is " + g.status + ": " + Join(names) +
+                          " will be changed once it is ok");
+      return;
+    }
+    c.update.group_config = GroupConfigFor(r);
+    c.instance_ids = {g.id};
+    std::vector<std::string> names;
+    for (const FieldDiff& f : c.fields) names.push_back(f.field);
+    c.reason = "drift on group " + g.id + ": " + Join(names) + " (ModifyReadOnlyGroupConfig)";
+    Add(std::move(c));
+  }
+
+  // deletionPolicy lives only in the state: a change to it is recorded there, and nothing is
+  // called in the cloud. Without this, removing the spec later would follow the old policy.
+  void PolicyChange(const Resource& r) {
+    auto rec = recorded_.resources.find(r.key.ToString());
+    if (rec == recorded_.resources.end()) return;
+    const std::string now = specs::DeletionPolicyName(r.deletion_policy());
+    if (rec->second.deletion_policy == now) return;
+    Change c = Base(Action::kUpdate, r);
+    c.fields.push_back({"deletionPolicy", rec->second.deletion_policy, now});
+    c.reason = "deletionPolicy " + rec->second.deletion_policy + " -> " + now +
+               ": recorded in the state only; nothing is called in the cloud";
+    Add(std::move(c));
   }
 
   // ---- ReadOnlyInstance ----
@@ -317,7 +376,7 @@ class Builder {
       active.resize(active.size() - static_cast<size_t>(extra));
     }
     for (const cloud::Instance* i : active) {
-      std::vector<FieldDiff> immutable = ImmutableDiffs(s, *i);
+      std::vector<FieldDiff> immutable = ReplicaImmutableDiffs(s, *i);
       if (!immutable.empty()) {
         replace_ids.push_back(i->id);
         for (FieldDiff& f : immutable) {
@@ -326,7 +385,10 @@ class Builder {
         }
         continue;
       }
-      if (i->status == "running" || i->tagging_incomplete) Update(r, s, *i);
+      // A resumed purchase finishes its own instances' tagging (the plan changes only the
+      // settings of those already running), so no instance is listed under two changes' tags.
+      const Tagging tagging = CoveredByResume(*i) ? Tagging::kByResume : Tagging::kHere;
+      if (i->status == "running" || (i->tagging_incomplete && tagging == Tagging::kHere)) Update(r, s, *i, tagging);
     }
     if (have < need && !Withheld(key, static_cast<uint64_t>(need - have)) && !GroupWithheld(r, s, need - have)) {
       Change c = Base(Action::kCreate, r);
@@ -387,19 +449,6 @@ class Builder {
     }
   }
 
-  std::vector<FieldDiff> ImmutableDiffs(const specs::ReadOnlyInstanceSpec& s, const cloud::Instance& i) const {
-    std::vector<FieldDiff> out;
-    AddIfDiffers(&out, "zone", i.zone, s.zone);
-    AddIfDiffers(&out, "masterInstanceId", i.master_id, s.master_instance_id);
-    AddIfDiffers(&out, "vpcId", i.vpc_id, s.vpc_id);
-    AddIfDiffers(&out, "subnetId", i.subnet_id, s.subnet_id);
-    AddIfDiffers(&out, "chargeType", i.pay_type == "prepaid" ? "PREPAID" : "POSTPAID_BY_HOUR",
-                 specs::ChargeTypeName(s.charge_type));
-    AddIfDiffers(&out, "dedicatedClusterId", i.dedicated_cluster_id, s.dedicated_cluster_id);
-    AddIfDiffers(&out, "needSupportIpv6", BoolText(i.ipv6), BoolText(s.need_support_ipv6));
-    return out;
-  }
-
   void TagDiff(const cloud::Tags& desired_tags, const cloud::Tags& actual, UpdateCalls* u, std::vector<FieldDiff>* fields) {
     for (const auto& [k, v] : desired_tags) {
       auto it = actual.find(k);
@@ -418,16 +467,20 @@ class Builder {
 
   // Drift of a running instance, and the tags an instance's purchase never finished (those
   // whatever its status).
-  void Update(const Resource& r, const specs::ReadOnlyInstanceSpec& s, const cloud::Instance& i) {
+  enum class Tagging { kHere, kByResume };
+  void Update(const Resource& r, const specs::ReadOnlyInstanceSpec& s, const cloud::Instance& i, Tagging tagging) {
     Change c = Base(Action::kUpdate, r);
     if (i.status == "running") SettingsDrift(r, s, i, &c);
-    TagDiff(s.tags, i.tags, &c.update, &c.fields);
-    FinishTags(r, i, &c);
+    if (tagging == Tagging::kHere) {
+      TagDiff(s.tags, i.tags, &c.update, &c.fields);
+      FinishTags(r, i, &c);
+    }
     if (c.update.empty()) return;
     c.instance_ids = {i.id};
     std::vector<std::string> names;
     for (const FieldDiff& f : c.fields) names.push_back(f.field);
-    c.reason = (i.tagging_incomplete ? "tagging never finished on " : "drift on ") + i.id + ": " + Join(names);
+    c.reason = (i.tagging_incomplete && tagging == Tagging::kHere ? "tagging never finished on " : "drift on ") + i.id + ": " +
+               Join(names);
     Add(std::move(c));
   }
 
@@ -572,14 +625,7 @@ class Builder {
       return;
     }
     const cloud::Instance& i = *mine.front();
-    std::vector<FieldDiff> immutable;
-    AddIfDiffers(&immutable, "zone", i.zone, s.zone);
-    AddIfDiffers(&immutable, "instanceName", i.name, s.instance_name);
-    AddIfDiffers(&immutable, "dbVersion", i.db_version, s.db_version);
-    AddIfDiffers(&immutable, "dbCharset", i.charset, s.db_charset);
-    AddIfDiffers(&immutable, "vpcId", i.vpc_id, s.vpc_id);
-    AddIfDiffers(&immutable, "subnetId", i.subnet_id, s.subnet_id);
-    AddIfDiffers(&immutable, "projectId", std::to_string(i.project_id), std::to_string(s.project_id));
+    std::vector<FieldDiff> immutable = ServerlessImmutableDiffs(s, i);
     if (!immutable.empty()) {
       if (!Withheld(key, 1)) ReplaceServerless(r, i, immutable);
     } else {
@@ -698,9 +744,56 @@ class Builder {
   std::map<std::string, const cloud::Instance*> by_id_;
   std::map<std::string, std::string> group_ids_;      // group key -> existing cloud id
   std::map<std::string, std::string> group_changes_;  // group key -> the change that creates it
+  std::set<std::string> resumed_ops_;                 // operations this plan resumes ...
+  std::set<std::string> resumed_ids_;                 // ... the instances they name ...
+  std::map<std::string, std::vector<std::string>> resumed_groups_;  // ... and the groups they create, by key
 };
 
 }  // namespace
+
+std::vector<FieldDiff> ReplicaImmutableDiffs(const specs::ReadOnlyInstanceSpec& s, const cloud::Instance& i) {
+  std::vector<FieldDiff> out;
+  AddIfDiffers(&out, "zone", i.zone, s.zone);
+  AddIfDiffers(&out, "masterInstanceId", i.master_id, s.master_instance_id);
+  AddIfDiffers(&out, "vpcId", i.vpc_id, s.vpc_id);
+  AddIfDiffers(&out, "subnetId", i.subnet_id, s.subnet_id);
+  AddIfDiffers(&out, "chargeType", i.pay_type == "prepaid" ? "PREPAID" : "POSTPAID_BY_HOUR",
+               specs::ChargeTypeName(s.charge_type));
+  AddIfDiffers(&out, "dedicatedClusterId", i.dedicated_cluster_id, s.dedicated_cluster_id);
+  AddIfDiffers(&out, "needSupportIpv6", BoolText(i.ipv6), BoolText(s.need_support_ipv6));
+  return out;
+}
+
+std::vector<FieldDiff> ServerlessImmutableDiffs(const specs::ServerlessInstanceSpec& s, const cloud::Instance& i) {
+  std::vector<FieldDiff> out;
+  AddIfDiffers(&out, "zone", i.zone, s.zone);
+  AddIfDiffers(&out, "instanceName", i.name, s.instance_name);
+  AddIfDiffers(&out, "dbVersion", i.db_version, s.db_version);
+  AddIfDiffers(&out, "dbCharset", i.charset, s.db_charset);
+  AddIfDiffers(&out, "vpcId", i.vpc_id, s.vpc_id);
+  AddIfDiffers(&out, "subnetId", i.subnet_id, s.subnet_id);
+  AddIfDiffers(&out, "projectId", std::to_string(i.project_id), std::to_string(s.project_id));
+  return out;
+}
+
+std::vector<FieldDiff> GroupFixedDiffs(const specs::ReadOnlyGroupSpec& s, const cloud::Group& g) {
+  std::vector<FieldDiff> out;
+  AddIfDiffers(&out, "vpcId", g.vpc_id, s.vpc_id);
+  AddIfDiffers(&out, "subnetId", g.subnet_id, s.subnet_id);
+  return out;
+}
+
+cloud::GroupConfig GroupConfigFor(const Resource& r) {
+  const specs::ReadOnlyGroupSpec& s = *r.group();
+  cloud::GroupConfig config;
+  config.name = s.group_name;
+  config.replay_lag_eliminate = s.replay_lag_eliminate;
+  config.replay_latency_eliminate = s.replay_latency_eliminate;
+  config.max_replay_lag_seconds = s.max_replay_lag_seconds;
+  config.max_replay_latency_mb = s.max_replay_latency_mb;
+  config.min_delay_eliminate_reserve = s.min_delay_eliminate_reserve;
+  return config;
+}
 
 bool IsGoing(const std::string& status) {
   return status == "offlining" || status == "offline" || status == "recycling" || status == "recycled" ||
@@ -806,7 +899,10 @@ std::string Digest(const cloud::Instance& i) {
 std::string Digest(const cloud::Group& g) {
   std::vector<std::string> members = g.member_ids;
   std::sort(members.begin(), members.end());
-  return "group " + g.name + " " + g.status + " members=" + Join(members);
+  return "group " + g.name + " " + g.status + " members=" + Join(members) + " lag=" +
+         BoolText(g.replay_lag_eliminate) + "/" + std::to_string(g.max_replay_lag_seconds) + "s latency=" +
+         BoolText(g.replay_latency_eliminate) + "/" + std::to_string(g.max_replay_latency_mb) +
+         "MB reserve=" + std::to_string(g.min_delay_eliminate_reserve);
 }
 
 std::map<std::string, std::string> DigestAll(const ObservedState& observed) {

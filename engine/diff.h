@@ -63,6 +63,18 @@ cloud::ReplicaRequest ReplicaRequestFor(const specs::Resource& resource, const s
 cloud::ServerlessRequest ServerlessRequestFor(const specs::Resource& resource, const std::string& stack);
 cloud::GroupRequest GroupRequestFor(const specs::Resource& resource);
 
+// The settings of a group's spec that ModifyReadOnlyGroupConfig sets.
+// REQUIRES: the resource is a ReadOnlyGroup.
+cloud::GroupConfig GroupConfigFor(const specs::Resource& resource);
+
+// Where an existing instance (or group) differs from a spec in what no call changes in
+// place: each field with the instance's value as `before` and the spec's as `after`. For a
+// replica or serverless instance, any difference forces a replace.
+std::vector<FieldDiff> ReplicaImmutableDiffs(const specs::ReadOnlyInstanceSpec& spec, const cloud::Instance& instance);
+std::vector<FieldDiff> ServerlessImmutableDiffs(const specs::ServerlessInstanceSpec& spec,
+                                                const cloud::Instance& instance);
+std::vector<FieldDiff> GroupFixedDiffs(const specs::ReadOnlyGroupSpec& spec, const cloud::Group& group);
+
 // A short description of what matters about an instance or group, for a saved plan to
 // notice that the cloud changed under it.
 std::string Digest(const cloud::Instance& i);

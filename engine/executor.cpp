@@ -30,6 +30,7 @@ const char* OutcomeName(Outcome o) {
     case Outcome::kFailed: return "failed";
     case Outcome::kSkipped: return "skipped";
     case Outcome::kPending: return "pending";
+    case Outcome::kBlocked: return "blocked";
   }
   return "?";
 }
@@ -494,6 +495,9 @@ class Executor::Impl {
         tracked_[op.id].statuses = statuses;
       }
       if (all_running && !op.tags_pending) {
+        // The plan adopts no instance of a resumed purchase (diff.h), so the purchase records
+        // its own, again: a process that died after recording the delivery may not have.
+        RecordInstances(op);
         op.phase = Phase::kDone;
         Update(op, "running: " + Join(op.instance_ids) + (op.error.empty() ? "" : " (" + op.error + ")"));
         progress = true;
@@ -926,6 +930,8 @@ class Executor::Impl {
   Outcome CreateServerless(const Change& c, std::string* message);
   Outcome CreateGroup(const Change& c, std::string* message);
   Outcome UpdateInstance(const Change& c, std::string* message);
+  Outcome RecordPolicy(const Change& c, std::string* message);
+  Outcome UpdateGroup(const Change& c, std::string* message);
   Outcome Restore(const Change& c, std::string* message);
   Outcome Delete(const Change& c, const std::vector<std::string>& ids, std::string* message);
   Outcome Orphan(const Change& c, std::string* message);
@@ -940,6 +946,7 @@ class Executor::Impl {
       std::lock_guard<std::mutex> lock(sched_mu_);
       if (auto it = group_ids_.find(c.key.ToString()); it != group_ids_.end()) gid = it->second;
     }
+    std::lock_guard<std::mutex> lock(record_mu_);
     store_->PutResource({c.key.ToString(), c.region, c.deletion_policy, c.spec_json, gid, ""});
   }
 
@@ -962,6 +969,7 @@ class Executor::Impl {
   std::map<std::string, Tracked> tracked_;
   std::atomic<bool> stop_tracker_{false};
 
+  std::mutex record_mu_;  // a resource record's read-modify-write (RecordPolicy) against its writes
   std::mutex change_mu_;
   std::map<std::string, std::string> change_of_;  // operation id -> change id
 
@@ -1132,6 +1140,8 @@ Outcome Executor::Impl::CreateGroup(const Change& c, std::string* message) {
 }
 
 Outcome Executor::Impl::UpdateInstance(const Change& c, std::string* message) {
+  if (c.instance_ids.empty() && c.update.empty()) return RecordPolicy(c, message);
+  if (c.update.group_config) return UpdateGroup(c, message);
   const std::string& id = c.instance_ids.front();
   const UpdateCalls& u = c.update;
   auto check = [&](const Status& s, const char* what) {
@@ -1176,6 +1186,52 @@ Outcome Executor::Impl::UpdateInstance(const Change& c, std::string* message) {
   }
   RecordResource(c);
   *message = "updated " + id;
+  return Outcome::kDone;
+}
+
+// A deletionPolicy change: only the policy is written, into the record as it stands, so that
+// a spec field whose own change has not been applied yet (security groups, say) is not
+// recorded as applied with it.
+Outcome Executor::Impl::RecordPolicy(const Change& c, std::string* message) {
+  const std::string key = c.key.ToString();
+  std::lock_guard<std::mutex> lock(record_mu_);
+  Result<std::vector<ResourceRecord>> resources = store_->Resources();
+  if (!resources.ok()) {
+    *message = "cannot read the state: " + resources.status().message();
+    return Outcome::kFailed;
+  }
+  auto rec = std::find_if(resources->begin(), resources->end(), [&](const ResourceRecord& r) { return r.key == key; });
+  if (rec == resources->end()) {
+    *message = key + " is not in the state any more; the next plan looks again";
+    return Outcome::kFailed;
+  }
+  ResourceRecord updated = *rec;
+  updated.deletion_policy = c.deletion_policy;
+  json spec = json::parse(updated.spec_json, nullptr, false);
+  if (spec.is_object()) {
+    spec["deletionPolicy"] = c.deletion_policy;
+    updated.spec_json = spec.dump();
+  }
+  if (Status s = store_->PutResource(updated); !s.ok()) {
+    *message = "cannot record deletionPolicy " + c.deletion_policy + ": " + s.message();
+    return Outcome::kFailed;
+  }
+  *message = "recorded deletionPolicy " + c.deletion_policy + " (nothing was called in the cloud)";
+  return Outcome::kDone;
+}
+
+// ModifyReadOnlyGroupConfig costs nothing and sets the whole config, so it is safe to repeat;
+// an answer that is lost leaves the change failed, and the next plan sees what took effect.
+Outcome Executor::Impl::UpdateGroup(const Change& c, std::string* message) {
+  const std::string& id = c.instance_ids.front();
+  Status s = cloud_->ModifyGroupConfig(c.region, id, *c.update.group_config);
+  if (!s.ok()) {
+    *message = "ModifyReadOnlyGroupConfig on " + id + ": " + s.ToString() +
+               (s.code() == Code::kOutcomeUnknown ? " (it may have taken effect; the next plan shows what did)" : "");
+    return Outcome::kFailed;
+  }
+  RecordResource(c, id);
+  *message = "updated group " + id;
   return Outcome::kDone;
 }
 
@@ -1324,14 +1380,36 @@ Outcome Executor::Impl::Resume(const Change& c, std::string* message) {
   Operation final_op;
   Outcome o = RunOperation(*op, c.id, message, &final_op);
   if (o == Outcome::kDone && final_op.kind == "create-group" && !final_op.instance_ids.empty()) {
-    std::lock_guard<std::mutex> lock(sched_mu_);
-    group_ids_[c.key.ToString()] = final_op.instance_ids.front();
+    {
+      std::lock_guard<std::mutex> lock(sched_mu_);
+      group_ids_[c.key.ToString()] = final_op.instance_ids.front();
+    }
+    RecordResource(c, final_op.instance_ids.front());  // the group is the resource: record it, not adopt it later
   }
   if (o == Outcome::kDone && message->empty()) *message = "finished " + final_op.id + ": " + Join(final_op.instance_ids);
   return o;
 }
 
 // ------------------------------------------------------------------ scheduling
+
+namespace {
+
+// The resources a blocked change of `plan` holds, each with why. The executor checks the
+// destroy gate itself rather than trusting the plan's flags.
+std::map<std::string, std::string> BlockedResources(const Plan& plan) {
+  std::map<std::string, std::string> out;
+  for (const Change& c : plan.changes) {
+    std::string why;
+    if (c.blocked) why = c.blocked_reason;
+    else if (c.destroys && !plan.allow_destroy) why = "this destroys " + (c.instance_ids.empty() ? c.key.ToString() : Join(c.instance_ids)) + "; rerun with --allow-destroy to allow it";
+    else continue;
+    const std::string key = c.key.ToString();
+    if (!out.count(key)) out[key] = c.id + " (" + ActionName(c.action) + ") is blocked: " + why;
+  }
+  return out;
+}
+
+}  // namespace
 
 ApplyResult Executor::Impl::Apply(const Plan& plan) {
   for (const auto& [id, digest] : plan.observed) seen_at_plan_.insert(id);
@@ -1359,6 +1437,17 @@ ApplyResult Executor::Impl::Apply(const Plan& plan) {
   std::vector<int> state(n, 0);  // 0 waiting, 1 running, 2 finished
   std::deque<size_t> ready;
   size_t finished = 0;
+  // A blocked change holds its whole resource: nothing of it is done by halves. A purchase
+  // already in flight is still followed: its money has moved.
+  std::map<std::string, std::string> blocked = BlockedResources(plan);
+  for (size_t i = 0; i < n; ++i) {
+    auto it = blocked.find(plan.changes[i].key.ToString());
+    if (it == blocked.end() || (plan.changes[i].action == Action::kResume && !plan.changes[i].blocked)) continue;
+    state[i] = 2;
+    ++finished;
+    results[i] = {plan.changes[i].id, it->first, Outcome::kBlocked, it->second};
+    Report(plan.changes[i].id, it->first, "blocked", it->second, true);
+  }
 
   auto deps_state = [&](size_t i) {  // 0 not yet, 1 all done, 2 one did not finish well
     for (const std::string& dep : plan.changes[i].after) {

@@ -79,6 +79,7 @@ enum class Outcome {
   kFailed,   // nothing more will happen for this change; message says why
   kSkipped,  // a change it depended on did not finish
   kPending,  // interrupted, or not yet able to tell, with work in flight; the next apply resumes it
+  kBlocked,  // not attempted: the change, or another change of its resource, is blocked (Change::blocked)
 };
 const char* OutcomeName(Outcome o);
 
@@ -103,7 +104,11 @@ class Executor {
            ExecutorOptions options = {});
   ~Executor();
 
-  // REQUIRES: !plan.HasErrors(), and plan.allow_destroy when a change destroys.
+  // A blocked change (Change::blocked, or one that destroys without plan.allow_destroy) is
+  // not carried out, nor is any other change of its resource but the resume of a purchase in
+  // flight: each ends kBlocked, those that depend on them kSkipped, and the rest of the plan
+  // is applied.
+  // REQUIRES: no change's preflight failed.
   ApplyResult Apply(const Plan& plan);
 
   // Safe from any thread (a signal-handling thread): stop starting work, wake all waits.

@@ -59,7 +59,7 @@ const char* PreflightStateName(PreflightState s) {
 }
 
 bool UpdateCalls::empty() const {
-  return !name && !deletion_protection && !spec && !security_groups && !group && tags_set.empty() &&
+  return !name && !deletion_protection && !spec && !security_groups && !group && !group_config && tags_set.empty() &&
          tags_remove.empty();
 }
 
@@ -204,6 +204,15 @@ json UpdateJson(const UpdateCalls& u) {
   }
   if (u.security_groups) j["securityGroupIds"] = *u.security_groups;
   if (u.group) j["readOnlyGroup"] = {{"from", u.group->from}, {"toId", u.group->to_id}, {"toKey", u.group->to_key}};
+  if (u.group_config) {
+    const cloud::GroupConfig& g = *u.group_config;
+    j["readOnlyGroupConfig"] = {{"groupName", g.name},
+                                {"replayLagEliminate", g.replay_lag_eliminate},
+                                {"replayLatencyEliminate", g.replay_latency_eliminate},
+                                {"maxReplayLagSeconds", g.max_replay_lag_seconds},
+                                {"maxReplayLatencyMB", g.max_replay_latency_mb},
+                                {"minDelayEliminateReserve", g.min_delay_eliminate_reserve}};
+  }
   if (!u.tags_set.empty()) j["tagsSet"] = u.tags_set;
   if (!u.tags_remove.empty()) j["tagsRemove"] = u.tags_remove;
   return j;
@@ -221,6 +230,12 @@ UpdateCalls UpdateFrom(const json& j) {
   if (j.contains("readOnlyGroup")) {
     const json& g = j["readOnlyGroup"];
     u.group = UpdateCalls::Move{g.at("from"), g.at("toId"), g.at("toKey")};
+  }
+  if (j.contains("readOnlyGroupConfig")) {
+    const json& g = j["readOnlyGroupConfig"];
+    u.group_config = cloud::GroupConfig{g.at("groupName"),          g.at("replayLagEliminate"),
+                                        g.at("replayLatencyEliminate"), g.at("maxReplayLagSeconds"),
+                                        g.at("maxReplayLatencyMB"),  g.at("minDelayEliminateReserve")};
   }
   if (j.contains("tagsSet")) u.tags_set = j["tagsSet"].get<cloud::Tags>();
   if (j.contains("tagsRemove")) u.tags_remove = j["tagsRemove"].get<std::vector<std::string>>();

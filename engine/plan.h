@@ -71,6 +71,8 @@ struct UpdateCalls {
     std::string to_key;   // or a ReadOnlyGroup of this stack, resolved at apply
   };
   std::optional<Move> group;
+  // ReadOnlyGroup: ModifyReadOnlyGroupConfig on instance_ids[0] (the group).
+  std::optional<cloud::GroupConfig> group_config;
   cloud::Tags tags_set;
   std::vector<std::string> tags_remove;
   bool empty() const;

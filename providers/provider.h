@@ -143,6 +143,17 @@ struct GroupRequest {
   std::vector<std::string> security_group_ids;
 };
 
+// The settings of a read-only group that ModifyReadOnlyGroupConfig changes in place. Every
+// field is sent, so the call is safe to repeat.
+struct GroupConfig {
+  std::string name;
+  bool replay_lag_eliminate = false;
+  bool replay_latency_eliminate = false;
+  uint64_t max_replay_lag_seconds = 0;
+  uint64_t max_replay_latency_mb = 0;
+  uint64_t min_delay_eliminate_reserve = 0;
+};
+
 struct PriceQuery {
   std::string region;
   std::string zone;
@@ -213,6 +224,10 @@ class Cloud {
                                       const std::vector<std::string>& security_group_ids) = 0;
   virtual Status MoveToGroup(const std::string& region, const std::string& id, const std::string& from_group,
                              const std::string& to_group) = 0;
+  // ModifyReadOnlyGroupConfig: sets every field of `config` on group `group_id`. Costs
+  // nothing and is safe to repeat; an unknown outcome is left for the next plan to observe.
+  virtual Status ModifyGroupConfig(const std::string& region, const std::string& group_id,
+                                   const GroupConfig& config) = 0;
   // Sets `replace` and removes `remove` (keys) in one change.
   virtual Status ModifyTags(const std::string& region, const std::string& id, const Tags& replace,
                             const std::vector<std::string>& remove) = 0;

@@ -117,8 +117,10 @@ ReadOnlyInstanceSpec ReadReplica(FieldReader& r, const std::string& name, const 
   if (r.Uint("storageGB", &s.storage_gb) && (s.storage_gb < 10 || s.storage_gb % 10 != 0 || s.storage_gb > 32000)) {
     r.Error("storageGB", "storageGB must be a multiple of 10 from 10 to 32000, got " + std::to_string(s.storage_gb));
   }
-  if (r.Uint("count", &s.count) && (s.count < 1 || s.count > 100)) {
-    r.Error("count", "count must be 1 to 100 replicas, got " + std::to_string(s.count));
+  // 0 scales the resource to nothing and keeps it: its deletionPolicy decides what happens
+  // to the instances that go.
+  if (r.Uint("count", &s.count) && s.count > 100) {
+    r.Error("count", "count must be 0 to 100 replicas, got " + std::to_string(s.count));
   }
   std::string charge;
   if (r.String("chargeType", &charge)) {

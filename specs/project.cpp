@@ -17,7 +17,7 @@ const std::vector<std::string>& BudgetedActions() {
       "DescribeDBInstanceAttribute", "DescribeServerlessDBInstances", "DescribeOrders", "DescribeReadOnlyGroups",
       "DescribeZones", "DescribeClasses", "DescribeRegions", "InquiryPriceCreateDBInstances", "ModifyDBInstanceName",
       "ModifyDBInstanceDeletionProtection", "ModifyDBInstanceSpec", "ModifyDBInstanceSecurityGroups",
-      "ModifyDBInstanceReadOnlyGroup", "IsolateDBInstances", "DisIsolateDBInstances", "DestroyDBInstance",
+      "ModifyDBInstanceReadOnlyGroup", "ModifyReadOnlyGroupConfig", "IsolateDBInstances", "DisIsolateDBInstances", "DestroyDBInstance",
       "DeleteServerlessDBInstance", "DeleteReadOnlyGroup", "TagResources", "UnTagResources", "ModifyResourceTags"};
   return kActions;
 }

@@ -1,5 +1,6 @@
 #include "ui/plan_render.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace reconciler {
@@ -57,7 +58,7 @@ std::string What(const Change& c) {
     case Action::kAdopt: return "adopt";
     case Action::kRestore: return "restore " + std::to_string(c.instance_ids.size());
     case Action::kResume: return "resume";
-    case Action::kUpdate: return "update in place";
+    case Action::kUpdate: return c.instance_ids.empty() && c.update.empty() ? "update state only" : "update in place";
   }
   return "";
 }
@@ -78,6 +79,26 @@ void RenderFailures(const Plan& plan, const Palette& p, std::ostringstream& out)
     }
     if (!f.retrying) out << "      " << p.dim << "what to do: " << p.reset << f.remedy << "\n";
     out << "\n";
+  }
+}
+
+bool HasFailedPreflight(const Plan& plan) {
+  return std::any_of(plan.changes.begin(), plan.changes.end(),
+                     [](const Change& c) { return c.preflight.state == PreflightState::kFailed; });
+}
+
+// The blocked changes: apply leaves their resources alone and applies the rest.
+void RenderBlocked(const Plan& plan, const Palette& p, std::ostringstream& out) {
+  std::vector<const Change*> blocked;
+  for (const Change& c : plan.changes) {
+    if (c.blocked) blocked.push_back(&c);
+  }
+  if (blocked.empty()) return;
+  out << p.red << p.bold << "Blocked" << p.reset
+      << " (apply leaves these resources alone, applies the rest and exits 1):\n";
+  for (const Change* c : blocked) {
+    out << "  " << p.red << "! " << c->key.ToString() << p.reset << " (" << c->id << ", " << ActionName(c->action)
+        << "): " << c->blocked_reason << "\n";
   }
 }
 
@@ -145,8 +166,9 @@ std::string RenderPlanText(const Plan& plan, bool color) {
   RenderFailures(plan, p, out);
   for (const std::string& w : plan.warnings) out << p.yellow << "warning: " << p.reset << w << "\n";
   out << p.bold << SummaryLine(plan) << p.reset << "\n";
-  if (plan.HasErrors()) {
-    out << p.red << "This plan cannot be applied as it is: see the failed preflights and blocked changes above." << p.reset << "\n";
+  RenderBlocked(plan, p, out);
+  if (HasFailedPreflight(plan)) {
+    out << p.red << "This plan cannot be applied as it is: see the failed preflights above." << p.reset << "\n";
   }
   return out.str();
 }
@@ -188,7 +210,10 @@ std::string RenderPlanMarkdown(const Plan& plan) {
   out << "\n";
   for (const std::string& w : plan.warnings) out << "> **warning:** " << w << "\n";
   out << "**" << SummaryLine(plan) << "**\n";
-  if (plan.HasErrors()) out << "\n**This plan cannot be applied as it is.**\n";
+  for (const Change& c : plan.changes) {
+    if (c.blocked) out << "\n**Blocked** `" << c.key.ToString() << "` (" << c.id << "): " << cell(c.blocked_reason) << "\n";
+  }
+  if (HasFailedPreflight(plan)) out << "\n**This plan cannot be applied as it is.**\n";
   return out.str();
 }
 

@@ -430,6 +430,18 @@ Status TencentCloud::ModifySecurityGroups(const std::string& region, const std::
       .status();
 }
 
+Status TencentCloud::ModifyGroupConfig(const std::string& region, const std::string& group_id,
+                                       const c::GroupConfig& config) {
+  json params = {{"ReadOnlyGroupId", group_id},
+                 {"ReadOnlyGroupName", config.name},
+                 {"ReplayLagEliminate", config.replay_lag_eliminate ? 1 : 0},
+                 {"ReplayLatencyEliminate", config.replay_latency_eliminate ? 1 : 0},
+                 {"MaxReplayLag", config.max_replay_lag_seconds},
+                 {"MaxReplayLatency", config.max_replay_latency_mb},
+                 {"MinDelayEliminateReserve", config.min_delay_eliminate_reserve}};
+  return Call("ModifyReadOnlyGroupConfig", region, params, Effect::kMutate).status();
+}
+
 Status TencentCloud::MoveToGroup(const std::string& region, const std::string& id, const std::string& from_group,
                                  const std::string& to_group) {
   return Call("ModifyDBInstanceReadOnlyGroup", region,

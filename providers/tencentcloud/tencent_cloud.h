@@ -50,6 +50,8 @@ class TencentCloud final : public cloud::Cloud {
   bool CanModifyDeletionProtection() const override { return options_.site == Site::kChina; }
   Status ModifySecurityGroups(const std::string& region, const std::string& id,
                               const std::vector<std::string>& security_group_ids) override;
+  Status ModifyGroupConfig(const std::string& region, const std::string& group_id,
+                           const cloud::GroupConfig& config) override;
   Status MoveToGroup(const std::string& region, const std::string& id, const std::string& from_group,
                      const std::string& to_group) override;
   Status ModifyTags(const std::string& region, const std::string& id, const cloud::Tags& replace,

@@ -241,6 +241,71 @@ TEST_CASE("cli: import adopts an existing replica into a spec") {
   CHECK(one_more);
 }
 
+TEST_CASE("cli: import refuses an instance that does not match its spec, naming each field, and changes nothing") {
+  CliRig rig;
+  json request = SeedCreateReadOnlyRequest();
+  request.erase("DBVersion");
+  request["Zone"] = "ap-beijing-3";
+  request["SubnetId"] = "subnet-3bj0zone";
+  auto bought = rig.emu.Call("CreateReadOnlyDBInstance", request);
+  REQUIRE(bought.ok());
+  std::string id = (*bought)["DBInstanceIdSet"][0];
+  ProcessResult r = rig.Run({"import", "ReadOnlyInstance/reports", id});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(id + " does not match the spec of ReadOnlyInstance/reports") != std::string::npos);
+  CHECK(r.err.find("  zone: spec ap-beijing-4, instance ap-beijing-3\n") != std::string::npos);
+  CHECK(r.err.find("  subnetId: spec subnet-1i9huswn, instance subnet-3bj0zone\n") != std::string::npos);
+  CHECK(r.err.find("Nothing was changed") != std::string::npos);
+  // Nothing in state, no tag on the instance.
+  ProcessResult list = rig.Run({"state", "list"});
+  CHECK(list.out.find(id) == std::string::npos);
+  CHECK(list.out.find("ReadOnlyInstance/reports") == std::string::npos);
+  json after = *rig.emu.Call("DescribeDBInstanceAttribute", {{"DBInstanceId", id}});
+  for (const json& t : after["DBInstance"]["TagList"]) CHECK(t["TagKey"].get<std::string>().rfind("reconciler/", 0) != 0);
+  CHECK(rig.emu.Calls("TagResources")["total"] == 0);
+  CHECK(rig.emu.Calls("ModifyResourceTags")["total"] == 0);
+  // The serverless spec with a replica's id shape is refused before any call; a primary as a
+  // replica is refused naming the kind.
+  ProcessResult primary = rig.Run({"import", "ServerlessInstance/sandbox", "postgres-abcdef"});
+  INFO(primary.err);
+  CHECK(primary.exit_code == 1);
+  CHECK(primary.err.find("  kind: spec serverless instance, instance primary instance\n") != std::string::npos);
+}
+
+TEST_CASE("cli: a blocked destroy leaves its resource alone, the rest is applied, and apply lists it and exits 1") {
+  CliRig rig;
+  rig.dir.Write("stack/serverless.yaml",
+                "apiVersion: reconciler/v1\nkind: ServerlessInstance\nmetadata: {name: sandbox}\nspec:\n"
+                "  zone: ap-beijing-1\n  dbVersion: \"10.4\"\n  dbCharset: UTF8\n  vpcId: vpc-8btfafeo\n"
+                "  subnetId: subnet-1bjserv1\n  deletionPolicy: Delete\n");
+  REQUIRE(rig.Run({"apply", "--auto-approve"}).exit_code == 0);
+  fs::remove(rig.dir.path() / "stack" / "serverless.yaml");
+  std::string replicas = ReadFile((rig.dir.path() / "stack" / "replicas.yaml").string());
+  replicas.replace(replicas.find("count: 2"), 8, "count: 3");
+  rig.dir.Write("stack/replicas.yaml", replicas);
+  ProcessResult plan = rig.Run({"plan"});
+  CHECK(plan.exit_code == 1);
+  CHECK(plan.out.find("Blocked (apply leaves these resources alone, applies the rest and exits 1):") != std::string::npos);
+  CHECK(plan.out.find("! ServerlessInstance/sandbox") != std::string::npos);
+  ProcessResult apply = rig.Run({"apply", "--auto-approve"});
+  INFO(apply.out << apply.err);
+  CHECK(apply.exit_code == 1);
+  CHECK(apply.err.find("blocked: ServerlessInstance/sandbox") != std::string::npos);
+  CHECK(apply.out.find("1 blocked.") != std::string::npos);
+  CHECK(apply.out.find("Blocked (not applied; fix what blocks them, then apply again):\n  ServerlessInstance/sandbox") !=
+        std::string::npos);
+  int replicas_now = 0, serverless = 0;
+  const json account = rig.emu.State();
+  for (const json& i : account["instances"]) {
+    replicas_now += i["DBInstanceType"] == "readonly";
+    serverless += i["DBInstanceType"] == "serverless";
+  }
+  CHECK(replicas_now == 3);  // the rest was applied
+  CHECK(serverless == 1);    // the blocked one was not
+  CHECK(rig.emu.Calls("DeleteServerlessDBInstance")["total"] == 0);
+}
+
 // Saved plans are read back whole but trusted for nothing: each is compared with the plan
 // made now, and only an exact match is applied, with today's flags.
 json ReadJson(const fs::path& path) {
@@ -342,7 +407,9 @@ TEST_CASE("cli: --allow-destroy comes from the command line and never from a pla
   // The file as written, without the flag today: refused.
   ProcessResult without = rig.Run({"apply", "d.plan", "--auto-approve"});
   CHECK(without.exit_code == 1);
-  CHECK(without.err.find("pass --allow-destroy to allow it. Nothing was sent.") != std::string::npos);
+  CHECK(without.err.find("blocked: ServerlessInstance/sandbox") != std::string::npos);
+  CHECK(without.err.find("rerun with --allow-destroy") != std::string::npos);
+  CHECK(without.err.find("every change is blocked. Nothing was sent.") != std::string::npos);
   // The file edited to say it destroys nothing: still refused, and still nothing destroyed.
   (*sandbox)["destroys"] = false;
   WriteJson(file, plan);

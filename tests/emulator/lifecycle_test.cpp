@@ -129,6 +129,38 @@ TEST_CASE("emulator: deletion protection refuses isolate and destroy, naming it"
   CHECK(r.status().message().find("deletion protection") != std::string::npos);
 }
 
+TEST_CASE("emulator: ModifyReadOnlyGroupConfig changes what it names, and validates as the SDK model and the API page say") {
+  EmulatorFixture emu;
+  auto g = emu.Call("CreateReadOnlyGroup", {{"MasterDBInstanceId", "postgres-abcdef"}, {"Name", "reports"},
+                                            {"VpcId", "vpc-8btfafeo"}, {"SubnetId", "subnet-1i9huswn"}});
+  REQUIRE(g.ok());
+  std::string gid = (*g)["ReadOnlyGroupId"];
+  auto code = [&](const nlohmann::json& p) {
+    auto r = emu.Call("ModifyReadOnlyGroupConfig", p);
+    return r.ok() ? std::string("ok") : r.status().api_code();
+  };
+  CHECK(code({{"ReadOnlyGroupId", gid}, {"MaxReplayLag", 30}}) == "OperationDenied.ROGroupStatusError");  // creating
+  emu.Advance(3600);
+  CHECK(code({{"ReadOnlyGroupId", "pgrogrp-nothere1"}}) == "FailedOperation.ROGroupNotFoundError");
+  CHECK(code({{"ReadOnlyGroupId", gid}, {"ReplayLagEliminate", 2}}) == "InvalidParameterValue.InvalidParameterValueError");
+  CHECK(code({{"ReadOnlyGroupId", gid}, {"ReplayLagEliminate", 1}, {"MaxReplayLag", 0}}) ==
+        "InvalidParameterValue.InvalidParameterValueError");
+  CHECK(code({{"ReadOnlyGroupId", gid}, {"MinDelayEliminateReserve", 101}}) ==
+        "InvalidParameterValue.InvalidParameterValueError");
+  CHECK(code({{"ReadOnlyGroupId", gid}, {"ReadOnlyGroupName", "bad name!"}}) ==
+        "InvalidParameterValue.ParameterCharacterError");
+  CHECK(code({{"ReadOnlyGroupId", gid}, {"MaxReplayLag", "30"}}) == "InvalidParameter");  // a number in the model
+  CHECK(code({{"ReadOnlyGroupId", gid}, {"ReplayLagEliminate", 1}, {"MaxReplayLag", 30}, {"Rebalance", 1}}) == "ok");
+  auto listed = emu.Call("DescribeReadOnlyGroups", {{"Filters", {{{"Name", "db-master-instance-id"}, {"Values", nlohmann::json::array({"postgres-abcdef"})}}}}});
+  REQUIRE(listed.ok());
+  const nlohmann::json& group = (*listed)["ReadOnlyGroupList"][0];
+  CHECK(group["MaxReplayLag"] == 30);
+  CHECK(group["ReplayLagEliminate"] == 1);
+  CHECK(group["Rebalance"] == 1);
+  CHECK(group["ReadOnlyGroupName"] == "reports");  // not named in the request: unchanged
+  CHECK(group["MinDelayEliminateReserve"] == 0);
+}
+
 TEST_CASE("emulator: read-only group membership moves and groups delete only when empty") {
   EmulatorFixture emu;
   std::string id = BuyRunning(emu, 1)[0];

@@ -2,6 +2,7 @@
 // purchase, and the other tags go on afterwards as a recorded step (reconciler/identity.h).
 
 #include "engine/identity.h"
+#include "ui/plan_render.h"
 
 #include <doctest/doctest.h>
 

@@ -337,6 +337,21 @@ Status FakeCloud::ModifySecurityGroups(const std::string&, const std::string& id
   return Find(id) ? Status::Ok() : Refused("ResourceNotFound.InstanceNotFoundError", "no " + id);
 }
 
+Status FakeCloud::ModifyGroupConfig(const std::string&, const std::string& id, const cloud::GroupConfig& config) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Count("ModifyReadOnlyGroupConfig");
+  auto it = groups_.find(id);
+  if (it == groups_.end()) return Refused("FailedOperation.ROGroupNotFoundError", "no group " + id);
+  cloud::Group& g = it->second;
+  g.name = config.name;
+  g.replay_lag_eliminate = config.replay_lag_eliminate;
+  g.replay_latency_eliminate = config.replay_latency_eliminate;
+  g.max_replay_lag_seconds = config.max_replay_lag_seconds;
+  g.max_replay_latency_mb = config.max_replay_latency_mb;
+  g.min_delay_eliminate_reserve = config.min_delay_eliminate_reserve;
+  return Status::Ok();
+}
+
 Status FakeCloud::MoveToGroup(const std::string&, const std::string& id, const std::string& from, const std::string& to) {
   std::lock_guard<std::mutex> lock(mu_);
   Count("ModifyDBInstanceReadOnlyGroup");
@@ -492,6 +507,10 @@ S FaultyCloud::ModifyDeletionProtection(const std::string& r, const std::string&
 S FaultyCloud::ModifySecurityGroups(const std::string& r, const std::string& id, const std::vector<std::string>& g) {
   return Through<S>("ModifyDBInstanceSecurityGroups", [&] { return inner_->ModifySecurityGroups(r, id, g); });
 }
+S FaultyCloud::ModifyGroupConfig(const std::string& r, const std::string& id, const cloud::GroupConfig& config) {
+  return Through<S>("ModifyReadOnlyGroupConfig", [&] { return inner_->ModifyGroupConfig(r, id, config); });
+}
+
 S FaultyCloud::MoveToGroup(const std::string& r, const std::string& id, const std::string& f, const std::string& t) {
   return Through<S>("ModifyDBInstanceReadOnlyGroup", [&] { return inner_->MoveToGroup(r, id, f, t); });
 }

@@ -67,6 +67,8 @@ class FakeCloud : public cloud::Cloud {
   Status ModifyDeletionProtection(const std::string& region, const std::string& id, bool on) override;
   Status ModifySecurityGroups(const std::string& region, const std::string& id,
                               const std::vector<std::string>& security_group_ids) override;
+  Status ModifyGroupConfig(const std::string& region, const std::string& group_id,
+                           const cloud::GroupConfig& config) override;
   Status MoveToGroup(const std::string& region, const std::string& id, const std::string& from_group,
                      const std::string& to_group) override;
   Status ModifyTags(const std::string& region, const std::string& id, const cloud::Tags& replace,
@@ -140,6 +142,7 @@ class FaultyCloud : public cloud::Cloud {
   Status ModifyDeletionProtection(const std::string& r, const std::string& id, bool on) override;
   bool CanModifyDeletionProtection() const override { return inner_->CanModifyDeletionProtection(); }
   Status ModifySecurityGroups(const std::string& r, const std::string& id, const std::vector<std::string>& g) override;
+  Status ModifyGroupConfig(const std::string& r, const std::string& id, const cloud::GroupConfig& config) override;
   Status MoveToGroup(const std::string& r, const std::string& id, const std::string& f, const std::string& t) override;
   Status ModifyTags(const std::string& r, const std::string& id, const cloud::Tags& s, const std::vector<std::string>& d) override;
   Status TagInstances(const std::string& r, const std::vector<std::string>& ids, const cloud::Tags& t) override;

@@ -268,6 +268,49 @@ const CASES = [
     ],
   },
   {
+    name: "ModifyReadOnlyGroupConfig on a new group, then DescribeReadOnlyGroups",
+    steps: [
+      { action: "CreateReadOnlyGroup", params: { MasterDBInstanceId: MASTER, Name: "reports", VpcId: "vpc-8btfafeo", SubnetId: "subnet-1i9huswn" } },
+      { advance: 3600 },
+      {
+        action: "ModifyReadOnlyGroupConfig",
+        params: (answers) => ({
+          ReadOnlyGroupId: answers[0].ReadOnlyGroupId ?? "",
+          ReadOnlyGroupName: "reports-renamed",
+          ReplayLagEliminate: 1,
+          ReplayLatencyEliminate: 1,
+          MaxReplayLag: 30,
+          MaxReplayLatency: 512,
+          Rebalance: 1,
+          MinDelayEliminateReserve: 2,
+        }),
+      },
+      { action: "DescribeReadOnlyGroups", params: { Filters: [{ Name: "db-master-instance-id", Values: [MASTER] }] } },
+    ],
+  },
+  {
+    name: "validation ModifyReadOnlyGroupConfig MinDelayEliminateReserve 101",
+    steps: [
+      { action: "CreateReadOnlyGroup", params: { MasterDBInstanceId: MASTER, Name: "reports", VpcId: "vpc-8btfafeo", SubnetId: "subnet-1i9huswn" } },
+      { advance: 3600 },
+      {
+        action: "ModifyReadOnlyGroupConfig",
+        params: (answers) => ({ ReadOnlyGroupId: answers[0].ReadOnlyGroupId ?? "", MinDelayEliminateReserve: 101 }),
+        expect: "InvalidParameterValue.InvalidParameterValueError",
+      },
+    ],
+  },
+  {
+    name: "validation ModifyReadOnlyGroupConfig of an unknown group",
+    steps: [
+      {
+        action: "ModifyReadOnlyGroupConfig",
+        params: { ReadOnlyGroupId: "pgrogrp-nothere1", MaxReplayLag: 10 },
+        expect: "FailedOperation.ROGroupNotFoundError",
+      },
+    ],
+  },
+  {
     name: "DescribeRegions",
     steps: [{ action: "DescribeRegions", params: {} }],
   },

@@ -41,7 +41,7 @@ const POSTGRES_ACTIONS = [
   "DescribeOrders", "DescribeReadOnlyGroups", "DescribeZones", "DescribeClasses",
   "DescribeRegions", "InquiryPriceCreateDBInstances",
   "ModifyDBInstanceName", "ModifyDBInstanceDeletionProtection", "ModifyDBInstanceSpec",
-  "ModifyDBInstanceSecurityGroups", "ModifyDBInstanceReadOnlyGroup",
+  "ModifyDBInstanceSecurityGroups", "ModifyDBInstanceReadOnlyGroup", "ModifyReadOnlyGroupConfig",
   "IsolateDBInstances", "DisIsolateDBInstances", "DestroyDBInstance",
   "DeleteServerlessDBInstance", "DeleteReadOnlyGroup",
 ];

@@ -192,6 +192,7 @@ std::vector<Sent> EveryRequest(Site site, std::vector<std::string>* refused) {
   if (!protection.ok()) refused->push_back("ModifyDBInstanceDeletionProtection: " + protection.message());
   CHECK(cloud.ModifySecurityGroups(r, "pgro-1", {"sg-iwnfp51z"}).ok());
   CHECK(cloud.MoveToGroup(r, "pgro-1", "pgrogrp-1", "pgrogrp-2").ok());
+  CHECK(cloud.ModifyGroupConfig(r, "pgrogrp-1", {"reports-group", true, true, 10, 512, 50}).ok());
   CHECK(cloud.ModifyTags(r, "pgro-1", {{"team", "data"}}, {"old"}).ok());
   CHECK(cloud.TagInstances(r, {"pgro-1", "pgro-2"}, {{c::kStackTag, "s"}, {"team", "data"}}).ok());
   CHECK(cloud.Isolate(r, "pgro-1").ok());
@@ -240,7 +241,13 @@ TEST_CASE("request shapes: every request fits the official SDK model of the inte
   json models = LoadModels();
   std::vector<std::string> refused;
   std::vector<Sent> sent = EveryRequest(Site::kIntl, &refused);
-  CHECK(sent.size() >= 27);  // every call but ModifyDBInstanceDeletionProtection
+  CHECK(sent.size() >= 28);  // every call but ModifyDBInstanceDeletionProtection
+  // ModifyReadOnlyGroupConfig carries the whole config, with the SDK's field names and types.
+  auto config = std::find_if(sent.begin(), sent.end(), [](const Sent& s) { return s.action == "ModifyReadOnlyGroupConfig"; });
+  REQUIRE(config != sent.end());
+  CHECK(config->body == json{{"ReadOnlyGroupId", "pgrogrp-1"}, {"ReadOnlyGroupName", "reports-group"},
+                             {"ReplayLagEliminate", 1}, {"ReplayLatencyEliminate", 1}, {"MaxReplayLag", 10},
+                             {"MaxReplayLatency", 512}, {"MinDelayEliminateReserve", 50}});
   for (const std::string& v : Violations(models, "intl", sent)) FAIL_CHECK(v);
   // The international site has no ModifyDBInstanceDeletionProtection: it is never sent there.
   REQUIRE(refused.size() == 1);
@@ -284,6 +291,8 @@ TEST_CASE("request shapes: the checker catches what the real API would refuse") 
       {"postgres", "CreateReadOnlyDBInstance", {{"DeletionProtection", 1}}},       // a boolean
       {"postgres", "DescribeDBInstances", {{"Filters", {{{"Name", "x"}, {"Values", "y"}}}}}},  // Values: a list
       {"postgres", "ModifyDBInstanceDeletionProtection", {{"DBInstanceId", "x"}}},  // no such action on intl
+      {"postgres", "ModifyReadOnlyGroupConfig", {{"MaxReplayLag", "10"}}},          // a number
+      {"postgres", "ModifyReadOnlyGroupConfig", {{"MaxReplayLagSeconds", 10}}},     // no such field
       {"tag", "TagResources", {{"Tags", {{{"TagKey", "k"}, {"Value", "v"}}}}}},     // no field Value
   };
   std::vector<std::string> found = Violations(models, "intl", bad);

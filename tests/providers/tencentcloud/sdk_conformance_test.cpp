@@ -85,6 +85,16 @@ TEST_CASE("sdk conformance: models.json is exactly what the pinned SDK packages 
   CHECK(r.exit_code == 0);
 }
 
+TEST_CASE("sdk conformance: ModifyReadOnlyGroupConfig is checked on both sites") {
+  REQUIRE_MESSAGE(SdkPackagesInstalled(), kSetupHint);
+  for (const std::string site : {"intl", "china"}) {
+    ProcessResult r = Node({SourcePath("tools/sdk-conformance/conformance.mjs"), "--list", "--site", site});
+    CAPTURE(site);
+    CHECK(r.out.find("ModifyReadOnlyGroupConfig on a new group") != std::string::npos);
+    CHECK(r.out.find("validation ModifyReadOnlyGroupConfig MinDelayEliminateReserve 101") != std::string::npos);
+  }
+}
+
 TEST_CASE("sdk conformance: the official Node SDK and reconciler api get the same answers on the intl site") {
   RunConformance("intl");
 }
