@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "state/sqlite/sqlite_state_store.h"
 #include "providers/tencentcloud/rate_limits.h"
 #include "providers/tencentcloud/tencent_cloud.h"
 #include "state/host_lock.h"
@@ -83,7 +84,7 @@ Result<OpenedStack> OpenStack(const std::string& stack_dir, const specs::Project
       s.host_lease = std::move(host).value();
     }
   }
-  Result<std::unique_ptr<StateStore>> store = StateStore::Open(s.state_path, clock);
+  Result<std::unique_ptr<StateStore>> store = OpenSqliteStateStore(s.state_path, clock);
   if (!store.ok()) return store.status();
   s.store = std::move(store).value();
   return s;

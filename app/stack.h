@@ -15,6 +15,7 @@
 #include "providers/tencentcloud/rate_budget.h"
 #include "providers/tencentcloud/site.h"
 #include "specs/project.h"
+#include "state/stack_lease.h"
 #include "state/state_store.h"
 
 namespace reconciler {
@@ -58,8 +59,8 @@ struct StackOpenOptions {
 struct OpenedStack {
   std::string state_path;
   std::optional<CloudSession> session;      // when opened with `cloud`
-  std::unique_ptr<StackLock> state_lease;   // kWrite: the lock beside the state file
-  std::unique_ptr<StackLock> host_lease;    // kWrite with a cloud: the host-wide lock of
+  std::unique_ptr<StackLease> state_lease;  // kWrite: the lock beside the state file
+  std::unique_ptr<StackLease> host_lease;   // kWrite with a cloud: the host-wide lock of
                                             // the stack at its endpoint (state/host_lock.h)
   std::unique_ptr<StateStore> store;
 

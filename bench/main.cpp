@@ -22,6 +22,7 @@
 #include "providers/tencentcloud/transport.h"
 #include "providers/tencentcloud/rate_limits.h"
 #include "providers/tencentcloud/tencent_cloud.h"
+#include "state/sqlite/sqlite_state_store.h"
 #include "engine/engine.h"
 #include "engine/executor.h"
 #include "specs/spec_loader.h"
@@ -306,7 +307,7 @@ void BenchPlan() {
   tc::ApiClient client(DemoConfig("http://127.0.0.1:" + std::to_string(port)), transport.get(), &signing);
   reconciler::RateBudget budget(&clock, &tc::DocumentedRateLimit);
   tc::TencentCloud cloud(&client, &budget, &clock);
-  auto store = std::move(reconciler::StateStore::Open(dir + "/state.db", &clock)).value();
+  auto store = std::move(reconciler::OpenSqliteStateStore(dir + "/state.db", &clock)).value();
 
   auto start = Clock::now();
   auto plan = reconciler::MakePlan(&cloud, store.get(), &clock, stack.desired, dir, {});

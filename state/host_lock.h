@@ -15,7 +15,7 @@
 #include <string>
 
 #include "base/clock.h"
-#include "state/state_store.h"
+#include "state/stack_lease.h"
 
 namespace reconciler {
 

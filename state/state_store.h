@@ -7,19 +7,14 @@
 // sent, the orders each create returned, and the spec last applied to each resource. If the
 // file is lost, `reconciler state rebuild` recovers the cache from the tags.
 //
-// SQLite in WAL mode with synchronous=FULL, file mode 0600, one transaction per transition.
-// The schema is versioned and migrated forward on open. Thread-safe.
 
 #include <memory>
-#include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/status.h"
-
-struct sqlite3;
 
 namespace reconciler {
 
@@ -98,75 +93,47 @@ struct Event {
   std::string detail;
 };
 
+// Where the stack's state lives. SQLite (state/sqlite/) is the one implementation built; the
+// interface is what the engine, the commands and the daemon use. Every method is safe from
+// any thread. Every read fails (kInternal, naming the store and what was read) when the
+// store is damaged: a damaged table never reads as empty. Writes are durable on return.
 class StateStore {
  public:
-  // Opens (creating when absent, with mode 0600) and migrates the store at `path`. Refuses
-  // with kInvalidInput, changing nothing, anything at `path` that is not a regular file
-  // holding a SQLite database with our schema (or no tables yet). An empty file is taken as a
-  // new store only when it is what an interrupted Open leaves (ours, one link, mode 0600).
-  // Every read below fails with kInternal, naming the file, what was read and SQLite's
-  // message, when the file is damaged: a damaged table never reads as empty.
-  static Result<std::unique_ptr<StateStore>> Open(const std::string& path, Clock* clock);
-  ~StateStore();
+  virtual ~StateStore() = default;
 
-  int SchemaVersion();  // -1 when unreadable
+  virtual int SchemaVersion() = 0;  // -1 when unreadable
   // Bumped by every write; a saved plan remembers it to notice state changed under it.
   // Fails when the value recorded is missing or not a count.
-  Result<int64_t> Generation();
+  virtual Result<int64_t> Generation() = 0;
 
-  Result<std::vector<ResourceRecord>> Resources();
-  Status PutResource(const ResourceRecord& r);
+  virtual Result<std::vector<ResourceRecord>> Resources() = 0;
+  virtual Status PutResource(const ResourceRecord& r) = 0;
   // Forgets a resource and its instances.
-  Status DeleteResource(const std::string& key);
+  virtual Status DeleteResource(const std::string& key) = 0;
 
-  Result<std::vector<InstanceRecord>> Instances();
-  Status PutInstance(const InstanceRecord& r);
-  Status DeleteInstance(const std::string& id);
+  virtual Result<std::vector<InstanceRecord>> Instances() = 0;
+  virtual Status PutInstance(const InstanceRecord& r) = 0;
+  virtual Status DeleteInstance(const std::string& id) = 0;
 
-  Result<std::vector<Operation>> Operations();
-  Result<std::vector<Operation>> InFlight();
-  Result<Operation> GetOperation(const std::string& id);
+  // In creation order.
+  virtual Result<std::vector<Operation>> Operations() = 0;
+  // Those not in a terminal phase, in creation order.
+  virtual Result<std::vector<Operation>> InFlight() = 0;
+  virtual Result<Operation> GetOperation(const std::string& id) = 0;
   // Writes the operation and an event row in one transaction.
-  Status PutOperation(const Operation& op, const std::string& detail);
+  virtual Status PutOperation(const Operation& op, const std::string& detail) = 0;
 
-  Result<std::vector<Event>> Events(const std::string& operation_id = "");
+  virtual Result<std::vector<Event>> Events(const std::string& operation_id = "") = 0;
 
   // Replaces all resources and instances at once (state rebuild), and records when.
-  Status ReplaceAll(const std::vector<ResourceRecord>& resources, const std::vector<InstanceRecord>& instances);
+  virtual Status ReplaceAll(const std::vector<ResourceRecord>& resources,
+                            const std::vector<InstanceRecord>& instances) = 0;
   // Unix seconds of the last ReplaceAll (0: never). A purchase in flight when the state was
   // lost is unknown to the rebuilt state until the cloud's visibility window has passed.
-  Result<int64_t> RebuiltAt();
+  virtual Result<int64_t> RebuiltAt() = 0;
 
-  const std::string& path() const { return path_; }
-
- private:
-  StateStore(sqlite3* db, std::string path, Clock* clock) : db_(db), path_(std::move(path)), clock_(clock) {}
-  Status CheckOurs();
-  Result<int> ReadUserVersion();
-  Status Migrate();
-  Status Exec(const std::string& sql);
-  Status Bump();
-  std::string NowText() const;
-
-  sqlite3* db_;
-  std::string path_;
-  Clock* clock_;
-  std::mutex mu_;
-};
-
-// One holder at a time per stack: an exclusive flock on a file beside the state, which the
-// kernel releases when the holder dies, so a dead holder never blocks. The file names the
-// holder (pid, host, start time) for the message others get.
-class StackLock {
- public:
-  // Fails at once with kConflict, naming the holder, when another process holds it. `what`
-  // is added to the holder's description (the state file it applies from, say).
-  static Result<std::unique_ptr<StackLock>> Acquire(const std::string& path, Clock* clock, const std::string& what = "");
-  ~StackLock();
-
- private:
-  explicit StackLock(int fd) : fd_(fd) {}
-  int fd_;
+  // Where the state lives, for messages: a file path, or a URL without credentials.
+  virtual const std::string& path() const = 0;
 };
 
 }  // namespace reconciler

@@ -99,6 +99,26 @@ TEST_CASE("layering: no source includes a header of a layer above it or beside i
   CHECK(files > 80);  // every folder was found and read
 }
 
+TEST_CASE("layering: SQLite is included only under state/sqlite/") {
+  int files = 0;
+  std::vector<std::string> found;
+  for (const std::string folder : {"base", "specs", "state", "providers", "engine", "ui", "app", "cli", "emulator"}) {
+    for (const auto& entry : fs::recursive_directory_iterator(SourcePath(folder))) {
+      if (!entry.is_regular_file()) continue;
+      ++files;
+      const std::string rel = fs::relative(entry.path(), SourcePath("")).string();
+      std::ifstream in(entry.path());
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.find("#include <sqlite3.h>") != std::string::npos) found.push_back(rel);
+      }
+    }
+  }
+  CHECK(files > 80);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0] == "state/sqlite/sqlite_state_store.cpp");
+}
+
 TEST_CASE("layering: the checker sees a wrong arrow") {
   CHECK(LayerOf("providers/tencentcloud/signer.h") == "providers/tencentcloud/");
   CHECK(LayerOf("providers/provider.h") == "providers/");

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "ui/plan_render.h"
+#include "state/sqlite/sqlite_state_store.h"
 #include "tests/support/engine_fixture.h"
 
 namespace reconciler::testing {
@@ -31,7 +32,7 @@ TEST_CASE("listing attack: an instance listed twice is never counted twice") {
   EngineFixture f;  // for its loader only
   specs::DesiredState desired = f.Load(ReplicaYaml("reports", 2));
   TempDir dir{"repeat"};
-  auto store = StateStore::Open((dir.path() / "state.db").string(), &clock);
+  auto store = OpenSqliteStateStore((dir.path() / "state.db").string(), &clock);
   REQUIRE(store.ok());
   auto plan = [&] { return MakePlan(&fake, store->get(), &clock, desired, dir.str(), {}); };
   {

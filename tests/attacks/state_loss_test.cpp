@@ -16,6 +16,7 @@
 
 #include <filesystem>
 
+#include "state/sqlite/sqlite_state_store.h"
 #include "engine/engine.h"
 #include "engine/executor.h"
 #include "tests/support/account_audit.h"
@@ -149,7 +150,7 @@ void LoseTheStateMidApply(AfterDelete after) {
     CHECK(held.out.find("the state was rebuilt") != std::string::npos);
   }
 
-  Result<std::unique_ptr<StateStore>> store = StateStore::Open(t.state_db(), &t.rig.clock);
+  Result<std::unique_ptr<StateStore>> store = OpenSqliteStateStore(t.state_db(), &t.rig.clock);
   REQUIRE(store.ok());
   CHECK(*(*store)->RebuiltAt() > 0);
   const bool converged = t.Converge(store->get(), 3);

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "state/sqlite/sqlite_state_store.h"
 #include "engine/engine.h"
 #include "engine/executor.h"
 #include "state/host_lock.h"
@@ -47,7 +48,7 @@ ApplyResult ApplyWith(EmulatorRig& rig, StateStore* store, const Plan& plan) {
 }
 
 std::unique_ptr<StateStore> SecondState(EmulatorRig& rig) {
-  Result<std::unique_ptr<StateStore>> other = StateStore::Open((rig.dir.path() / "copy.db").string(), &rig.clock);
+  Result<std::unique_ptr<StateStore>> other = OpenSqliteStateStore((rig.dir.path() / "copy.db").string(), &rig.clock);
   REQUIRE(other.ok());
   return std::move(other).value();
 }

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "state/sqlite/sqlite_state_store.h"
+#include "state/stack_lease.h"
 #include "state/state_store.h"
 #include "tests/support/emulator_fixture.h"
 #include "tests/support/process.h"
@@ -81,7 +83,7 @@ TEST_CASE("cli: a failed purchase shows in plan and state list and holds its res
   {
     // An earlier apply's purchase for ReadOnlyInstance/reports, refused by the cloud.
     SystemClock clock;
-    auto store = StateStore::Open(rig.stack() + "/.reconciler/state.db", &clock);
+    auto store = OpenSqliteStateStore(rig.stack() + "/.reconciler/state.db", &clock);
     REQUIRE(store.ok());
     Operation op;
     op.id = "op-refused00001";

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "state/sqlite/sqlite_state_store.h"
 #include "state/state_store.h"
 #include "tests/support/emulator_fixture.h"
 #include "tests/support/loopback_server.h"
@@ -57,7 +58,7 @@ struct BadInputRig {
 // A real state file, written by the store, holding one resource, instance and operation.
 void WriteState(const std::string& path) {
   FakeClock clock;
-  auto store = std::move(StateStore::Open(path, &clock)).value();
+  auto store = std::move(OpenSqliteStateStore(path, &clock)).value();
   REQUIRE(store->PutResource({"ReadOnlyInstance/reports", "ap-beijing", "Orphan", "{}", "", ""}).ok());
   REQUIRE(store->PutInstance({"pgro-0000001", "ReadOnlyInstance/reports", "ap-beijing", "", ""}).ok());
 }

@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "state/sqlite/sqlite_state_store.h"
 #include "state/state_store.h"
 #include "tests/support/emulator_fixture.h"
 #include "tests/support/process.h"
@@ -489,7 +490,7 @@ TEST_CASE("attack: a purchaseSearchWindow shorter than the 5 minute signature va
 
 int64_t SentAt(const std::string& stack_dir, int* attempts, std::string* phase) {
   SystemClock clock;
-  auto store = StateStore::Open((fs::path(stack_dir) / ".reconciler" / "state.db").string(), &clock);
+  auto store = OpenSqliteStateStore((fs::path(stack_dir) / ".reconciler" / "state.db").string(), &clock);
   REQUIRE(store.ok());
   auto ops = (*store)->InFlight();
   REQUIRE(ops.ok());

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "ui/plan_render.h"
+#include "state/sqlite/sqlite_state_store.h"
 #include "tests/support/engine_fixture.h"
 
 namespace reconciler::testing {
@@ -170,7 +171,7 @@ TEST_CASE("plan: instances carrying our tags but missing from state are adopted"
   // The state file is lost; a new one knows nothing.
   f.store.reset();
   std::filesystem::remove_all(f.dir.path() / "state.db");
-  f.store = std::move(StateStore::Open((f.dir.path() / "state2.db").string(), &f.clock)).value();
+  f.store = std::move(OpenSqliteStateStore((f.dir.path() / "state2.db").string(), &f.clock)).value();
   Plan plan = f.MakePlan(desired);
   REQUIRE(plan.changes.size() == 1);
   CHECK(plan.changes[0].action == Action::kAdopt);

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "ui/plan_render.h"
+#include "state/sqlite/sqlite_state_store.h"
 #include "tests/support/engine_fixture.h"
 #include "tests/support/temp_dir.h"
 
@@ -203,7 +204,7 @@ TEST_CASE("terminal: state list shows failed purchases with the cloud's code and
   stack.Write("reconciler.yaml", "stack: unit\nprovider: {tencentcloud: {region: ap-beijing}}\n");
   SystemClock clock;
   {
-    auto store = StateStore::Open((stack.path() / ".reconciler" / "state.db").string(), &clock);
+    auto store = OpenSqliteStateStore((stack.path() / ".reconciler" / "state.db").string(), &clock);
     REQUIRE(store.ok());
     Operation failed;
     failed.id = "op-refused0001";

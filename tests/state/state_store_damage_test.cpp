@@ -11,6 +11,7 @@
 
 #include <fstream>
 
+#include "state/sqlite/sqlite_state_store.h"
 #include "state/state_store.h"
 #include "tests/support/temp_dir.h"
 
@@ -44,7 +45,7 @@ int64_t SqlInt(const std::string& path, const std::string& sql) {
 std::string WrittenStore(const TempDir& dir) {
   FakeClock clock;
   const std::string path = (dir.path() / "state.db").string();
-  auto store = std::move(StateStore::Open(path, &clock)).value();
+  auto store = std::move(OpenSqliteStateStore(path, &clock)).value();
   REQUIRE(store->PutResource({"ReadOnlyInstance/r", "ap-beijing", "Orphan", "{}", "", ""}).ok());
   REQUIRE(store->PutInstance({"pgro-1", "ReadOnlyInstance/r", "ap-beijing", "op-1", ""}).ok());
   Operation op;
@@ -83,7 +84,7 @@ TEST_CASE("state store: a generation that is not a count is an error naming the 
   SUBCASE("empty") { value = ""; }
   Sql(path, "UPDATE meta SET value = '" + value + "' WHERE key = 'generation'");
   FakeClock clock;
-  auto store = StateStore::Open(path, &clock);
+  auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE(store.ok());
   Result<int64_t> generation = (*store)->Generation();
   REQUIRE_FALSE(generation.ok());
@@ -97,19 +98,19 @@ TEST_CASE("state store: a missing generation or a damaged rebuilt_at is an error
   FakeClock clock;
   SUBCASE("rebuilt_at") {
     Sql(path, "INSERT INTO meta VALUES ('rebuilt_at', 'yesterday')");
-    auto store = std::move(StateStore::Open(path, &clock)).value();
+    auto store = std::move(OpenSqliteStateStore(path, &clock)).value();
     Result<int64_t> at = store->RebuiltAt();
     REQUIRE_FALSE(at.ok());
     CHECK(at.status().message().find(path + ": rebuilt_at in meta is 'yesterday'") != std::string::npos);
   }
   SUBCASE("no rebuilt_at is never rebuilt") {
-    auto store = std::move(StateStore::Open(path, &clock)).value();
+    auto store = std::move(OpenSqliteStateStore(path, &clock)).value();
     CHECK(*store->RebuiltAt() == 0);
   }
   SUBCASE("no generation") {
     Sql(path, "DELETE FROM meta WHERE key = 'generation'");
     // Not ours any more: Open refuses it before anything reads it.
-    auto store = StateStore::Open(path, &clock);
+    auto store = OpenSqliteStateStore(path, &clock);
     REQUIRE_FALSE(store.ok());
     CHECK(store.status().message().find("not a reconciler state store") != std::string::npos);
   }
@@ -146,7 +147,7 @@ TEST_CASE("state store: a corrupted table page fails the read instead of reading
     read = [](StateStore* s) { return s->Events().status(); };
   }
   CorruptTable(path, table);
-  auto store = StateStore::Open(path, &clock);
+  auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE(store.ok());
   Status s = read(store->get());
   REQUIRE_FALSE(s.ok());
@@ -173,7 +174,7 @@ TEST_CASE("state store: a damaged operation row is an error naming the operation
     why = "expected is not an integer";
   }
   Sql(path, "UPDATE operations SET " + damage + " WHERE id = 'op-1'");
-  auto store = std::move(StateStore::Open(path, &clock)).value();
+  auto store = std::move(OpenSqliteStateStore(path, &clock)).value();
   const std::string expected = "state store " + path + ": operation op-1 is damaged: " + why;
   CHECK(store->InFlight().status().message() == expected);
   CHECK(store->Operations().status().message() == expected);
@@ -243,7 +244,7 @@ TEST_CASE("state store: anything that is not its database is refused and left as
   }
   const FileSnapshot before = Snapshot(path);
   FakeClock clock;
-  auto store = StateStore::Open(path, &clock);
+  auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().code() == Code::kInvalidInput);
   CHECK(store.status().message() == "state store " + path + ": " + why + "; refusing to use it (nothing was changed)");
@@ -265,7 +266,7 @@ TEST_CASE("state store: an empty file an interrupted open left, or a database wi
     chmod(path.c_str(), 0644);
   }
   FakeClock clock;
-  auto store = StateStore::Open(path, &clock);
+  auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE(store.ok());
   CHECK(*(*store)->Generation() == 0);
   struct stat st {};

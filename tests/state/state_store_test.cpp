@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "state/sqlite/sqlite_state_store.h"
+#include "state/stack_lease.h"
 #include "engine/observe.h"  // TerminalFailures
 #include "tests/support/temp_dir.h"
 
@@ -28,7 +30,7 @@ TEST_CASE("state store: a new store is private, in WAL mode, at the latest schem
   TempDir dir("state");
   FakeClock clock;
   std::string path = (dir.path() / "sub" / "state.db").string();
-  auto store = StateStore::Open(path, &clock);
+  auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE(store.ok());
   CHECK((*store)->SchemaVersion() == 6);
   struct stat st {};
@@ -66,7 +68,7 @@ TEST_CASE("state store: an old file is migrated forward, keeping its data") {
     REQUIRE(sqlite3_exec(db, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }
-  auto store = StateStore::Open(path, &clock);
+  auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE(store.ok());
   CHECK((*store)->SchemaVersion() == 6);
   CHECK(*(*store)->Generation() == 7);
@@ -81,14 +83,14 @@ TEST_CASE("state store: a file from a newer reconciler is refused, not damaged")
   TempDir dir("state");
   FakeClock clock;
   std::string path = (dir.path() / "state.db").string();
-  REQUIRE(StateStore::Open(path, &clock).ok());
+  REQUIRE(OpenSqliteStateStore(path, &clock).ok());
   {
     sqlite3* db = nullptr;
     sqlite3_open(path.c_str(), &db);
     sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
     sqlite3_close(db);
   }
-  auto store = StateStore::Open(path, &clock);
+  auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().message().find("schema version 99") != std::string::npos);
   CHECK(Pragma(path, "PRAGMA user_version") == "99");
@@ -97,7 +99,7 @@ TEST_CASE("state store: a file from a newer reconciler is refused, not damaged")
 TEST_CASE("state store: every write bumps the generation and operations keep their history") {
   TempDir dir("state");
   FakeClock clock;
-  auto store = std::move(StateStore::Open((dir.path() / "s.db").string(), &clock)).value();
+  auto store = std::move(OpenSqliteStateStore((dir.path() / "s.db").string(), &clock)).value();
   int64_t g0 = *store->Generation();
   REQUIRE(store->PutResource({"ReadOnlyInstance/r", "ap-beijing", "Orphan", "{}", "", ""}).ok());
   REQUIRE(store->PutInstance({"pgro-1", "ReadOnlyInstance/r", "ap-beijing", "op-1", ""}).ok());
@@ -192,7 +194,7 @@ TEST_CASE("state store: a schema 5 file migrates to 6 and its purchases in fligh
     REQUIRE(sqlite3_exec(db, v5, nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
   }
-  auto store = StateStore::Open(path, &clock);
+  auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE(store.ok());
   CHECK((*store)->SchemaVersion() == 6);
   CHECK(*(*store)->Generation() == 12);
@@ -209,7 +211,7 @@ TEST_CASE("state store: a schema 5 file migrates to 6 and its purchases in fligh
   CHECK(TerminalFailures(*(*store)->Operations()).empty());
   // Opening again migrates nothing more.
   store->reset();
-  auto again = StateStore::Open(path, &clock);
+  auto again = OpenSqliteStateStore(path, &clock);
   REQUIRE(again.ok());
   CHECK((*again)->SchemaVersion() == 6);
 }
@@ -217,7 +219,7 @@ TEST_CASE("state store: a schema 5 file migrates to 6 and its purchases in fligh
 TEST_CASE("state store: a wait's start and deadline and a failure's code round-trip") {
   TempDir dir("state");
   FakeClock clock;
-  auto store = std::move(StateStore::Open((dir.path() / "s.db").string(), &clock)).value();
+  auto store = std::move(OpenSqliteStateStore((dir.path() / "s.db").string(), &clock)).value();
   Operation op;
   op.id = "op-1";
   op.resource_key = "ReadOnlyInstance/r";
@@ -258,7 +260,7 @@ Operation Op(const std::string& id, const std::string& resource, Phase phase, co
 TEST_CASE("state store: only the newest purchase of a resource can hold it") {
   TempDir dir("state");
   FakeClock clock;
-  auto store = std::move(StateStore::Open((dir.path() / "s.db").string(), &clock)).value();
+  auto store = std::move(OpenSqliteStateStore((dir.path() / "s.db").string(), &clock)).value();
   // Same second: creation order still decides which is newest.
   REQUIRE(store->PutOperation(Op("op-zz-old", "ReadOnlyInstance/a", Phase::kFailed, "InvalidParameterValue.BadSpec"), "").ok());
   REQUIRE(store->PutOperation(Op("op-aa-new", "ReadOnlyInstance/a", Phase::kDone, ""), "").ok());

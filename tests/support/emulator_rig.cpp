@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "state/sqlite/sqlite_state_store.h"
 #include "providers/tencentcloud/rate_limits.h"
 #include "specs/spec_loader.h"
 
@@ -41,7 +42,7 @@ EmulatorRig::EmulatorRig(RigOptions options)
              &signing),
       budget(&clock, &tc::DocumentedRateLimit),
       cloud(&client, &budget, &clock, CloudFor(options)) {
-  Result<std::unique_ptr<StateStore>> opened = StateStore::Open((dir.path() / "state.db").string(), &clock);
+  Result<std::unique_ptr<StateStore>> opened = OpenSqliteStateStore((dir.path() / "state.db").string(), &clock);
   if (!opened.ok()) throw std::runtime_error(opened.status().ToString());
   store = std::move(opened).value();
 }

@@ -1,13 +1,14 @@
 #include "tests/support/engine_fixture.h"
 
 #include <stdexcept>
+#include "state/sqlite/sqlite_state_store.h"
 
 namespace reconciler::testing {
 
 EngineFixture::EngineFixture() {
   fake.AddPrimary("postgres-abcdef");
   fake.AddPrimary("postgres-prepaid1", "ap-beijing", "ap-beijing-4", "prepaid");
-  auto opened = StateStore::Open((dir.path() / "state.db").string(), &clock);
+  auto opened = OpenSqliteStateStore((dir.path() / "state.db").string(), &clock);
   if (!opened.ok()) throw std::runtime_error(opened.status().message());
   store = std::move(opened).value();
 }
