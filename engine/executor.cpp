@@ -495,9 +495,6 @@ class Executor::Impl {
         tracked_[op.id].statuses = statuses;
       }
       if (all_running && !op.tags_pending) {
-        // The plan adopts no instance of a resumed purchase (diff.h), so the purchase records
-        // its own, again: a process that died after recording the delivery may not have.
-        RecordInstances(op);
         op.phase = Phase::kDone;
         Update(op, "running: " + Join(op.instance_ids) + (op.error.empty() ? "" : " (" + op.error + ")"));
         progress = true;
@@ -1379,6 +1376,9 @@ Outcome Executor::Impl::Resume(const Change& c, std::string* message) {
   Report(c.id, c.key.ToString(), "resuming", std::string(PhaseName(op->phase)) + " " + op->id);
   Operation final_op;
   Outcome o = RunOperation(*op, c.id, message, &final_op);
+  // The plan adopts no instance of a resumed purchase (diff.h), so the purchase records its
+  // own again: the process that died may have recorded the delivery but not the instances.
+  if (o == Outcome::kDone) RecordInstances(final_op);
   if (o == Outcome::kDone && final_op.kind == "create-group" && !final_op.instance_ids.empty()) {
     {
       std::lock_guard<std::mutex> lock(sched_mu_);
