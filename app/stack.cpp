@@ -22,7 +22,8 @@ std::string EndpointOrigin(const specs::Project& project) {
 
 }  // namespace
 
-Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock, tc::InsecureEndpoint insecure) {
+Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock, tc::InsecureEndpoint insecure,
+                               std::stop_token stop) {
   tc::ConfigSources sources;
   sources.profile = project.profile;
   sources.endpoint = project.endpoint;
@@ -39,6 +40,7 @@ Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock, tc::
   s.client = std::make_unique<tc::ApiClient>(std::move(config).value(), s.transport.get(), clock);
   s.budget = std::make_unique<RateBudget>(clock, &tc::DocumentedRateLimit, project.rate_limits);
   tc::TencentCloudOptions options;
+  options.stop = stop;
   options.site = *site;
   s.cloud = std::make_unique<tc::TencentCloud>(s.client.get(), s.budget.get(), clock, options);
   return s;
@@ -64,7 +66,7 @@ Result<OpenedStack> OpenStack(const std::string& stack_dir, const specs::Project
   if (!path.ok()) return path.status();
   s.state_path = *path;
   if (options.cloud) {
-    Result<CloudSession> session = OpenCloud(project, clock, options.insecure);
+    Result<CloudSession> session = OpenCloud(project, clock, options.insecure, options.stop);
     if (!session.ok()) return session.status();
     s.session = std::move(session).value();
   }

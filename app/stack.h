@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 
 #include "base/clock.h"
@@ -32,11 +33,13 @@ struct CloudSession {
 
 // Credentials from the environment or the tccli profile (the project may name the profile);
 // the endpoint from the project, else the environment; rate limits from the project.
-// `clock` stamps and paces requests. Fails with kAuth when no credentials, and with
+// `clock` stamps and paces requests; `stop` cuts short the session's waits (rate budget,
+// retry backoffs) and nothing else's. Fails with kAuth when no credentials, and with
 // kInvalidInput when an endpoint is plain http to a host that is not this machine and
 // `insecure` is not kAllow (tencentcloud::CheckEndpoint).
 Result<CloudSession> OpenCloud(const specs::Project& project, Clock* clock,
-                               tencentcloud::InsecureEndpoint insecure = tencentcloud::InsecureEndpoint::kRefuse);
+                               tencentcloud::InsecureEndpoint insecure = tencentcloud::InsecureEndpoint::kRefuse,
+                               std::stop_token stop = {});
 
 // The state file of the project's `state:` URL, relative paths taken from the stack
 // directory. `sqlite:PATH` is the only scheme built; any other is kInvalidInput naming it.
@@ -52,6 +55,7 @@ struct StackOpenOptions {
   bool cloud = true;              // open a cloud session (state list/show need none)
   bool create_state = true;       // false: a state file that does not exist yet is kNotFound
   tencentcloud::InsecureEndpoint insecure = tencentcloud::InsecureEndpoint::kRefuse;
+  std::stop_token stop;  // the stack's own: stops its cloud session's waits (OpenCloud)
 };
 
 // A stack opened by OpenStack. Members are destroyed in reverse order: the store closes

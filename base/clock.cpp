@@ -1,24 +1,19 @@
 #include "base/clock.h"
 
+#include <condition_variable>
+
 namespace reconciler {
 
 std::chrono::system_clock::time_point SystemClock::Now() const {
   return std::chrono::system_clock::now();
 }
 
-bool SystemClock::SleepFor(std::chrono::milliseconds d) {
-  std::unique_lock<std::mutex> lock(mu_);
-  uint64_t seen = interrupts_;
-  cv_.wait_for(lock, d, [&] { return interrupts_ != seen; });
-  return interrupts_ == seen;
-}
-
-void SystemClock::Interrupt() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++interrupts_;
-  }
-  cv_.notify_all();
+bool SystemClock::SleepFor(std::chrono::milliseconds d, std::stop_token stop) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait_for(lock, stop, d, [] { return false; });
+  return !stop.stop_requested();
 }
 
 FakeClock::FakeClock(int64_t unix_seconds)
@@ -29,7 +24,8 @@ std::chrono::system_clock::time_point FakeClock::Now() const {
   return now_;
 }
 
-bool FakeClock::SleepFor(std::chrono::milliseconds d) {
+bool FakeClock::SleepFor(std::chrono::milliseconds d, std::stop_token stop) {
+  if (stop.stop_requested()) return false;
   std::lock_guard<std::mutex> lock(mu_);
   now_ += d;
   slept_ += d;

@@ -3,9 +3,9 @@
 // Time comes from an injected Clock so tests can drive it instead of sleeping.
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <stop_token>
 
 namespace reconciler {
 
@@ -14,12 +14,11 @@ class Clock {
   virtual ~Clock() = default;
   // Wall-clock time, used for request timestamps and records.
   virtual std::chrono::system_clock::time_point Now() const = 0;
-  // Blocks for `d` of this clock's time, or until Interrupt() is called. A fake clock
-  // returns as soon as its time has been advanced past the deadline.
-  // Returns false if it was interrupted.
-  virtual bool SleepFor(std::chrono::milliseconds d) = 0;
-  // Wakes every sleeper early (for Ctrl-C and shutdown).
-  virtual void Interrupt() = 0;
+  // Blocks for `d` of this clock's time, or until `stop` is requested. Returns false when
+  // stopped. Each caller brings its own token, so stopping one stack's work never wakes
+  // another's sleeps on a shared clock.
+  virtual bool SleepFor(std::chrono::milliseconds d, std::stop_token stop) = 0;
+  bool SleepFor(std::chrono::milliseconds d) { return SleepFor(d, std::stop_token()); }
 
   int64_t NowUnixSeconds() const {
     return std::chrono::duration_cast<std::chrono::seconds>(Now().time_since_epoch()).count();
@@ -30,13 +29,8 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   std::chrono::system_clock::time_point Now() const override;
-  bool SleepFor(std::chrono::milliseconds d) override;
-  void Interrupt() override;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t interrupts_ = 0;
+  using Clock::SleepFor;
+  bool SleepFor(std::chrono::milliseconds d, std::stop_token stop) override;
 };
 
 // A clock that only moves when told to. SleepFor() advances it by the requested amount
@@ -46,8 +40,9 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(int64_t unix_seconds = 1700000000);
   std::chrono::system_clock::time_point Now() const override;
-  bool SleepFor(std::chrono::milliseconds d) override;
-  void Interrupt() override {}
+  using Clock::SleepFor;
+  // Returns false, without moving time, when `stop` was requested.
+  bool SleepFor(std::chrono::milliseconds d, std::stop_token stop) override;
   void Advance(std::chrono::milliseconds d);
   // Total time handed out through SleepFor(), for tests that assert on backoff.
   std::chrono::milliseconds slept() const;

@@ -253,13 +253,14 @@ class LinkedClock final : public reconciler::Clock {
   std::chrono::system_clock::time_point Now() const override {
     return std::chrono::system_clock::now() + std::chrono::milliseconds(offset_ms_.load());
   }
-  bool SleepFor(std::chrono::milliseconds d) override {
+  using reconciler::Clock::SleepFor;
+  bool SleepFor(std::chrono::milliseconds d, std::stop_token stop) override {
+    if (stop.stop_requested()) return false;
     httplib::Client admin("127.0.0.1", port_);
     admin.Post(("/_admin/advance?seconds=" + std::to_string(d.count() / 1000.0)).c_str(), "", "application/json");
     offset_ms_ += d.count();
     return true;
   }
-  void Interrupt() override {}
 
  private:
   int port_;

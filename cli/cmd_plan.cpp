@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "engine/engine.h"
 #include "engine/executor.h"
+#include "engine/reconcile.h"
 #include "base/json_input.h"
 #include "ui/plan_render.h"
 #include "ui/reporters.h"
@@ -84,10 +85,10 @@ class InterruptGuard {
     pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
 
-  // The executor to stop gracefully from now on; nullptr when it is done.
-  void Attach(Executor* executor) {
+  // The stack's work to stop gracefully from now on; nullptr when it is done.
+  void Attach(std::stop_source* stack) {
     std::lock_guard<std::mutex> lock(mu_);
-    executor_ = executor;
+    stack_ = stack;
   }
 
  private:
@@ -97,12 +98,12 @@ class InterruptGuard {
     while (!done_) {
       int sig = sigtimedwait(&set_, nullptr, &tick);
       if (sig < 0) continue;
-      std::lock_guard<std::mutex> lock(mu_);  // the executor outlives its attachment
-      if (!executor_ || (terminal_ && sig == SIGINT) || ++seen > 1) _exit(130);
+      std::lock_guard<std::mutex> lock(mu_);  // the stop source outlives its attachment
+      if (!stack_ || (terminal_ && sig == SIGINT) || ++seen > 1) _exit(130);
       io_.err << "\ninterrupted: no new work starts; purchases already sent are recorded and followed "
                  "no further (the next apply resumes them). Press Ctrl-C again to quit now.\n"
               << std::flush;
-      executor_->Interrupt();
+      stack_->request_stop();
     }
   }
 
@@ -110,7 +111,7 @@ class InterruptGuard {
   const bool terminal_;
   sigset_t set_, old_;
   std::mutex mu_;
-  Executor* executor_ = nullptr;
+  std::stop_source* stack_ = nullptr;
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
@@ -142,17 +143,36 @@ bool Confirm(const ApplyCommandOptions& options, Io io) {
   return true;
 }
 
-int Execute(const Plan& plan, const ApplyCommandOptions& options, const specs::Project& project, cloud::Cloud* cloud,
-            StateStore* store, Clock* clock, InterruptGuard* guard, Io io) {
+// Carries out `plan` as a loop of reconcile steps, sleeping between them until the next
+// poll or backoff is due, until every change has ended or `stop` is requested.
+int Execute(Plan plan, const ApplyCommandOptions& options, const specs::Project& project, cloud::Cloud* cloud,
+            StateStore* store, Clock* clock, InterruptGuard* guard, std::stop_source* stop, Io io) {
   std::unique_ptr<Reporter> reporter;
   if (options.json_progress) reporter = std::make_unique<JsonReporter>(io.out);
   else if (isatty(STDOUT_FILENO) && UseColor(STDOUT_FILENO)) reporter = std::make_unique<TtyReporter>(io.out);
   else reporter = std::make_unique<TextReporter>(io.out);
-  Executor executor(cloud, store, clock, reporter.get(), plan.stack, ExecutorOptionsFor(project));
-  ApplyResult result;
-  guard->Attach(&executor);
-  result = executor.Apply(plan);
+  StackContext ctx;
+  ctx.cloud = cloud;
+  ctx.store = store;
+  ctx.clock = clock;
+  ctx.reporter = reporter.get();
+  ctx.executor_options = ExecutorOptionsFor(project);
+  ctx.plan = std::move(plan);
+  ctx.replan = false;  // exactly the plan confirmed, nothing more
+  guard->Attach(stop);
+  for (;;) {
+    Result<StepResult> step = ReconcileOnce(ctx, stop->get_token());
+    if (!step.ok()) {  // planning is done already; a step of a given plan cannot fail to start
+      guard->Attach(nullptr);
+      return ReportError(io, "apply", step.status());
+    }
+    if (step->finished) break;
+    clock->SleepFor(std::max(step->requeue_after, std::chrono::milliseconds(1)), stop->get_token());
+  }
   guard->Attach(nullptr);
+  const Plan& applied = *ctx.plan;
+  ApplyResult result = ctx.executor->Results();
+  result.interrupted = stop->stop_requested();
   int done = 0, failed = 0, skipped = 0, pending = 0, blocked = 0;
   for (const ChangeResult& r : result.changes) {
     done += r.outcome == Outcome::kDone;
@@ -187,7 +207,7 @@ int Execute(const Plan& plan, const ApplyCommandOptions& options, const specs::P
     }
   }
   if (!result.ok()) return kExitError;
-  return HeldFailures(plan, io) ? kExitError : kExitOk;
+  return HeldFailures(applied, io) ? kExitError : kExitOk;
 }
 
 }  // namespace
@@ -201,7 +221,7 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   if (!stack) return kExitInvalidInput;
   SystemClock clock;
   Result<OpenedStack> opened = OpenStack(options.stack, stack->desired.project, &clock,
-                                         {StackAccess::kRead, true, true, InsecureOf(options)});
+                                         {StackAccess::kRead, true, true, InsecureOf(options), {}});
   if (!opened.ok()) return ReportError(io, "plan", opened.status());
   Result<Plan> plan = MakePlan(opened->cloud(), opened->store.get(), &clock, stack->desired, options.stack,
                                {options.allow_destroy, options.retry_failed});
@@ -273,8 +293,9 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
   }
 
   SystemClock clock;
+  std::stop_source stop;  // this stack's: Ctrl-C stops its steps and its cloud session's waits
   Result<OpenedStack> opened = OpenStack(stack_dir, stack->desired.project, &clock,
-                                         {StackAccess::kWrite, true, true, InsecureOf(options)});
+                                         {StackAccess::kWrite, true, true, InsecureOf(options), stop.get_token()});
   if (!opened.ok()) return ReportError(io, "apply", opened.status());
 
   // A saved plan is applied only if it is exactly what would be planned now: the plan that
@@ -320,7 +341,8 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
            << " left alone; the rest is applied\n";
   }
   if (!Confirm(options, io)) return kExitError;
-  return Execute(plan, options, stack->desired.project, opened->cloud(), opened->store.get(), &clock, &guard, io);
+  return Execute(std::move(plan), options, stack->desired.project, opened->cloud(), opened->store.get(), &clock, &guard,
+                 &stop, io);
 }
 
 }  // namespace reconciler

@@ -130,7 +130,7 @@ int Show(StateStore* store, const std::string& key, Io io) {
     Result<std::vector<Event>> log = store->Events(op.id);
     if (!log.ok()) return Fail(io, "state show", log.status());
     for (const Event& e : *log) events.push_back({{"at", e.at}, {"phase", e.phase}, {"detail", e.detail}});
-    operations.push_back({{"id", op.id}, {"kind", op.kind}, {"phase", PhaseName(op.phase)}, {"attempts", op.attempts},
+    operations.push_back({{"id", op.id}, {"kind", OperationKindName(op.kind)}, {"phase", PhaseName(op.phase)}, {"attempts", op.attempts},
                           {"dealNames", op.deal_names}, {"billId", op.bill_id}, {"instanceIds", op.instance_ids},
                           {"error", op.error}, {"errorCode", op.error_code},
                           {"waitingSince", op.waiting_since > 0 ? json(UtcText(op.waiting_since)) : json(nullptr)},

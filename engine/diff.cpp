@@ -96,7 +96,7 @@ class Builder {
   int64_t Pending(const std::string& key, const std::vector<const cloud::Instance*>& mine) const {
     int64_t pending = 0;
     for (const Operation& op : recorded_.in_flight) {
-      if (op.resource_key != key || op.kind == "modify-spec") continue;
+      if (op.resource_key != key || op.kind == OperationKind::kModifySpec) continue;
       int64_t visible = std::count_if(mine.begin(), mine.end(), [&](const cloud::Instance* i) {
         auto t = i->tags.find(cloud::kOperationTag);
         return t != i->tags.end() && t->second == op.id;
@@ -140,11 +140,11 @@ class Builder {
       c.spec_json = SpecJson(*r);
       c.deletion_policy = specs::DeletionPolicyName(r->deletion_policy());
     }
-    if (op.kind != "modify-spec") {  // a spec change records no instance: it covers none
+    if (op.kind != OperationKind::kModifySpec) {  // a spec change records no instance: it covers none
       resumed_ops_.insert(op.id);
       resumed_ids_.insert(op.instance_ids.begin(), op.instance_ids.end());
     }
-    if (op.kind == "create-group") resumed_groups_[op.resource_key] = op.instance_ids;
+    if (op.kind == OperationKind::kCreateGroup) resumed_groups_[op.resource_key] = op.instance_ids;
     return c;
   }
 
@@ -162,7 +162,7 @@ class Builder {
     }
     const std::string id = Add(std::move(c)).id;
     // The group this resume yields is the one the group's replicas join.
-    if (op.kind == "create-group") group_changes_[op.resource_key] = id;
+    if (op.kind == OperationKind::kCreateGroup) group_changes_[op.resource_key] = id;
   }
 
   // ---- Terminal failures ----

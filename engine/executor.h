@@ -30,16 +30,28 @@
 // user acts. While it waits, the reporter hears what it waits for and for how long: when the
 // wait starts (or resumes) and then at growing intervals, not at every poll.
 //
-// Interrupt() (Ctrl-C) stops new work at once. Purchases already sent stay in the store as
-// in flight, are returned in ApplyResult::pending, and the next apply resumes them.
+// The executor never waits inside a step. Start(plan) then Step(stop) carries out what can
+// be done now and returns how long until there is more (a poll due, a backoff or search
+// window ending); Apply() is Start and a loop of steps, sleeping on the clock between them.
+// The parts are in engine/executor/: scheduler (this file's .cpp), the purchase state
+// machine (purchase.h), the order tracker (order_tracker.h) and the per-action handlers
+// (handlers.h).
+//
+// Stopping (a std::stop_token per stack, or Interrupt()) starts no new work. Purchases
+// already sent stay in the store as in flight, are returned in ApplyResult::pending, and
+// the next apply resumes them.
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
+#include <stop_token>
 #include <string>
 #include <vector>
 
 #include "providers/provider.h"
 #include "base/clock.h"
+#include "engine/outcome.h"
 #include "engine/plan.h"
 #include "engine/reporter.h"
 #include "state/state_store.h"
@@ -74,27 +86,17 @@ struct ExecutorOptions {
   uint64_t jitter_seed = 0;                          // 0: random (default); tests fix it
 };
 
-enum class Outcome {
-  kDone,
-  kFailed,   // nothing more will happen for this change; message says why
-  kSkipped,  // a change it depended on did not finish
-  kPending,  // interrupted, or not yet able to tell, with work in flight; the next apply resumes it
-  kBlocked,  // not attempted: the change, or another change of its resource, is blocked (Change::blocked)
-};
-const char* OutcomeName(Outcome o);
-
-struct ChangeResult {
-  std::string change_id;
-  std::string resource;
-  Outcome outcome = Outcome::kDone;
-  std::string message;
-};
-
 struct ApplyResult {
   std::vector<ChangeResult> changes;
   bool interrupted = false;
   std::vector<Operation> pending;  // purchases still in flight when apply returned
   bool ok() const;
+};
+
+// Where an apply stands after one step.
+struct StepReport {
+  bool finished = false;                    // every change has ended
+  std::chrono::milliseconds requeue_after{0};  // !finished: step again after this (a poll, a backoff)
 };
 
 class Executor {
@@ -109,16 +111,32 @@ class Executor {
   // flight: each ends kBlocked, those that depend on them kSkipped, and the rest of the plan
   // is applied.
   // REQUIRES: no change's preflight failed.
-  ApplyResult Apply(const Plan& plan);
+  //
+  // Start, then steps until finished, sleeping on the clock between steps. Returns when every
+  // change has ended, or promptly once `stop` is requested (or Interrupt() called).
+  ApplyResult Apply(const Plan& plan, std::stop_token stop = {});
 
-  // Safe from any thread (a signal-handling thread): stop starting work, wake all waits.
+  // Begins carrying out `plan` (which must outlive the executor's use of it); nothing is
+  // sent until Step().
+  void Start(const Plan& plan);
+  // Does everything that can be done now, without waiting: polls the purchases in flight
+  // when a poll is due (one DescribeOrders per region for all of them), advances every
+  // change whose turn has come, and starts those now free to start. With `stop` requested
+  // (or after Interrupt()), starts nothing, ends every change, and reports finished.
+  StepReport Step(std::stop_token stop = {});
+  // Every change's result, in plan order (a change not yet ended is kPending), with what
+  // is still in flight in the store.
+  ApplyResult Results() const;
+
+  // Safe from any thread (a signal-handling thread, a reporter): stop starting work.
   void Interrupt();
-  bool interrupted() const { return interrupted_; }
+  bool interrupted() const;
 
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;
-  std::atomic<bool> interrupted_{false};
+  std::mutex watch_mu_;
+  std::stop_source* watch_ = nullptr;  // Apply's own stop source, while it runs
 };
 
 }  // namespace reconciler

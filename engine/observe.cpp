@@ -125,7 +125,7 @@ std::vector<Operation> TerminalFailures(const std::vector<Operation>& operations
   // its newest purchase.
   std::map<std::string, const Operation*> newest;
   for (const Operation& op : operations) {
-    if (op.kind.rfind("create-", 0) == 0) newest[op.resource_key] = &op;
+    if (op.kind != OperationKind::kModifySpec) newest[op.resource_key] = &op;
   }
   std::vector<Operation> out;
   for (const Operation& op : operations) {

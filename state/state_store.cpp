@@ -21,6 +21,24 @@ Result<Phase> ParsePhase(const std::string& name) {
   return Status(Code::kInvalidInput, "unknown operation phase '" + name + "'");
 }
 
+const char* OperationKindName(OperationKind k) {
+  switch (k) {
+    case OperationKind::kCreateReplicas: return "create-replicas";
+    case OperationKind::kCreateServerless: return "create-serverless";
+    case OperationKind::kCreateGroup: return "create-group";
+    case OperationKind::kModifySpec: return "modify-spec";
+  }
+  return "?";
+}
+
+Result<OperationKind> ParseOperationKind(const std::string& name) {
+  for (OperationKind k : {OperationKind::kCreateReplicas, OperationKind::kCreateServerless, OperationKind::kCreateGroup,
+                          OperationKind::kModifySpec}) {
+    if (name == OperationKindName(k)) return k;
+  }
+  return Status(Code::kInvalidInput, "unknown operation kind '" + name + "'");
+}
+
 bool IsTerminal(Phase p) { return p == Phase::kDone || p == Phase::kFailed; }
 
 }  // namespace reconciler

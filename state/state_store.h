@@ -51,10 +51,15 @@ const char* PhaseName(Phase p);
 Result<Phase> ParsePhase(const std::string& name);
 bool IsTerminal(Phase p);
 
+// What a purchase buys or changes. Stored by name (OperationKindName).
+enum class OperationKind { kCreateReplicas, kCreateServerless, kCreateGroup, kModifySpec };
+const char* OperationKindName(OperationKind k);  // "create-replicas", ...
+Result<OperationKind> ParseOperationKind(const std::string& name);
+
 struct Operation {
   std::string id;            // "op-..." also the reconciler/operation tag value
   std::string resource_key;
-  std::string kind;          // "create-replicas", "create-serverless", "create-group", "modify-spec"
+  OperationKind kind = OperationKind::kCreateReplicas;
   std::string region;
   std::string request_json;  // the exact request, without secrets
   int64_t expected = 0;      // instances it should yield

@@ -34,7 +34,7 @@ RateBudget::Bucket& RateBudget::BucketFor(const std::string& action, double now)
   return b;
 }
 
-bool RateBudget::Acquire(const std::string& action) {
+bool RateBudget::Acquire(const std::string& action, std::stop_token stop) {
   for (;;) {
     double wait = 0;
     {
@@ -47,7 +47,7 @@ bool RateBudget::Acquire(const std::string& action) {
       wait = (1 - b.tokens) / b.rate;
     }
     auto ms = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(wait * 1000)));
-    if (!clock_->SleepFor(std::max(ms, std::chrono::milliseconds(1)))) return false;
+    if (!clock_->SleepFor(std::max(ms, std::chrono::milliseconds(1)), stop)) return false;
   }
 }
 

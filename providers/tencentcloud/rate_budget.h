@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include <stop_token>
+
 #include "base/clock.h"
 
 namespace reconciler {
@@ -17,9 +19,9 @@ class RateBudget {
   // `limit_of` gives the default per-second limit of an action; `overrides` replaces it.
   RateBudget(Clock* clock, int (*limit_of)(const std::string&), std::map<std::string, int> overrides = {});
 
-  // Waits, on the clock, until `action` may be called. Returns false when the wait was
-  // interrupted (Ctrl-C).
-  bool Acquire(const std::string& action);
+  // Waits, on the clock, until `action` may be called. Returns false when `stop` was
+  // requested (Ctrl-C, or the stack's work being stopped) during the wait.
+  bool Acquire(const std::string& action, std::stop_token stop = {});
   // Reports a RequestLimitExceeded answer for `action`.
   void Throttled(const std::string& action);
 

@@ -161,13 +161,13 @@ Result<json> TencentCloud::Call(const std::string& action, const std::string& re
   // executor repeats it, after recording the attempt.
   Backoff backoff(options_.backoff, options_.backoff_cap, options_.jitter_seed);
   for (int attempt = 1;; ++attempt) {
-    if (!budget_->Acquire(action)) return Status(Code::kCancelled, action + ": interrupted before sending");
+    if (!budget_->Acquire(action, options_.stop)) return Status(Code::kCancelled, action + ": interrupted before sending");
     Result<json> r = client_->Call(call, params);
     if (r.ok()) return r;
     if (r.status().code() == Code::kThrottled) budget_->Throttled(action);
     const bool retry = Decide(r.status(), effect) == Verdict::kRetry && effect != Effect::kPurchase;
     if (!retry || attempt >= options_.read_attempts) return r;
-    if (!clock_->SleepFor(backoff.Next())) return r;
+    if (!clock_->SleepFor(backoff.Next(), options_.stop)) return r;
   }
 }
 

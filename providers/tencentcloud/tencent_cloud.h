@@ -22,6 +22,9 @@ struct TencentCloudOptions {
   std::chrono::milliseconds backoff_cap{5000};  // ... to this (default 5 s); each wait is uniform below it
   uint64_t jitter_seed = 0;                     // 0: random (default); tests fix it
   Site site = Site::kIntl;  // decides the request shapes; see site.h (default intl)
+  // Stops this session's waits (the rate budget, retry backoffs): its stack's stop token, so
+  // stopping one stack never cuts short another's calls.
+  std::stop_token stop;
 };
 
 class TencentCloud final : public cloud::Cloud {

@@ -156,10 +156,12 @@ Result<Operation> OperationFrom(const Stmt& s) {
   if (!deal_names.ok()) return deal_names.status().Annotate("deal_names");
   Result<std::vector<std::string>> instance_ids = JsonList(s.Text(10));
   if (!instance_ids.ok()) return instance_ids.status().Annotate("instance_ids");
+  Result<OperationKind> kind = ParseOperationKind(s.Text(2));
+  if (!kind.ok()) return Status(Code::kInternal, "operation " + s.Text(0) + ": " + kind.status().message());
   Operation op;
   op.id = s.Text(0);
   op.resource_key = s.Text(1);
-  op.kind = s.Text(2);
+  op.kind = *kind;
   op.region = s.Text(3);
   op.request_json = s.Text(4);
   op.expected = s.Int(5);
@@ -549,7 +551,7 @@ Status SqliteStateStore::PutOperation(const Operation& op, const std::string& de
                 "deal_names=excluded.deal_names, bill_id=excluded.bill_id, "
                 "instance_ids=excluded.instance_ids, error=excluded.error, updated_at=excluded.updated_at")
                    .c_str());
-  st.Bind(1, op.id).Bind(2, op.resource_key).Bind(3, op.kind).Bind(4, op.region).Bind(5, op.request_json);
+  st.Bind(1, op.id).Bind(2, op.resource_key).Bind(3, std::string(OperationKindName(op.kind))).Bind(4, op.region).Bind(5, op.request_json);
   st.Bind(6, op.expected).Bind(7, std::string(PhaseName(op.phase))).Bind(8, op.attempts);
   st.Bind(9, json(op.deal_names).dump()).Bind(10, op.bill_id).Bind(11, json(op.instance_ids).dump());
   st.Bind(12, op.error).Bind(13, op.created_at.empty() ? now : op.created_at).Bind(14, now).Bind(15, op.settled);

@@ -26,7 +26,7 @@ Operation GroupIntent(const specs::DesiredState& desired, int64_t attempts, int6
   Operation op;
   op.id = "op-killedgroup01";
   op.resource_key = "ReadOnlyGroup/g";
-  op.kind = "create-group";
+  op.kind = OperationKind::kCreateGroup;
   op.region = "ap-beijing";
   op.request_json = GroupRequestJson(GroupRequestFor(*desired.Find({specs::Kind::kReadOnlyGroup, "g"}))).dump();
   op.expected = 1;

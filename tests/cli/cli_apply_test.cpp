@@ -88,7 +88,7 @@ TEST_CASE("cli: a failed purchase shows in plan and state list and holds its res
     Operation op;
     op.id = "op-refused00001";
     op.resource_key = "ReadOnlyInstance/reports";
-    op.kind = "create-replicas";
+    op.kind = OperationKind::kCreateReplicas;
     op.region = "ap-beijing";
     op.request_json = "{}";
     op.expected = 2;

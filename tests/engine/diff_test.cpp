@@ -159,7 +159,7 @@ TEST_CASE("plan: a spec change goes through ModifyDBInstanceSpec and is tracked 
   CHECK(f.Apply(plan).ok());
   CHECK(f.fake.Calls("ModifyDBInstanceSpec") == 1);
   Operation op = f.store->Operations()->back();
-  CHECK(op.kind == "modify-spec");
+  CHECK(op.kind == OperationKind::kModifySpec);
   CHECK(op.phase == Phase::kDone);
   CHECK_FALSE(f.MakePlan(bigger).HasChanges());
 }

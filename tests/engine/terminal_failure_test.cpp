@@ -124,7 +124,7 @@ TEST_CASE("terminal: replicas that join a group whose purchase failed wait with 
   Operation op;
   op.id = "op-groupfailed1";
   op.resource_key = "ReadOnlyGroup/g";
-  op.kind = "create-group";
+  op.kind = OperationKind::kCreateGroup;
   op.region = "ap-beijing";
   op.request_json = "{}";
   op.expected = 1;
@@ -209,7 +209,7 @@ TEST_CASE("terminal: state list shows failed purchases with the cloud's code and
     Operation failed;
     failed.id = "op-refused0001";
     failed.resource_key = "ReadOnlyInstance/reports";
-    failed.kind = "create-replicas";
+    failed.kind = OperationKind::kCreateReplicas;
     failed.region = "ap-beijing";
     failed.request_json = "{}";
     failed.expected = 2;

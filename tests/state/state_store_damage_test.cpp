@@ -51,7 +51,7 @@ std::string WrittenStore(const TempDir& dir) {
   Operation op;
   op.id = "op-1";
   op.resource_key = "ReadOnlyInstance/r";
-  op.kind = "create-replicas";
+  op.kind = OperationKind::kCreateReplicas;
   op.region = "ap-beijing";
   op.request_json = "{}";
   op.expected = 1;

@@ -106,7 +106,7 @@ TEST_CASE("state store: every write bumps the generation and operations keep the
   Operation op;
   op.id = "op-1";
   op.resource_key = "ReadOnlyInstance/r";
-  op.kind = "create-replicas";
+  op.kind = OperationKind::kCreateReplicas;
   op.region = "ap-beijing";
   op.request_json = "{}";
   op.expected = 1;
@@ -223,7 +223,7 @@ TEST_CASE("state store: a wait's start and deadline and a failure's code round-t
   Operation op;
   op.id = "op-1";
   op.resource_key = "ReadOnlyInstance/r";
-  op.kind = "create-replicas";
+  op.kind = OperationKind::kCreateReplicas;
   op.region = "ap-beijing";
   op.request_json = "{}";
   op.expected = 1;
@@ -245,7 +245,7 @@ TEST_CASE("state store: a wait's start and deadline and a failure's code round-t
 }
 
 Operation Op(const std::string& id, const std::string& resource, Phase phase, const std::string& code,
-             const std::string& kind = "create-replicas") {
+             OperationKind kind = OperationKind::kCreateReplicas) {
   Operation op;
   op.id = id;
   op.resource_key = resource;
@@ -269,9 +269,9 @@ TEST_CASE("state store: only the newest purchase of a resource can hold it") {
   REQUIRE(store->PutOperation(Op("op-c", "ReadOnlyInstance/c", Phase::kFailed, "AuthFailure.SignatureExpire"), "").ok());
   REQUIRE(store->PutOperation(Op("op-d", "ReadOnlyInstance/d", Phase::kFailed, ""), "").ok());
   REQUIRE(store->PutOperation(Op("op-e", "ServerlessInstance/e", Phase::kFailed, "OperationDenied.NotSupportZoneError",
-                                 "create-serverless"), "").ok());
+                                 OperationKind::kCreateServerless), "").ok());
   // A spec change is no purchase of the resource: it neither holds nor releases it.
-  REQUIRE(store->PutOperation(Op("op-b3", "ReadOnlyInstance/b", Phase::kDone, "", "modify-spec"), "").ok());
+  REQUIRE(store->PutOperation(Op("op-b3", "ReadOnlyInstance/b", Phase::kDone, "", OperationKind::kModifySpec), "").ok());
   std::vector<Operation> held = TerminalFailures(*store->Operations());
   REQUIRE(held.size() == 2);
   CHECK(held[0].id == "op-b2");

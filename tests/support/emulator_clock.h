@@ -17,12 +17,13 @@ class EmulatorClock final : public Clock {
   std::chrono::system_clock::time_point Now() const override {
     return std::chrono::system_clock::now() + std::chrono::milliseconds(offset_ms_.load());
   }
-  bool SleepFor(std::chrono::milliseconds d) override {
+  using Clock::SleepFor;
+  bool SleepFor(std::chrono::milliseconds d, std::stop_token stop) override {
+    if (stop.stop_requested()) return false;
     emu_->Advance(static_cast<double>(d.count()) / 1000.0);
     offset_ms_ += d.count();
     return true;
   }
-  void Interrupt() override {}
 
  private:
   EmulatorFixture* emu_;

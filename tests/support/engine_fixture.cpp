@@ -56,7 +56,7 @@ Operation RecordedPurchase(const specs::DesiredState& desired, const std::string
   Operation op;
   op.id = op_id;
   op.resource_key = "ReadOnlyInstance/" + name;
-  op.kind = "create-replicas";
+  op.kind = OperationKind::kCreateReplicas;
   op.region = "ap-beijing";
   cloud::ReplicaRequest q = ReplicaRequestFor(*desired.Find({specs::Kind::kReadOnlyInstance, name}), "unit");
   q.count = static_cast<uint64_t>(count);

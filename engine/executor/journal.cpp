@@ -1,0 +1,77 @@
+#include "engine/executor/journal.h"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace reconciler::exec {
+
+void Journal::Report(const std::string& change, const std::string& resource, const std::string& phase,
+                     const std::string& detail, bool final) {
+  ctx_.reporter->Progress({change, resource, phase, detail, final});
+}
+
+void Journal::ReportWait(const std::string& change, const std::string& resource, const std::string& phase,
+                         ProgressEvent::Wait wait) {
+  ProgressEvent e{change, resource, phase, "", false};
+  e.wait = std::move(wait);
+  ctx_.reporter->Progress(e);
+}
+
+bool Journal::Persist(const Operation& op, const std::string& detail, const std::string& change_id) {
+  Status s = ctx_.store->PutOperation(op, detail);
+  const std::string change = ChangeOf(op.id, change_id);
+  Report(change, op.resource_key, PhaseName(op.phase), detail);
+  if (!s.ok()) Report(change, op.resource_key, "failed", "cannot record the operation: " + s.message(), true);
+  return s.ok();
+}
+
+std::string Journal::ChangeOf(const std::string& op_id, const std::string& change_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!change_id.empty()) change_of_[op_id] = change_id;
+  auto it = change_of_.find(op_id);
+  return it == change_of_.end() ? op_id : it->second;
+}
+
+void Journal::RecordInstances(const Operation& op) {
+  if (op.kind == OperationKind::kCreateGroup || op.kind == OperationKind::kModifySpec) return;
+  for (const std::string& id : op.instance_ids) ctx_.store->PutInstance({id, op.resource_key, op.region, op.id, ""});
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+std::string Described(const Operation& op) { return op.error_code.empty() ? op.error : op.error_code + ": " + op.error; }
+
+std::string FormatSeconds(int64_t seconds) { return FormatDuration(std::chrono::seconds(seconds)); }
+
+std::string UtcText(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string Refusal(const Status& s) {
+  if (s.api_code().empty()) return s.ToString();
+  return s.message() + (s.request_id().empty() ? "" : " (RequestId " + s.request_id() + ")");
+}
+
+std::string TextField(const std::string& request_json, const char* key) {
+  nlohmann::json j = nlohmann::json::parse(request_json, nullptr, false);
+  auto it = j.is_object() ? j.find(key) : j.end();
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::chrono::seconds NextReport(std::chrono::seconds waited) {
+  for (int64_t mark : {30, 60, 120, 300}) {
+    if (waited.count() < mark) return std::chrono::seconds(mark);
+  }
+  return std::chrono::seconds((waited.count() / 300 + 1) * 300);
+}
+
+}  // namespace reconciler::exec

@@ -1,0 +1,106 @@
+#pragma once
+
+// The purchase state machine: takes one operation from its intent to ordered (or beyond),
+// or to failed, one call at a time and never waiting. Where the protocol must wait (a
+// backoff after a throttled call, the visibility window after an outcome it cannot know),
+// it says until when, and the scheduler calls again then.
+//
+//   intent --DryRun, buyer check, attempts+1 committed, create--> ordered | delivered
+//      |  throttled / not sent: settled = attempts, back off, intent again
+//      |  refused: failed, with the cloud's code
+//      '- timeout, reset, server fault: unknown
+//   unknown --search by the operation tag--> delivered (it bought)
+//      '- nothing, by a search begun after sent_at + search_window: intent (it did not)
+//
+// An intent whose attempts exceed its settled count (found after a crash) is unknown.
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/retry_policy.h"
+#include "engine/executor/journal.h"
+
+namespace reconciler::exec {
+
+struct Advance {
+  enum Kind {
+    kSent,       // ordered, delivered or done: the tracker follows it from here
+    kWaitUntil,  // call again at `at` (a backoff, or the next search within the window)
+    kPending,    // cannot tell now whether it bought; it stays in flight for the next apply
+    kFailed,     // failed for good: op.phase is kFailed
+  };
+  Kind kind = kSent;
+  TimePoint at{};
+  std::string message;  // kPending, kFailed: why
+};
+
+class Purchaser {
+ public:
+  Purchaser(const Context& ctx, Journal* journal) : ctx_(ctx), journal_(journal) {}
+
+  // Instances the plan observed or acts on: the buyer check does not count them as bought
+  // by another state file.
+  void SetSeenAtPlan(std::set<std::string> ids) { seen_at_plan_ = std::move(ids); }
+
+  // Moves `op` as far as it can go now. `stopping`: stop is requested; nothing new is sent.
+  Advance Step(Operation& op, const std::string& change_id, bool stopping);
+
+  // Records what an accepted create answered.
+  void Ordered(Operation& op, const cloud::Purchase& purchase, const std::string& change_id);
+
+  // Instances (or the group) the cloud holds for `op`, found by its operation tag.
+  Result<std::vector<std::string>> Search(const Operation& op);
+
+  // A purchase past its deadline that a plan found resolved since (diff.h): an order that
+  // delivered late, or instances that run now. It waits again from now, for them to run.
+  // Returns false, with `message` saying why, when there is nothing to follow.
+  bool Revive(Operation* op, const std::string& change_id, std::string* message);
+
+  // Starts the wait of `op`'s phase now; the deadline goes into the state with the next write.
+  void BeginWait(Operation* op) const;
+
+ private:
+  struct Memo {  // what one purchase remembers between calls; lost on restart, which is safe
+    Backoff backoff;
+    int dry_run_failures = 0;
+    bool has_resolve_start = false;
+    TimePoint resolve_start{};  // when sent_at is unknown: the first search
+    int rounds = 0;
+    std::chrono::seconds next_report{-1};
+  };
+  Memo& MemoOf(const std::string& id);
+
+  Advance Fail(Operation& op, const std::string& code, const std::string& error, const std::string& change_id);
+  Advance WaitFor(milliseconds d) const;
+  Advance ResolveStep(Operation& op, const std::string& change_id, Memo& memo);
+
+  struct Sent {
+    Status status;
+    cloud::Purchase purchase;
+  };
+  Sent Send(const Operation& op, cloud::DryRun dry_run);
+
+  Status CheckSoleBuyer(const Operation& op);
+  Status FindOtherBuyer(const std::string& region, bool serverless);
+
+  const Context& ctx_;
+  Journal* journal_;
+
+  std::mutex memo_mu_;
+  std::map<std::string, Memo> memos_;
+
+  struct BuyerCheck {
+    uint64_t covers = 0;  // the check began after every ask numbered up to this
+    TimePoint began;
+    Status status;
+  };
+  std::set<std::string> seen_at_plan_;
+  std::atomic<uint64_t> buyer_asks_{0};
+  std::mutex buyer_mu_;
+  std::map<std::string, BuyerCheck> buyer_checks_;  // by region and kind of purchase
+};
+
+}  // namespace reconciler::exec
