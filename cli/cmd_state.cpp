@@ -9,11 +9,10 @@
 #include <ostream>
 #include <set>
 
-#include "engine/identity.h"
 #include "app/stack.h"
 #include "cli/commands.h"
-#include "engine/diff.h"
 #include "engine/engine.h"
+#include "engine/import.h"
 #include "engine/rebuild.h"
 #include "base/json_input.h"
 #include "specs/rules.h"
@@ -177,20 +176,6 @@ int RunStateCommand(const StateCommandOptions& options, Io io) {
   return Rebuild(*stack, store, opened->cloud(), io);
 }
 
-// Refuses an import whose instance differs from the spec where nothing changes in place: the
-// plan would replace it (and orphan it) at once. Prints each field, spec and instance value.
-int RefuseMismatch(Io io, const std::string& id, const specs::ResourceKey& key, const std::vector<FieldDiff>& diffs,
-                   const std::string& consequence) {
-  io.err << "reconciler import: " << id << " does not match the spec of " << key.ToString() << "; " << consequence
-         << ". Nothing was changed:\n";
-  for (const FieldDiff& f : diffs) {
-    io.err << "  " << f.field << ": spec " << (f.after.empty() ? "(none)" : f.after) << ", instance "
-           << (f.before.empty() ? "(none)" : f.before) << "\n";
-  }
-  io.err << "fix the spec (or import the instance that matches it)\n";
-  return kExitError;
-}
-
 int RunImportCommand(const ImportCommandOptions& options, Io io) {
   auto key = specs::ParseResourceKey(options.resource);
   if (!key) {
@@ -208,8 +193,8 @@ int RunImportCommand(const ImportCommandOptions& options, Io io) {
   }
   std::optional<specs::LoadedStack> stack = Load(options.stack, io);
   if (!stack) return kExitInvalidInput;
-  const specs::Resource* resource = stack->desired.Find(*key);
-  if (!resource) {
+  // Checked before the stack is opened, so a typo creates no state.
+  if (!stack->desired.Find(*key)) {
     io.err << "reconciler import: " << key->ToString() << " is not in the specs of " << options.stack
            << "; write its spec first, then import\n";
     return kExitInvalidInput;
@@ -220,91 +205,16 @@ int RunImportCommand(const ImportCommandOptions& options, Io io) {
                                           options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow
                                                                     : tencentcloud::InsecureEndpoint::kRefuse});
   if (!opened.ok()) return Fail(io, "import", opened.status());
-  StateStore* store = opened->store.get();
-  cloud::Cloud* cloud = opened->cloud();
-  const std::string& region = resource->region();
-  const std::string& stack_name = stack->desired.project.stack;
-
-  if (key->kind == specs::Kind::kReadOnlyGroup) {
-    Result<std::vector<cloud::Group>> groups = cloud->ListGroups(region, resource->group()->master_instance_id);
-    if (!groups.ok()) return Fail(io, "import", groups.status());
-    auto found = std::find_if(groups->begin(), groups->end(), [&](const cloud::Group& g) { return g.id == options.instance_id; });
-    if (found == groups->end()) {
-      io.err << "reconciler import: no group " << options.instance_id << " on " << resource->group()->master_instance_id
-             << " in " << region << " (the spec's masterInstanceId and region); a group of another master or region "
-             << "cannot be imported into this spec. Nothing was changed\n";
-      return kExitError;
-    }
-    std::vector<FieldDiff> fixed = GroupFixedDiffs(*resource->group(), *found);
-    if (!found->region.empty() && found->region != region) fixed.insert(fixed.begin(), {"region", found->region, region});
-    if (!fixed.empty()) {
-      return RefuseMismatch(io, options.instance_id, *key, fixed, "no API changes these on a group");
-    }
-    Status s = store->PutResource({key->ToString(), region, specs::DeletionPolicyName(resource->deletion_policy()),
-                                      SpecJson(*resource), options.instance_id, ""});
-    if (!s.ok()) return Fail(io, "import", s);
-    io.out << "Imported " << options.instance_id << " as " << key->ToString() << ".\n";
-    return kExitOk;
-  }
-
-  Result<cloud::Instance> instance = Status(Code::kNotFound, "no instance " + options.instance_id + " in " + region);
-  if (key->kind == specs::Kind::kServerlessInstance) {
-    Result<std::vector<cloud::Instance>> all = cloud->ListServerless(region, "");
-    if (!all.ok()) return Fail(io, "import", all.status());
-    for (const cloud::Instance& i : *all) {
-      if (i.id == options.instance_id) instance = i;
-    }
-    if (!instance.ok()) {  // another kind of instance with a serverless-looking id?
-      Result<cloud::Instance> other = cloud->DescribeInstance(region, options.instance_id);
-      if (other.ok()) {
-        return RefuseMismatch(io, options.instance_id, *key, {{"kind", other->type + " instance", "serverless instance"}},
-                              "it is not a serverless instance");
-      }
-    }
+  Result<ImportSummary> imported =
+      ImportInstance(stack->desired, *key, options.instance_id, opened->store.get(), opened->cloud());
+  if (!imported.ok()) return Fail(io, "import", imported.status());
+  io.out << "Imported " << imported->id << " as " << imported->key.ToString();
+  if (imported->what == Imported::kGroup) {
+    io.out << ".\n";
   } else {
-    instance = cloud->DescribeInstance(region, options.instance_id);
+    io.out << " and tagged it for stack " << stack->desired.project.stack
+           << ". Run plan to see any drift from its spec.\n";
   }
-  if (!instance.ok() && instance.status().code() == Code::kNotFound) {
-    io.err << "reconciler import: no instance " << options.instance_id << " in " << region
-           << " (the spec's region); an instance of another region cannot be imported into this spec. Nothing was "
-              "changed\n";
-    return kExitError;
-  }
-  if (!instance.ok()) return Fail(io, "import", instance.status());
-  Normalize(&*instance);
-  std::vector<FieldDiff> immutable;
-  if (key->kind == specs::Kind::kReadOnlyInstance) {
-    if (instance->type != "readonly") immutable.push_back({"kind", instance->type + " instance", "read-only instance"});
-    std::vector<FieldDiff> more = ReplicaImmutableDiffs(*resource->replica(), *instance);
-    immutable.insert(immutable.end(), more.begin(), more.end());
-  } else {
-    immutable = ServerlessImmutableDiffs(*resource->serverless(), *instance);
-  }
-  if (!instance->region.empty() && instance->region != region) immutable.insert(immutable.begin(), {"region", instance->region, region});
-  if (!immutable.empty()) {
-    return RefuseMismatch(io, options.instance_id, *key, immutable,
-                          "these cannot change in place, so the next plan would replace it and orphan or destroy it");
-  }
-  auto owner = instance->tags.find(cloud::kStackTag);
-  auto claimed = instance->tags.find(cloud::kResourceTag);
-  if ((owner != instance->tags.end() && owner->second != stack_name) ||
-      (claimed != instance->tags.end() && claimed->second != key->ToString())) {
-    io.err << "reconciler import: " << options.instance_id << " already belongs to "
-           << (owner != instance->tags.end() ? "stack " + owner->second : std::string("another stack")) << " as "
-           << (claimed != instance->tags.end() ? claimed->second : std::string("?")) << "; refusing to take it over\n";
-    return kExitError;
-  }
-  Status tagged = cloud->ModifyTags(region, options.instance_id,
-                                    {{cloud::kStackTag, stack_name}, {cloud::kResourceTag, key->ToString()}}, {});
-  if (!tagged.ok()) return Fail(io, "import", tagged);
-  Status s = store->PutInstance({options.instance_id, key->ToString(), region, "", ""});
-  if (s.ok()) {
-    s = store->PutResource({key->ToString(), region, specs::DeletionPolicyName(resource->deletion_policy()),
-                               SpecJson(*resource), "", ""});
-  }
-  if (!s.ok()) return Fail(io, "import", s);
-  io.out << "Imported " << options.instance_id << " as " << key->ToString()
-         << " and tagged it for stack " << stack_name << ". Run plan to see any drift from its spec.\n";
   return kExitOk;
 }
 

@@ -12,6 +12,7 @@
 
 #include "providers/provider.h"
 #include "engine/plan.h"
+#include "engine/requests.h"  // the spec -> request mapping the diff fills changes with
 #include "state/state_store.h"
 #include "specs/desired_state.h"
 
@@ -53,19 +54,6 @@ struct DiffResult {
 // What must change. No preflight yet.
 DiffResult Diff(const specs::DesiredState& desired, const ObservedState& observed, const RecordedState& recorded,
                 const DiffOptions& options);
-
-// The spec of a resource as JSON, recorded as "last applied" after a successful change.
-std::string SpecJson(const specs::Resource& resource);
-
-// The request that buys `resource` (its tags include the stack and resource tags; the
-// executor adds the operation tag). REQUIRES: the resource's kind matches the function.
-cloud::ReplicaRequest ReplicaRequestFor(const specs::Resource& resource, const std::string& stack);
-cloud::ServerlessRequest ServerlessRequestFor(const specs::Resource& resource, const std::string& stack);
-cloud::GroupRequest GroupRequestFor(const specs::Resource& resource);
-
-// The settings of a group's spec that ModifyReadOnlyGroupConfig sets.
-// REQUIRES: the resource is a ReadOnlyGroup.
-cloud::GroupConfig GroupConfigFor(const specs::Resource& resource);
 
 // Where an existing instance (or group) differs from a spec in what no call changes in
 // place: each field with the instance's value as `before` and the spec's as `after`. For a

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "base/json_input.h"
+#include "engine/requests.h"
 
 namespace reconciler {
 
@@ -167,28 +168,48 @@ cloud::ServerlessRequest ServerlessRequestFromJson(const json& j) {
   return q;
 }
 
+namespace {
+
+// A group's settings are written alike in a group request and in the in-place update of a
+// plan (readOnlyGroupConfig), so one pair of functions holds their names.
+json GroupConfigJson(const cloud::GroupConfig& g) {
+  return {{"groupName", g.name},
+          {"replayLagEliminate", g.replay_lag_eliminate},
+          {"replayLatencyEliminate", g.replay_latency_eliminate},
+          {"maxReplayLagSeconds", g.max_replay_lag_seconds},
+          {"maxReplayLatencyMB", g.max_replay_latency_mb},
+          {"minDelayEliminateReserve", g.min_delay_eliminate_reserve}};
+}
+
+cloud::GroupConfig GroupConfigFromJson(const json& j) {
+  return {j.at("groupName"),           j.at("replayLagEliminate"), j.at("replayLatencyEliminate"),
+          j.at("maxReplayLagSeconds"), j.at("maxReplayLatencyMB"), j.at("minDelayEliminateReserve")};
+}
+
+}  // namespace
+
 json GroupRequestJson(const cloud::GroupRequest& q) {
-  return {{"region", q.region}, {"masterInstanceId", q.master_id}, {"groupName", q.name},
-          {"projectId", q.project_id}, {"vpcId", q.vpc_id}, {"subnetId", q.subnet_id},
-          {"replayLagEliminate", q.replay_lag_eliminate}, {"replayLatencyEliminate", q.replay_latency_eliminate},
-          {"maxReplayLagSeconds", q.max_replay_lag_seconds}, {"maxReplayLatencyMB", q.max_replay_latency_mb},
-          {"minDelayEliminateReserve", q.min_delay_eliminate_reserve}, {"securityGroupIds", q.security_group_ids}};
+  json j = GroupConfigJson(GroupConfigOf(q));
+  j.update({{"region", q.region}, {"masterInstanceId", q.master_id}, {"projectId", q.project_id},
+            {"vpcId", q.vpc_id}, {"subnetId", q.subnet_id}, {"securityGroupIds", q.security_group_ids}});
+  return j;
 }
 
 cloud::GroupRequest GroupRequestFromJson(const json& j) {
   cloud::GroupRequest q;
   q.region = j.at("region");
   q.master_id = j.at("masterInstanceId");
-  q.name = j.at("groupName");
   q.project_id = j.at("projectId");
   q.vpc_id = j.at("vpcId");
   q.subnet_id = j.at("subnetId");
-  q.replay_lag_eliminate = j.at("replayLagEliminate");
-  q.replay_latency_eliminate = j.at("replayLatencyEliminate");
-  q.max_replay_lag_seconds = j.at("maxReplayLagSeconds");
-  q.max_replay_latency_mb = j.at("maxReplayLatencyMB");
-  q.min_delay_eliminate_reserve = j.at("minDelayEliminateReserve");
   q.security_group_ids = j.at("securityGroupIds").get<std::vector<std::string>>();
+  const cloud::GroupConfig g = GroupConfigFromJson(j);
+  q.name = g.name;
+  q.replay_lag_eliminate = g.replay_lag_eliminate;
+  q.replay_latency_eliminate = g.replay_latency_eliminate;
+  q.max_replay_lag_seconds = g.max_replay_lag_seconds;
+  q.max_replay_latency_mb = g.max_replay_latency_mb;
+  q.min_delay_eliminate_reserve = g.min_delay_eliminate_reserve;
   return q;
 }
 
@@ -204,15 +225,7 @@ json UpdateJson(const UpdateCalls& u) {
   }
   if (u.security_groups) j["securityGroupIds"] = *u.security_groups;
   if (u.group) j["readOnlyGroup"] = {{"from", u.group->from}, {"toId", u.group->to_id}, {"toKey", u.group->to_key}};
-  if (u.group_config) {
-    const cloud::GroupConfig& g = *u.group_config;
-    j["readOnlyGroupConfig"] = {{"groupName", g.name},
-                                {"replayLagEliminate", g.replay_lag_eliminate},
-                                {"replayLatencyEliminate", g.replay_latency_eliminate},
-                                {"maxReplayLagSeconds", g.max_replay_lag_seconds},
-                                {"maxReplayLatencyMB", g.max_replay_latency_mb},
-                                {"minDelayEliminateReserve", g.min_delay_eliminate_reserve}};
-  }
+  if (u.group_config) j["readOnlyGroupConfig"] = GroupConfigJson(*u.group_config);
   if (!u.tags_set.empty()) j["tagsSet"] = u.tags_set;
   if (!u.tags_remove.empty()) j["tagsRemove"] = u.tags_remove;
   return j;
@@ -231,12 +244,7 @@ UpdateCalls UpdateFrom(const json& j) {
     const json& g = j["readOnlyGroup"];
     u.group = UpdateCalls::Move{g.at("from"), g.at("toId"), g.at("toKey")};
   }
-  if (j.contains("readOnlyGroupConfig")) {
-    const json& g = j["readOnlyGroupConfig"];
-    u.group_config = cloud::GroupConfig{g.at("groupName"),          g.at("replayLagEliminate"),
-                                        g.at("replayLatencyEliminate"), g.at("maxReplayLagSeconds"),
-                                        g.at("maxReplayLatencyMB"),  g.at("minDelayEliminateReserve")};
-  }
+  if (j.contains("readOnlyGroupConfig")) u.group_config = GroupConfigFromJson(j["readOnlyGroupConfig"]);
   if (j.contains("tagsSet")) u.tags_set = j["tagsSet"].get<cloud::Tags>();
   if (j.contains("tagsRemove")) u.tags_remove = j["tagsRemove"].get<std::vector<std::string>>();
   return u;

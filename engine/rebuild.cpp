@@ -6,6 +6,7 @@
 
 #include "engine/diff.h"
 #include "engine/observe.h"
+#include "engine/requests.h"
 
 namespace reconciler {
 
@@ -19,7 +20,7 @@ Result<RebuildSummary> RebuildState(const specs::DesiredState& desired, StateSto
   std::vector<InstanceRecord> instances;
   std::set<std::string> keys;
   for (const specs::Resource& r : desired.resources) {
-    ResourceRecord rec{r.key.ToString(), r.region(), specs::DeletionPolicyName(r.deletion_policy()), SpecJson(r), "", ""};
+    ResourceRecord rec = RecordFor(r);
     if (const auto* g = r.group()) {
       for (const cloud::Group& found : observed->groups) {
         if (found.master_id == g->master_instance_id && found.name == g->group_name) rec.group_id = found.id;
