@@ -203,7 +203,8 @@ int RunImportCommand(const ImportCommandOptions& options, Io io) {
   Result<OpenedStack> opened = OpenStack(options.stack, stack->desired.project, &clock,
                                          {StackAccess::kWrite, true, true,
                                           options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow
-                                                                    : tencentcloud::InsecureEndpoint::kRefuse});
+                                                                    : tencentcloud::InsecureEndpoint::kRefuse,
+                                          {}});
   if (!opened.ok()) return Fail(io, "import", opened.status());
   Result<ImportSummary> imported =
       ImportInstance(stack->desired, *key, options.instance_id, opened->store.get(), opened->cloud());
