@@ -134,7 +134,7 @@ void Executor::Impl::Start(const Plan& plan) {
     slots_[i].state = State::kEnded;
     slots_[i].result.outcome = Outcome::kBlocked;
     slots_[i].result.message = it->second;
-    journal_.Report(c.id, it->first, "blocked", it->second, true);
+    journal_.Report(c.id, it->first, ProgressPhase::kBlocked, it->second, true);
   }
 }
 
@@ -145,7 +145,7 @@ void Executor::Impl::End(size_t i, Outcome outcome, const std::string& message, 
   s.result.outcome = outcome;
   s.result.message = message;
   s.result.code = code;
-  journal_.Report(c.id, c.key.ToString(), outcome == Outcome::kDone ? "complete" : OutcomeName(outcome), message, true);
+  journal_.Report(c.id, c.key.ToString(), exec::ProgressOf(outcome), message, true);
 }
 
 int Executor::Impl::DependenciesState(size_t i) const {
@@ -195,7 +195,7 @@ void Executor::Impl::RunAll(const std::vector<size_t>& which, bool stopping) {
     const Change& c = plan_->changes[i];
     if (!s.started) {
       s.started = true;
-      journal_.Report(c.id, c.key.ToString(), "started", std::string(ActionName(c.action)));
+      journal_.Report(c.id, c.key.ToString(), ProgressPhase::kStarted, std::string(ActionName(c.action)));
     }
     s.next = handlers_.Run(s.run, stopping);
   };

@@ -7,6 +7,30 @@
 
 namespace reconciler {
 
+const char* ProgressPhaseName(ProgressPhase p) {
+  switch (p) {
+    case ProgressPhase::kStarted: return "started";
+    case ProgressPhase::kIntent: return "intent";
+    case ProgressPhase::kUnknown: return "unknown";
+    case ProgressPhase::kOrdered: return "ordered";
+    case ProgressPhase::kDelivered: return "delivered";
+    case ProgressPhase::kDone: return "done";
+    case ProgressPhase::kFailed: return "failed";
+    case ProgressPhase::kSearching: return "searching";
+    case ProgressPhase::kTagging: return "tagging";
+    case ProgressPhase::kResuming: return "resuming";
+    case ProgressPhase::kRestoring: return "restoring";
+    case ProgressPhase::kIsolating: return "isolating";
+    case ProgressPhase::kDestroying: return "destroying";
+    case ProgressPhase::kWaiting: return "waiting";
+    case ProgressPhase::kComplete: return "complete";
+    case ProgressPhase::kSkipped: return "skipped";
+    case ProgressPhase::kPending: return "pending";
+    case ProgressPhase::kBlocked: return "blocked";
+  }
+  return "?";
+}
+
 std::string FormatDuration(std::chrono::seconds d) {
   const int64_t s = std::max<int64_t>(0, d.count());
   if (s < 60) return std::to_string(s) + "s";

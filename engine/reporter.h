@@ -12,10 +12,34 @@
 
 namespace reconciler {
 
+// Where a change stands, as the progress line names it.
+enum class ProgressPhase {
+  kStarted,     // the change began
+  kIntent,      // a purchase's phases (state_store.h Phase), as each is committed
+  kUnknown,
+  kOrdered,
+  kDelivered,
+  kDone,
+  kFailed,
+  kSearching,   // looking for what a create whose answer was lost bought
+  kTagging,     // finishing the tags a create could not carry
+  kResuming,    // following a purchase an earlier apply left in flight
+  kRestoring,
+  kIsolating,
+  kDestroying,
+  kWaiting,     // for instances to reach a status
+  kComplete,    // final: the change is done
+  kSkipped,     // final
+  kPending,     // final: left in flight for the next apply
+  kBlocked,     // final
+};
+// "started", "intent", ..., the words the progress lines and JSON events carry.
+const char* ProgressPhaseName(ProgressPhase p);
+
 struct ProgressEvent {
   std::string change_id;
   std::string resource;  // "ReadOnlyInstance/reports"
-  std::string phase;     // "sending", "ordered", "delivered", "running", "done", "failed", ...
+  ProgressPhase phase = ProgressPhase::kStarted;
   std::string detail;
   bool final = false;    // the change is finished (done, failed or left pending)
 

@@ -18,7 +18,7 @@ std::string TextReporter::Elapsed() const {
 
 void TextReporter::Progress(const ProgressEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
-  out_ << "[" << Elapsed() << "] " << e.resource << ": " << e.phase;
+  out_ << "[" << Elapsed() << "] " << e.resource << ": " << ProgressPhaseName(e.phase);
   if (!e.detail.empty()) out_ << ": " << e.detail;
   if (e.wait) out_ << ": " << FormatWait(*e.wait);
   out_ << "\n" << std::flush;
@@ -90,8 +90,8 @@ void TtyReporter::Redraw() {
   for (const std::string& key : order_) {
     const Line& l = lines_[key];
     auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - l.since).count();
-    out_ << "\033[2K  " << (l.final ? (l.phase == "complete" ? "\033[32m\xe2\x9c\x93\033[0m " : "\033[31m\xe2\x9c\x97\033[0m ") : "\xe2\x80\xa6 ")
-         << l.resource << "  " << l.phase;
+    out_ << "\033[2K  " << (l.final ? (l.phase == ProgressPhase::kComplete ? "\033[32m\xe2\x9c\x93\033[0m " : "\033[31m\xe2\x9c\x97\033[0m ") : "\xe2\x80\xa6 ")
+         << l.resource << "  " << ProgressPhaseName(l.phase);
     if (!l.detail.empty()) out_ << " (" << l.detail << ")";
     if (l.wait && !l.final) {
       // Counts on from the last report, which came from the engine's clock.
@@ -109,7 +109,7 @@ void TtyReporter::Redraw() {
 
 void JsonReporter::Progress(const ProgressEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
-  nlohmann::json j{{"change", e.change_id}, {"resource", e.resource}, {"phase", e.phase},
+  nlohmann::json j{{"change", e.change_id}, {"resource", e.resource}, {"phase", ProgressPhaseName(e.phase)},
                    {"detail", e.detail}, {"final", e.final}};
   if (e.wait) {
     j["waitingFor"] = e.wait->what;

@@ -48,7 +48,7 @@ class TtyReporter : public TextReporter {
   std::thread ticker_;
   struct Line {
     std::string resource;
-    std::string phase;
+    ProgressPhase phase = ProgressPhase::kStarted;
     std::string detail;
     std::chrono::steady_clock::time_point since;
     std::optional<ProgressEvent::Wait> wait;     // as last reported ...

@@ -426,7 +426,7 @@ std::optional<Next> Handlers::PollStatus(ChangeRun& run, bool stopping) {
   const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - run.status_started);
   if (waited >= run.status_next_report) {
     run.status_next_report = NextReport(waited);
-    journal_->ReportWait(c.id, c.key.ToString(), "waiting",
+    journal_->ReportWait(c.id, c.key.ToString(), ProgressPhase::kWaiting,
                          {what + " to become " + run.status_want, waited, ctx_.options.running_deadline});
   }
   if (now > run.status_started + ctx_.options.running_deadline) {
@@ -445,7 +445,7 @@ Next Handlers::Restore(ChangeRun& run, bool stopping) {
       if (Status s = ctx_.cloud->Restore(c.region, id); !s.ok()) {
         return Finish(run, Outcome::kFailed, "DisIsolateDBInstances on " + id + ": " + s.ToString(), s.api_code());
       }
-      journal_->Report(c.id, c.key.ToString(), "restoring", id);
+      journal_->Report(c.id, c.key.ToString(), ProgressPhase::kRestoring, id);
     }
     BeginStatusWait(run, c.instance_ids, "running");
     run.stage = 1;
@@ -484,7 +484,7 @@ Next Handlers::Delete(ChangeRun& run, bool stopping) {
             return Finish(run, Outcome::kFailed, "IsolateDBInstances " + id + ": " + s.ToString(), s.api_code());
           }
         }
-        journal_->Report(c.id, c.key.ToString(), "isolating", id);
+        journal_->Report(c.id, c.key.ToString(), ProgressPhase::kIsolating, id);
       }
       BeginStatusWait(run, ids, "isolated");
       run.stage = 1;
@@ -495,7 +495,7 @@ Next Handlers::Delete(ChangeRun& run, bool stopping) {
         return Finish(run, Outcome::kFailed, "DestroyDBInstance " + id + ": " + s.ToString(), s.api_code());
       }
       ctx_.store->DeleteInstance(id);
-      journal_->Report(c.id, c.key.ToString(), "destroying", id);
+      journal_->Report(c.id, c.key.ToString(), ProgressPhase::kDestroying, id);
     }
   }
   if (c.spec_json.empty() && c.action == Action::kDelete) ctx_.store->DeleteResource(c.key.ToString());
@@ -540,7 +540,7 @@ Next Handlers::Resume(ChangeRun& run, bool stopping) {
       if (why.empty()) why = std::string("already ") + PhaseName(op->phase);
       return Finish(run, op->phase == Phase::kDone ? Outcome::kDone : Outcome::kFailed, why, op->error_code);
     }
-    journal_->Report(c.id, c.key.ToString(), "resuming", std::string(PhaseName(op->phase)) + " " + op->id);
+    journal_->Report(c.id, c.key.ToString(), ProgressPhase::kResuming, std::string(PhaseName(op->phase)) + " " + op->id);
     run.op = *op;
     run.stage = 1;
   }

@@ -5,12 +5,12 @@
 
 namespace reconciler::exec {
 
-void Journal::Report(const std::string& change, const std::string& resource, const std::string& phase,
+void Journal::Report(const std::string& change, const std::string& resource, ProgressPhase phase,
                      const std::string& detail, bool final) {
   ctx_.reporter->Progress({change, resource, phase, detail, final});
 }
 
-void Journal::ReportWait(const std::string& change, const std::string& resource, const std::string& phase,
+void Journal::ReportWait(const std::string& change, const std::string& resource, ProgressPhase phase,
                          ProgressEvent::Wait wait) {
   ProgressEvent e{change, resource, phase, "", false};
   e.wait = std::move(wait);
@@ -20,8 +20,8 @@ void Journal::ReportWait(const std::string& change, const std::string& resource,
 bool Journal::Persist(const Operation& op, const std::string& detail, const std::string& change_id) {
   Status s = ctx_.store->PutOperation(op, detail);
   const std::string change = ChangeOf(op.id, change_id);
-  Report(change, op.resource_key, PhaseName(op.phase), detail);
-  if (!s.ok()) Report(change, op.resource_key, "failed", "cannot record the operation: " + s.message(), true);
+  Report(change, op.resource_key, ProgressOf(op.phase), detail);
+  if (!s.ok()) Report(change, op.resource_key, ProgressPhase::kFailed, "cannot record the operation: " + s.message(), true);
   return s.ok();
 }
 
@@ -35,6 +35,29 @@ std::string Journal::ChangeOf(const std::string& op_id, const std::string& chang
 void Journal::RecordInstances(const Operation& op) {
   if (op.kind == OperationKind::kCreateGroup || op.kind == OperationKind::kModifySpec) return;
   for (const std::string& id : op.instance_ids) ctx_.store->PutInstance({id, op.resource_key, op.region, op.id, ""});
+}
+
+ProgressPhase ProgressOf(Phase phase) {
+  switch (phase) {
+    case Phase::kIntent: return ProgressPhase::kIntent;
+    case Phase::kUnknown: return ProgressPhase::kUnknown;
+    case Phase::kOrdered: return ProgressPhase::kOrdered;
+    case Phase::kDelivered: return ProgressPhase::kDelivered;
+    case Phase::kDone: return ProgressPhase::kDone;
+    case Phase::kFailed: return ProgressPhase::kFailed;
+  }
+  return ProgressPhase::kUnknown;
+}
+
+ProgressPhase ProgressOf(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kDone: return ProgressPhase::kComplete;
+    case Outcome::kFailed: return ProgressPhase::kFailed;
+    case Outcome::kSkipped: return ProgressPhase::kSkipped;
+    case Outcome::kPending: return ProgressPhase::kPending;
+    case Outcome::kBlocked: return ProgressPhase::kBlocked;
+  }
+  return ProgressPhase::kFailed;
 }
 
 std::string Join(const std::vector<std::string>& items) {

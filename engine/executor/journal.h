@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "engine/executor.h"
+#include "engine/outcome.h"
 #include "engine/reporter.h"
 #include "providers/provider.h"
 #include "state/state_store.h"
@@ -36,9 +37,9 @@ class Journal {
  public:
   explicit Journal(const Context& ctx) : ctx_(ctx) {}
 
-  void Report(const std::string& change, const std::string& resource, const std::string& phase,
+  void Report(const std::string& change, const std::string& resource, ProgressPhase phase,
               const std::string& detail, bool final = false);
-  void ReportWait(const std::string& change, const std::string& resource, const std::string& phase,
+  void ReportWait(const std::string& change, const std::string& resource, ProgressPhase phase,
                   ProgressEvent::Wait wait);
 
   // Commits a transition of `op`. A purchase must never go out without a durable intent, so
@@ -57,6 +58,11 @@ class Journal {
   std::mutex mu_;
   std::map<std::string, std::string> change_of_;  // operation id -> change id
 };
+
+// The progress phase of a purchase's phase.
+ProgressPhase ProgressOf(Phase phase);
+// The final progress phase of a change's outcome.
+ProgressPhase ProgressOf(Outcome outcome);
 
 // ---------------------------------------------------------------- small text helpers
 

@@ -155,7 +155,7 @@ bool OrderTracker::FinishTagging(std::vector<Operation>& open) {
     tags[cloud::kOperationTag] = OperationTagValue(ctx_.stack, op.resource_key, op.id);
     Status s = ctx_.cloud->TagInstances(op.region, op.instance_ids, tags);
     if (!s.ok()) {
-      journal_->Report(journal_->ChangeOf(op.id), op.resource_key, "tagging",
+      journal_->Report(journal_->ChangeOf(op.id), op.resource_key, ProgressPhase::kTagging,
                        "tagging " + Join(op.instance_ids) + " failed (" + s.ToString() + "); trying again");
       continue;
     }
@@ -349,7 +349,7 @@ void OrderTracker::ReportWaits() {
     w.what = WaitingFor(d.op, d.statuses);
     w.waited = std::chrono::seconds(std::max<int64_t>(0, now - d.op.waiting_since));
     w.limit = std::chrono::seconds(d.op.deadline_at - d.op.waiting_since);
-    journal_->ReportWait(journal_->ChangeOf(d.op.id), d.op.resource_key, PhaseName(d.op.phase), std::move(w));
+    journal_->ReportWait(journal_->ChangeOf(d.op.id), d.op.resource_key, ProgressOf(d.op.phase), std::move(w));
   }
 }
 

@@ -159,14 +159,14 @@ Advance Purchaser::ResolveStep(Operation& op, const std::string& change_id, Memo
   const auto waited = std::chrono::duration_cast<std::chrono::seconds>(began - sent);
   const std::string change = journal_->ChangeOf(op.id, change_id);
   if (memo.rounds++ == 0) {
-    journal_->Report(change, op.resource_key, "searching",
+    journal_->Report(change, op.resource_key, ProgressPhase::kSearching,
                      "outcome unknown: nothing carries " + op.id + " yet; searching for " +
                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(left).count()) +
                          "s more before anything is sent again");
     memo.next_report = NextReport(waited);
   } else if (waited >= memo.next_report) {
     memo.next_report = NextReport(waited);
-    journal_->ReportWait(change, op.resource_key, "searching",
+    journal_->ReportWait(change, op.resource_key, ProgressPhase::kSearching,
                          {"the visibility window of " + op.id + " to pass (nothing carries its tag yet)", waited,
                           ctx_.options.search_window});
   }

@@ -18,7 +18,7 @@ using std::chrono::seconds;
 // Interrupts the executor, as Ctrl-C would, once a wait of `phase` has lasted `after`.
 class InterruptDuringWait : public Reporter {
  public:
-  InterruptDuringWait(std::string phase, seconds after) : phase_(std::move(phase)), after_(after) {}
+  InterruptDuringWait(ProgressPhase phase, seconds after) : phase_(phase), after_(after) {}
   Executor* executor = nullptr;
   void Progress(const ProgressEvent& e) override {
     if (e.wait && e.phase == phase_ && e.wait->waited >= after_ && executor) executor->Interrupt();
@@ -26,14 +26,14 @@ class InterruptDuringWait : public Reporter {
   void Note(const std::string&) override {}
 
  private:
-  std::string phase_;
+  ProgressPhase phase_;
   seconds after_;
 };
 
 int64_t Unix(const FakeClock& clock) { return std::chrono::duration_cast<seconds>(clock.Now().time_since_epoch()).count(); }
 
 // Applies `plan` until a wait of `phase` has lasted `after`, then stops, as Ctrl-C would.
-ApplyResult ApplyUntil(EngineFixture& f, const Plan& plan, const ExecutorOptions& options, const std::string& phase,
+ApplyResult ApplyUntil(EngineFixture& f, const Plan& plan, const ExecutorOptions& options, ProgressPhase phase,
                        seconds after) {
   InterruptDuringWait stop(phase, after);
   Executor executor(&f.cloud, f.store.get(), &f.clock, &stop, plan.stack, options);
@@ -47,7 +47,7 @@ TEST_CASE("deadline: an order deadline kept in state is not restarted by the nex
   auto desired = f.Load(ReplicaYaml("reports", 2, "  chargeType: PREPAID\n", "postgres-prepaid1"));
   ExecutorOptions options;
   options.order_deadline = seconds(1800);
-  ApplyResult first = ApplyUntil(f, f.MakePlan(desired), options, "ordered", seconds(600));
+  ApplyResult first = ApplyUntil(f, f.MakePlan(desired), options, ProgressPhase::kOrdered, seconds(600));
   CHECK(first.interrupted);
   REQUIRE(first.pending.size() == 1);
   const Operation recorded = first.pending.front();
@@ -82,7 +82,7 @@ TEST_CASE("deadline: a running deadline kept in state is not restarted by the ne
   auto desired = f.Load(ReplicaYaml("reports", 1));
   ExecutorOptions options;
   options.running_deadline = seconds(1200);
-  ApplyResult first = ApplyUntil(f, f.MakePlan(desired), options, "delivered", seconds(600));
+  ApplyResult first = ApplyUntil(f, f.MakePlan(desired), options, ProgressPhase::kDelivered, seconds(600));
   REQUIRE(first.pending.size() == 1);
   const Operation recorded = first.pending.front();
   CHECK(recorded.phase == Phase::kDelivered);
@@ -170,7 +170,7 @@ TEST_CASE("deadline: a wait is reported when it starts and at growing intervals 
   f.Apply(f.MakePlan(desired), options);
   std::vector<ProgressEvent::Wait> waits;
   for (const ProgressEvent& e : f.reporter.events()) {
-    if (e.wait && e.phase == "ordered") waits.push_back(*e.wait);
+    if (e.wait && e.phase == ProgressPhase::kOrdered) waits.push_back(*e.wait);
   }
   REQUIRE(waits.size() >= 3);
   CHECK(waits.size() <= 12);

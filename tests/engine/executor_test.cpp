@@ -277,7 +277,7 @@ class InterruptOnOrder : public Reporter {
  public:
   Executor* executor = nullptr;
   void Progress(const ProgressEvent& e) override {
-    if (e.phase == "ordered" && executor) executor->Interrupt();
+    if (e.phase == ProgressPhase::kOrdered && executor) executor->Interrupt();
   }
   void Note(const std::string&) override {}
 };

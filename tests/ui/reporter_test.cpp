@@ -14,7 +14,7 @@ namespace {
 using std::chrono::seconds;
 
 ProgressEvent Waiting(seconds waited) {
-  ProgressEvent e{"c1", "ReadOnlyInstance/reports", "ordered", "", false};
+  ProgressEvent e{"c1", "ReadOnlyInstance/reports", ProgressPhase::kOrdered, "", false};
   e.wait = ProgressEvent::Wait{"order 20261123000001", waited, seconds(1800)};
   return e;
 }
@@ -38,7 +38,7 @@ TEST_CASE("reporter: a log line says what a wait is for and for how long") {
   text.Progress(Waiting(seconds(80)));
   CHECK(out.str().find("ReadOnlyInstance/reports: ordered: waiting for order 20261123000001: 1m20s of 30m\n") !=
         std::string::npos);
-  text.Progress({"c1", "ReadOnlyInstance/reports", "delivered", "delivered: pgro-1", false});
+  text.Progress({"c1", "ReadOnlyInstance/reports", ProgressPhase::kDelivered, "delivered: pgro-1", false});
   CHECK(out.str().find("delivered: delivered: pgro-1\n") != std::string::npos);
   CHECK(out.str().find("delivered: pgro-1: waiting") == std::string::npos);  // only wait events carry one
 }
@@ -58,7 +58,7 @@ TEST_CASE("reporter: the live view shows the wait on the change's line") {
   std::ostringstream out;
   {
     TtyReporter tty(out);
-    tty.Progress({"c1", "ReadOnlyInstance/reports", "ordered", "deal(s) 20261123000001", false});
+    tty.Progress({"c1", "ReadOnlyInstance/reports", ProgressPhase::kOrdered, "deal(s) 20261123000001", false});
     tty.Progress(Waiting(seconds(80)));
   }
   const std::string shown = out.str();
