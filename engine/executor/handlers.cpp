@@ -65,14 +65,15 @@ void Handlers::Note(ChangeRun& run, Outcome outcome, const std::string& why, con
   if (!code.empty() && run.code.empty()) run.code = code;
 }
 
-Operation Handlers::NewOperation(OperationKind kind, const Change& c, const std::string& request, int64_t expected) {
+Operation Handlers::NewOperation(OperationKind kind, const Change& c, PurchaseRequest request, int64_t expected) {
   Operation op;
   op.id = NewOperationId();
   op.resource_key = c.key.ToString();
   op.kind = kind;
   op.region = c.region;
-  op.request_json = request;
+  op.request_json = EncodeRequest(request);  // for the state; this process keeps it typed
   op.expected = expected;
+  purchaser_->Remember(op.id, std::move(request));
   // Until a create answers that it carried every tag, assume it carried only the operation
   // tag: an outcome found by search is tagged in full, which is safe to repeat.
   op.tags_pending = kind == OperationKind::kCreateReplicas;
@@ -230,7 +231,7 @@ Next Handlers::CreateReplicas(ChangeRun& run, bool stopping) {
         if (chunk.group_id.empty() && !c.group_ref.empty()) chunk.group_id = GroupIdOf(c.group_ref);
         const uint64_t n = run.chunks[run.next_chunk++];
         chunk.count = n;
-        Operation op = NewOperation(OperationKind::kCreateReplicas, c, ReplicaRequestJson(chunk).dump(),
+        Operation op = NewOperation(OperationKind::kCreateReplicas, c, chunk,
                                     static_cast<int64_t>(n));
         if (!journal_->Persist(op, "buy " + std::to_string(n) + " replica(s)", c.id)) {
           Note(run, Outcome::kFailed, "cannot record the purchase of " + std::to_string(n) + " replica(s)");
@@ -255,7 +256,7 @@ Next Handlers::CreateServerless(ChangeRun& run, bool stopping) {
   const Change& c = *run.change;
   if (run.stage == 0) {
     RecordResource(c);
-    Operation op = NewOperation(OperationKind::kCreateServerless, c, ServerlessRequestJson(*c.serverless).dump(), 1);
+    Operation op = NewOperation(OperationKind::kCreateServerless, c, *c.serverless, 1);
     if (!journal_->Persist(op, "create serverless instance " + c.serverless->name, c.id)) {
       return Finish(run, Outcome::kFailed, "cannot record the purchase");
     }
@@ -275,7 +276,7 @@ Next Handlers::CreateServerless(ChangeRun& run, bool stopping) {
 Next Handlers::CreateGroup(ChangeRun& run, bool stopping) {
   const Change& c = *run.change;
   if (run.stage == 0) {
-    Operation op = NewOperation(OperationKind::kCreateGroup, c, GroupRequestJson(*c.group).dump(), 1);
+    Operation op = NewOperation(OperationKind::kCreateGroup, c, *c.group, 1);
     if (!journal_->Persist(op, "create read-only group " + c.group->name, c.id)) {
       return Finish(run, Outcome::kFailed, "cannot record the purchase");
     }
@@ -331,9 +332,9 @@ Next Handlers::Update(ChangeRun& run, bool stopping) {
       }
     }
     if (u.spec) {
-      json req = {{"instanceId", id}, {"specCode", u.spec->spec_code}, {"memoryGB", u.spec->memory_gb},
-                  {"cpu", u.spec->cpu}, {"storageGB", u.spec->storage_gb}};
-      Operation op = NewOperation(OperationKind::kModifySpec, c, req.dump(), 0);
+      Operation op = NewOperation(OperationKind::kModifySpec, c,
+                                  SpecChange{id, u.spec->spec_code, u.spec->memory_gb, u.spec->cpu, u.spec->storage_gb},
+                                  0);
       op.instance_ids = {id};
       if (!journal_->Persist(op, "change " + id + " to " + u.spec->spec_code + ", " +
                                      std::to_string(u.spec->storage_gb) + " GB",

@@ -97,7 +97,7 @@ class Handlers {
   // The purchase machinery every purchasing task shares.
   std::optional<Next> SendPurchase(ChangeRun& run, bool stopping);
   std::optional<Next> AwaitPurchases(ChangeRun& run, bool stopping);
-  Operation NewOperation(OperationKind kind, const Change& c, const std::string& request, int64_t expected);
+  Operation NewOperation(OperationKind kind, const Change& c, PurchaseRequest request, int64_t expected);
   // Starts a wait for `ids` to reach `want`, polled by PollStatus.
   void BeginStatusWait(ChangeRun& run, std::vector<std::string> ids, std::string want);
   std::optional<Next> PollStatus(ChangeRun& run, bool stopping);

@@ -1,7 +1,6 @@
 #include "engine/executor/journal.h"
 
 #include <ctime>
-#include <nlohmann/json.hpp>
 
 namespace reconciler::exec {
 
@@ -82,12 +81,6 @@ std::string UtcText(int64_t unix_seconds) {
 std::string Refusal(const Status& s) {
   if (s.api_code().empty()) return s.ToString();
   return s.message() + (s.request_id().empty() ? "" : " (RequestId " + s.request_id() + ")");
-}
-
-std::string TextField(const std::string& request_json, const char* key) {
-  nlohmann::json j = nlohmann::json::parse(request_json, nullptr, false);
-  auto it = j.is_object() ? j.find(key) : j.end();
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::chrono::seconds NextReport(std::chrono::seconds waited) {

@@ -73,8 +73,6 @@ std::string FormatSeconds(int64_t seconds);
 std::string UtcText(int64_t unix_seconds);
 // The cloud's answer to a refused call, without the code (kept apart in error_code).
 std::string Refusal(const Status& s);
-// A string field of a recorded request; a missing or mistyped one reads as empty.
-std::string TextField(const std::string& request_json, const char* key);
 
 // A wait is reported when it starts (or resumes after a restart), then after 30 s, 1, 2
 // and 5 minutes, then every 5 minutes: a log gets a line per stage, not one per poll.

@@ -2,15 +2,12 @@
 
 #include <algorithm>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <set>
 
 #include "engine/diff.h"
 #include "engine/identity.h"
 
 namespace reconciler::exec {
-
-using nlohmann::json;
 
 namespace {
 
@@ -144,12 +141,10 @@ bool OrderTracker::FinishTagging(std::vector<Operation>& open) {
   bool progress = false;
   for (Operation& op : open) {
     if (!op.tags_pending || op.phase != Phase::kDelivered || op.instance_ids.empty()) continue;
-    json req = json::parse(op.request_json, nullptr, false);
-    if (!req.is_object() || !req.contains("tags") || !req["tags"].is_object()) continue;
-    cloud::Tags tags;
-    for (const auto& [k, v] : req["tags"].items()) {
-      if (v.is_string()) tags[k] = v.get<std::string>();
-    }
+    Result<PurchaseRequest> request = purchaser_->RequestOf(op);
+    const auto* replicas = request.ok() ? std::get_if<cloud::ReplicaRequest>(&*request) : nullptr;
+    if (replicas == nullptr) continue;  // a damaged record: its wait ends at the deadline
+    cloud::Tags tags = replicas->tags;
     tags[cloud::kStackTag] = ctx_.stack;
     tags[cloud::kResourceTag] = op.resource_key;
     tags[cloud::kOperationTag] = OperationTagValue(ctx_.stack, op.resource_key, op.id);
@@ -231,7 +226,10 @@ bool OrderTracker::PollStatuses(std::vector<Operation>& open) {
   for (Operation op : open) {
     if (op.phase != Phase::kDelivered) continue;
     std::string target_spec;
-    if (op.kind == OperationKind::kModifySpec) target_spec = TextField(op.request_json, "specCode");
+    if (op.kind == OperationKind::kModifySpec) {
+      Result<PurchaseRequest> request = purchaser_->RequestOf(op);
+      if (request.ok()) target_spec = std::get<SpecChange>(*request).spec_code;
+    }
     if (op.kind == OperationKind::kCreateReplicas && PruneLost(&op, seen)) {
       progress = true;
       if (op.phase == Phase::kFailed) continue;

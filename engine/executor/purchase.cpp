@@ -20,6 +20,69 @@ bool HasDryRun(const Operation& op) {
 
 }  // namespace
 
+namespace {
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+}  // namespace
+
+std::string EncodeRequest(const PurchaseRequest& request) {
+  return std::visit(Overloaded{
+                        [](const cloud::ReplicaRequest& q) { return ReplicaRequestJson(q).dump(); },
+                        [](const cloud::ServerlessRequest& q) { return ServerlessRequestJson(q).dump(); },
+                        [](const cloud::GroupRequest& q) { return GroupRequestJson(q).dump(); },
+                        [](const SpecChange& q) {
+                          return json{{"instanceId", q.instance_id}, {"specCode", q.spec_code},
+                                      {"memoryGB", q.memory_gb}, {"cpu", q.cpu}, {"storageGB", q.storage_gb}}
+                              .dump();
+                        },
+                    },
+                    request);
+}
+
+Result<PurchaseRequest> DecodeRequest(OperationKind kind, const std::string& text) {
+  try {
+    json j = json::parse(text);
+    // Out of an integer field's range, its conversion would be undefined.
+    if (HoldsFraction(j)) return Status(Code::kInternal, "operation record is damaged: it holds a fractional number");
+    switch (kind) {
+      case OperationKind::kCreateReplicas: return PurchaseRequest(ReplicaRequestFromJson(j));
+      case OperationKind::kCreateServerless: return PurchaseRequest(ServerlessRequestFromJson(j));
+      case OperationKind::kCreateGroup: return PurchaseRequest(GroupRequestFromJson(j));
+      case OperationKind::kModifySpec: {
+        SpecChange q;
+        q.instance_id = j.at("instanceId");
+        q.spec_code = j.at("specCode");
+        q.memory_gb = j.at("memoryGB");
+        q.cpu = j.at("cpu");
+        q.storage_gb = j.at("storageGB");
+        return PurchaseRequest(q);
+      }
+    }
+  } catch (const json::exception& e) {
+    return Status(Code::kInternal, std::string("operation record is damaged: ") + e.what());
+  }
+  return Status(Code::kInternal, "operation record is damaged: unknown kind");
+}
+
+void Purchaser::Remember(const std::string& op_id, PurchaseRequest request) {
+  std::lock_guard<std::mutex> lock(requests_mu_);
+  requests_.insert_or_assign(op_id, std::move(request));
+}
+
+Result<PurchaseRequest> Purchaser::RequestOf(const Operation& op) {
+  {
+    std::lock_guard<std::mutex> lock(requests_mu_);
+    if (auto it = requests_.find(op.id); it != requests_.end()) return it->second;
+  }
+  Result<PurchaseRequest> decoded = DecodeRequest(op.kind, op.request_json);
+  if (decoded.ok()) Remember(op.id, *decoded);
+  return decoded;
+}
+
 Purchaser::Memo& Purchaser::MemoOf(const std::string& id) {
   std::lock_guard<std::mutex> lock(memo_mu_);
   auto it = memos_.find(id);
@@ -195,20 +258,21 @@ void Purchaser::Ordered(Operation& op, const cloud::Purchase& purchase, const st
 
 Result<std::vector<std::string>> Purchaser::Search(const Operation& op) {
   std::vector<std::string> found;
-  if (op.kind == OperationKind::kCreateGroup) {
-    Result<std::vector<cloud::Group>> groups =
-        ctx_.cloud->ListGroups(op.region, TextField(op.request_json, "masterInstanceId"));
-    if (!groups.ok()) return groups.status();
-    const std::string name = TextField(op.request_json, "groupName");
-    for (const cloud::Group& g : *groups) {
-      if (g.name == name) found.push_back(g.id);
+  if (op.kind == OperationKind::kCreateGroup || op.kind == OperationKind::kModifySpec) {
+    Result<PurchaseRequest> request = RequestOf(op);
+    if (!request.ok()) return request.status();
+    if (const auto* group = std::get_if<cloud::GroupRequest>(&*request)) {
+      Result<std::vector<cloud::Group>> groups = ctx_.cloud->ListGroups(op.region, group->master_id);
+      if (!groups.ok()) return groups.status();
+      for (const cloud::Group& g : *groups) {
+        if (g.name == group->name) found.push_back(g.id);
+      }
+      return found;
     }
-    return found;
-  }
-  if (op.kind == OperationKind::kModifySpec) {
-    Result<cloud::Instance> i = ctx_.cloud->DescribeInstance(op.region, TextField(op.request_json, "instanceId"));
+    const SpecChange& change = std::get<SpecChange>(*request);
+    Result<cloud::Instance> i = ctx_.cloud->DescribeInstance(op.region, change.instance_id);
     if (!i.ok()) return i.status();
-    if (i->status == "expanding" || i->spec_code == TextField(op.request_json, "specCode")) found.push_back(i->id);
+    if (i->status == "expanding" || i->spec_code == change.spec_code) found.push_back(i->id);
     return found;
   }
   // The replica listing finds instances that carry only the tag they were bought with.
@@ -225,47 +289,42 @@ Result<std::vector<std::string>> Purchaser::Search(const Operation& op) {
 
 Purchaser::Sent Purchaser::Send(const Operation& op, cloud::DryRun dry_run) {
   Sent out;
-  try {
-    json req = json::parse(op.request_json);
-    if (HoldsFraction(req)) {
-      // Out of an integer field's range, its conversion would be undefined.
-      out.status = Status(Code::kInternal, "operation record is damaged: it holds a fractional number");
-      return out;
+  Result<PurchaseRequest> request = RequestOf(op);
+  if (!request.ok()) {
+    out.status = request.status();
+    return out;
+  }
+  switch (op.kind) {
+    case OperationKind::kCreateReplicas: {
+      cloud::ReplicaRequest q = std::get<cloud::ReplicaRequest>(*request);
+      q.count = static_cast<uint64_t>(op.expected);
+      q.tags[cloud::kOperationTag] = OperationTagValue(ctx_.stack, op.resource_key, op.id);
+      Result<cloud::Purchase> r = ctx_.cloud->CreateReplicas(q, dry_run);
+      if (r.ok()) out.purchase = *r;
+      else out.status = r.status();
+      break;
     }
-    switch (op.kind) {
-      case OperationKind::kCreateReplicas: {
-        cloud::ReplicaRequest q = ReplicaRequestFromJson(req);
-        q.count = static_cast<uint64_t>(op.expected);
-        q.tags[cloud::kOperationTag] = OperationTagValue(ctx_.stack, op.resource_key, op.id);
-        Result<cloud::Purchase> r = ctx_.cloud->CreateReplicas(q, dry_run);
-        if (r.ok()) out.purchase = *r;
-        else out.status = r.status();
-        break;
-      }
-      case OperationKind::kCreateServerless: {
-        cloud::ServerlessRequest q = ServerlessRequestFromJson(req);
-        q.tags[cloud::kOperationTag] = OperationTagValue(ctx_.stack, op.resource_key, op.id);
-        Result<std::string> r = ctx_.cloud->CreateServerless(q, dry_run);
-        if (!r.ok()) out.status = r.status();
-        else if (!r->empty()) out.purchase.instance_ids = {*r};
-        break;
-      }
-      case OperationKind::kCreateGroup: {
-        Result<std::string> r = ctx_.cloud->CreateGroup(GroupRequestFromJson(req));
-        if (r.ok()) out.purchase.instance_ids = {*r};
-        else out.status = r.status();
-        break;
-      }
-      case OperationKind::kModifySpec: {
-        Result<std::string> r = ctx_.cloud->ModifySpec(op.region, req.at("instanceId"), req.at("memoryGB"),
-                                                       req.at("cpu"), req.at("storageGB"));
-        if (r.ok()) out.purchase.deal_names = {*r};
-        else out.status = r.status();
-        break;
-      }
+    case OperationKind::kCreateServerless: {
+      cloud::ServerlessRequest q = std::get<cloud::ServerlessRequest>(*request);
+      q.tags[cloud::kOperationTag] = OperationTagValue(ctx_.stack, op.resource_key, op.id);
+      Result<std::string> r = ctx_.cloud->CreateServerless(q, dry_run);
+      if (!r.ok()) out.status = r.status();
+      else if (!r->empty()) out.purchase.instance_ids = {*r};
+      break;
     }
-  } catch (const json::exception& e) {
-    out.status = Status(Code::kInternal, std::string("operation record is damaged: ") + e.what());
+    case OperationKind::kCreateGroup: {
+      Result<std::string> r = ctx_.cloud->CreateGroup(std::get<cloud::GroupRequest>(*request));
+      if (r.ok()) out.purchase.instance_ids = {*r};
+      else out.status = r.status();
+      break;
+    }
+    case OperationKind::kModifySpec: {
+      const SpecChange& q = std::get<SpecChange>(*request);
+      Result<std::string> r = ctx_.cloud->ModifySpec(op.region, q.instance_id, q.memory_gb, q.cpu, q.storage_gb);
+      if (r.ok()) out.purchase.deal_names = {*r};
+      else out.status = r.status();
+      break;
+    }
   }
   return out;
 }

@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <variant>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,23 @@
 #include "engine/executor/journal.h"
 
 namespace reconciler::exec {
+
+// A spec change's request (ModifyDBInstanceSpec).
+struct SpecChange {
+  std::string instance_id;
+  std::string spec_code;
+  uint64_t memory_gb = 0;
+  uint64_t cpu = 0;
+  uint64_t storage_gb = 0;
+};
+
+// What a purchase asks for, typed. It is JSON only in the state (Operation::request_json):
+// encoded once when the intent is recorded, decoded once when a purchase is read back.
+using PurchaseRequest = std::variant<cloud::ReplicaRequest, cloud::ServerlessRequest, cloud::GroupRequest, SpecChange>;
+std::string EncodeRequest(const PurchaseRequest& request);
+// Fails (kInternal, "operation record is damaged: ...") when the record does not hold a
+// request of `kind`.
+Result<PurchaseRequest> DecodeRequest(OperationKind kind, const std::string& json);
 
 struct Advance {
   enum Kind {
@@ -44,6 +62,11 @@ class Purchaser {
   // Instances the plan observed or acts on: the buyer check does not count them as bought
   // by another state file.
   void SetSeenAtPlan(std::set<std::string> ids) { seen_at_plan_ = std::move(ids); }
+
+  // The request of a purchase made in this process, so it is never decoded again.
+  void Remember(const std::string& op_id, PurchaseRequest request);
+  // `op`'s request: as remembered, else decoded from its record (once).
+  Result<PurchaseRequest> RequestOf(const Operation& op);
 
   // Moves `op` as far as it can go now. `stopping`: stop is requested; nothing new is sent.
   Advance Step(Operation& op, const std::string& change_id, bool stopping);
@@ -71,6 +94,8 @@ class Purchaser {
     int rounds = 0;
     std::chrono::seconds next_report{-1};
   };
+  std::mutex requests_mu_;
+  std::map<std::string, PurchaseRequest> requests_;
   Memo& MemoOf(const std::string& id);
 
   Advance Fail(Operation& op, const std::string& code, const std::string& error, const std::string& change_id);
