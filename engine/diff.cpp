@@ -64,7 +64,7 @@ class Builder {
   void IndexInstance(const cloud::Instance& i) {
     by_id_[i.id] = &i;
     auto tag = i.tags.find(cloud::kResourceTag);
-    if (tag != i.tags.end() && !IsGoing(i.status)) by_resource_[tag->second].push_back(&i);
+    if (tag != i.tags.end() && i.state() != cloud::InstanceState::kGoing) by_resource_[tag->second].push_back(&i);
   }
 
   Change& Add(Change c) {
@@ -193,7 +193,7 @@ class Builder {
       std::vector<std::string> ids;
       for (const auto& [id, i] : by_id_) {
         auto t = i->tags.find(cloud::kOperationTag);
-        if (t != i->tags.end() && t->second == op.id && !IsGoing(i->status)) ids.push_back(id);
+        if (t != i->tags.end() && t->second == op.id && i->state() != cloud::InstanceState::kGoing) ids.push_back(id);
       }
       if (ids.empty()) return "";
       return "purchase " + op.id + " passed its order deadline, but " + Join(ids) +
@@ -202,7 +202,7 @@ class Builder {
     if (op.error_code == kRunningDeadlineExceeded && !op.instance_ids.empty()) {
       for (const std::string& id : op.instance_ids) {
         auto it = by_id_.find(id);
-        if (it == by_id_.end() || it->second->status != "running") return "";
+        if (it == by_id_.end() || it->second->state() != cloud::InstanceState::kRunning) return "";
       }
       return "purchase " + op.id + " passed its running deadline, but " + Join(op.instance_ids) +
              " run now: record it done";
@@ -246,7 +246,7 @@ class Builder {
       if (!recorded_id.empty() && g.id == recorded_id) return &g;
     }
     for (const cloud::Group& g : observed_.groups) {
-      if (g.master_id == s.master_instance_id && g.name == s.group_name && g.status != "deleting") return &g;
+      if (g.master_id == s.master_instance_id && g.name == s.group_name && g.state() != cloud::GroupState::kDeleting) return &g;
     }
     return nullptr;
   }
@@ -304,7 +304,7 @@ class Builder {
     AddIfDiffers(&c.fields, "minDelayEliminateReserve", std::to_string(g.min_delay_eliminate_reserve),
                  std::to_string(s.min_delay_eliminate_reserve));
     if (c.fields.empty()) return;
-    if (!g.status.empty() && g.status != "ok") {  // the cloud refuses a change while it is busy
+    if (!g.status.empty() && g.state() != cloud::GroupState::kOk) {  // the cloud refuses a change while it is busy
       std::vector<std::string> names;
       for (const FieldDiff& f : c.fields) names.push_back(f.field);
       warnings_.push_back(r.key.ToString() + " (" + g.id + ") is " + g.status + ": " + Join(names) +
@@ -339,7 +339,7 @@ class Builder {
     const specs::ReadOnlyInstanceSpec& s = *r.replica();
     const std::string key = r.key.ToString();
     std::vector<const cloud::Instance*> mine = Mine(key), active, isolated;
-    for (const cloud::Instance* i : mine) (IsIsolated(i->status) ? isolated : active).push_back(i);
+    for (const cloud::Instance* i : mine) (cloud::IsIsolated(i->state()) ? isolated : active).push_back(i);
     // Oldest first: the newest go first when there are too many.
     auto by_age = [](const cloud::Instance* a, const cloud::Instance* b) {
       return std::tie(a->create_time, a->id) < std::tie(b->create_time, b->id);
@@ -384,7 +384,7 @@ class Builder {
       // A resumed purchase finishes its own instances' tagging (the plan changes only the
       // settings of those already running), so no instance is listed under two changes' tags.
       const Tagging tagging = CoveredByResume(*i) ? Tagging::kByResume : Tagging::kHere;
-      if (i->status == "running" || (i->tagging_incomplete && tagging == Tagging::kHere)) Update(r, s, *i, tagging);
+      if (i->state() == cloud::InstanceState::kRunning || (i->tagging_incomplete && tagging == Tagging::kHere)) Update(r, s, *i, tagging);
     }
     if (have < need && !Withheld(key, static_cast<uint64_t>(need - have)) && !GroupWithheld(r, s, need - have)) {
       Change c = Base(Action::kCreate, r);
@@ -466,7 +466,7 @@ class Builder {
   enum class Tagging { kHere, kByResume };
   void Update(const Resource& r, const specs::ReadOnlyInstanceSpec& s, const cloud::Instance& i, Tagging tagging) {
     Change c = Base(Action::kUpdate, r);
-    if (i.status == "running") SettingsDrift(r, s, i, &c);
+    if (i.state() == cloud::InstanceState::kRunning) SettingsDrift(r, s, i, &c);
     if (tagging == Tagging::kHere) {
       TagDiff(s.tags, i.tags, &c.update, &c.fields);
       FinishTags(r, i, &c);
@@ -778,13 +778,6 @@ std::vector<FieldDiff> GroupFixedDiffs(const specs::ReadOnlyGroupSpec& s, const 
   AddIfDiffers(&out, "subnetId", g.subnet_id, s.subnet_id);
   return out;
 }
-
-bool IsGoing(const std::string& status) {
-  return status == "offlining" || status == "offline" || status == "recycling" || status == "recycled" ||
-         status == "deleting" || status == "deleted";
-}
-
-bool IsIsolated(const std::string& status) { return status == "isolated" || status == "isolating"; }
 
 DiffResult Diff(const specs::DesiredState& desired, const ObservedState& observed, const RecordedState& recorded,
                 const DiffOptions& options) {

@@ -70,7 +70,5 @@ std::string Digest(const cloud::Group& g);
 std::map<std::string, std::string> DigestAll(const ObservedState& observed);
 
 // Statuses in which an instance is on its way out; such instances count for nothing.
-bool IsGoing(const std::string& status);
-bool IsIsolated(const std::string& status);
 
 }  // namespace reconciler

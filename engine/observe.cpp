@@ -75,7 +75,7 @@ Status CheckRecordedListed(cloud::Cloud* cloud, const std::string& stack, const 
       return found.status().Annotate(id + " is recorded in state but missing from the listing of " + region +
                                      ", and looking it up by id failed");
     }
-    if (IsGoing(found->status)) continue;
+    if (found->state() == cloud::InstanceState::kGoing) continue;
     Normalize(&*found);
     const std::string seen = "DescribeDBInstanceAttribute finds it (" + found->status + ")";
     if (BelongsTo(*found, stack)) {

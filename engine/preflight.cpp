@@ -96,7 +96,7 @@ class Preflighter {
     Result<cloud::Instance> master = cloud_->DescribeInstance(q.region, q.master_id);
     ++c->preflight.calls;
     if (!master.ok()) return Fail(c, master.status());
-    if (master->status != "running") {
+    if (master->state() != cloud::InstanceState::kRunning) {
       return Fail(c, Status(Code::kPermanent, "master " + q.master_id + " is " + master->status + ", not running",
                             "OperationDenied.InstanceStatusLimitOpError"));
     }
@@ -164,7 +164,7 @@ class Preflighter {
     c->preflight.state = PreflightState::kFallback;
     c->preflight.note = "CreateReadOnlyGroup has no DryRun; the master check passed";
     if (!master.ok()) return Fail(c, master.status());
-    if (master->status != "running") {
+    if (master->state() != cloud::InstanceState::kRunning) {
       return Fail(c, Status(Code::kPermanent, "master " + q.master_id + " is " + master->status + ", not running",
                             "OperationDenied.InstanceStatusLimitOpError"));
     }

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -28,6 +29,42 @@ inline constexpr const char* kOperationTag = "reconciler/operation";
 
 enum class DryRun { kNo, kYes };
 
+// DBInstanceStatus as the engine reasons about it (tencent-api.md lists the words). The
+// cloud's own word stays in Instance::status, for people (plans, errors, digests).
+enum class InstanceState {
+  kStarting,   // applying, init, initing: bought, not running yet
+  kRunning,    // running
+  kExpanding,  // expanding: a spec change under way
+  kIsolating,  // isolating
+  kIsolated,   // isolated
+  kGoing,      // offlining, offline, recycling, recycled, deleting, deleted: leaving for good
+  kOther,      // every other word (maintenance: restarting, migrating, ...), and any the cloud adds
+};
+
+inline InstanceState StateOf(std::string_view status) {
+  if (status == "running") return InstanceState::kRunning;
+  if (status == "applying" || status == "init" || status == "initing") return InstanceState::kStarting;
+  if (status == "expanding") return InstanceState::kExpanding;
+  if (status == "isolating") return InstanceState::kIsolating;
+  if (status == "isolated") return InstanceState::kIsolated;
+  if (status == "offlining" || status == "offline" || status == "recycling" || status == "recycled" ||
+      status == "deleting" || status == "deleted") {
+    return InstanceState::kGoing;
+  }
+  return InstanceState::kOther;
+}
+
+// Isolating or isolated: in the recycle bin, restorable.
+inline bool IsIsolated(InstanceState s) { return s == InstanceState::kIsolating || s == InstanceState::kIsolated; }
+
+// A read-only group's status, as the engine reasons about it.
+enum class GroupState { kOk, kDeleting, kOther };
+inline GroupState GroupStateOf(std::string_view status) {
+  if (status == "ok") return GroupState::kOk;
+  if (status == "deleting") return GroupState::kDeleting;
+  return GroupState::kOther;
+}
+
 struct Instance {
   std::string id;
   std::string name;
@@ -35,7 +72,8 @@ struct Instance {
   std::string zone;
   std::string type;  // "readonly", "primary" or "serverless"
   std::string master_id;
-  std::string status;  // DBInstanceStatus, e.g. "running", "isolated"
+  std::string status;  // DBInstanceStatus as the cloud says it, e.g. "running", "limited run"
+  InstanceState state() const { return StateOf(status); }
   std::string spec_code;
   uint64_t cpu = 0;
   uint64_t memory_gb = 0;
@@ -63,7 +101,8 @@ struct Group {
   std::string name;
   std::string region;
   std::string master_id;
-  std::string status;
+  std::string status;  // as the cloud says it
+  GroupState state() const { return GroupStateOf(status); }
   uint64_t project_id = 0;
   std::string vpc_id;
   std::string subnet_id;

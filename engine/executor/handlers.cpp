@@ -399,9 +399,11 @@ Next Handlers::UpdateGroup(ChangeRun& run) {
 
 // ------------------------------------------------------------------ status waits
 
-void Handlers::BeginStatusWait(ChangeRun& run, std::vector<std::string> ids, std::string want) {
+void Handlers::BeginStatusWait(ChangeRun& run, std::vector<std::string> ids, cloud::InstanceState want,
+                               std::string word) {
   run.status_ids = std::move(ids);
-  run.status_want = std::move(want);
+  run.status_want = want;
+  run.status_word = std::move(word);
   run.status_started = ctx_.clock->Now();
   run.status_interval = ctx_.options.poll_min;
   run.status_next_report = std::chrono::seconds(-1);
@@ -413,14 +415,14 @@ std::optional<Next> Handlers::PollStatus(ChangeRun& run, bool stopping) {
   const Change& c = *run.change;
   const std::string what = Join(run.status_ids);
   if (stopping) {
-    return Finish(run, Outcome::kPending, "interrupted while waiting for " + what + " to become " + run.status_want);
+    return Finish(run, Outcome::kPending, "interrupted while waiting for " + what + " to become " + run.status_word);
   }
   cloud::ListFilter f;
   f.instance_ids = run.status_ids;
   Result<std::vector<cloud::Instance>> r = ctx_.cloud->ListInstances(c.region, f);
   if (r.ok()) {
     size_t matched = 0;
-    for (const cloud::Instance& i : *r) matched += i.status == run.status_want;
+    for (const cloud::Instance& i : *r) matched += i.state() == run.status_want;
     if (matched == run.status_ids.size()) return std::nullopt;
   }
   const TimePoint now = ctx_.clock->Now();
@@ -428,10 +430,10 @@ std::optional<Next> Handlers::PollStatus(ChangeRun& run, bool stopping) {
   if (waited >= run.status_next_report) {
     run.status_next_report = NextReport(waited);
     journal_->ReportWait(c.id, c.key.ToString(), ProgressPhase::kWaiting,
-                         {what + " to become " + run.status_want, waited, ctx_.options.running_deadline});
+                         {what + " to become " + run.status_word, waited, ctx_.options.running_deadline});
   }
   if (now > run.status_started + ctx_.options.running_deadline) {
-    return Finish(run, Outcome::kPending, what + " did not become " + run.status_want + " in time; the next apply looks again");
+    return Finish(run, Outcome::kPending, what + " did not become " + run.status_word + " in time; the next apply looks again");
   }
   const milliseconds interval = run.status_interval;
   run.status_interval =
@@ -448,7 +450,7 @@ Next Handlers::Restore(ChangeRun& run, bool stopping) {
       }
       journal_->Report(c.id, c.key.ToString(), ProgressPhase::kRestoring, id);
     }
-    BeginStatusWait(run, c.instance_ids, "running");
+    BeginStatusWait(run, c.instance_ids, cloud::InstanceState::kRunning, "running");
     run.stage = 1;
   }
   if (std::optional<Next> wait = PollStatus(run, stopping)) return *wait;
@@ -481,13 +483,13 @@ Next Handlers::Delete(ChangeRun& run, bool stopping) {
         Status s = ctx_.cloud->Isolate(c.region, id);
         if (!s.ok()) {  // refused because it is isolated already is fine; anything else is not
           Result<cloud::Instance> now = ctx_.cloud->DescribeInstance(c.region, id);
-          if (!now.ok() || !IsIsolated(now->status)) {
+          if (!now.ok() || !cloud::IsIsolated(now->state())) {
             return Finish(run, Outcome::kFailed, "IsolateDBInstances " + id + ": " + s.ToString(), s.api_code());
           }
         }
         journal_->Report(c.id, c.key.ToString(), ProgressPhase::kIsolating, id);
       }
-      BeginStatusWait(run, ids, "isolated");
+      BeginStatusWait(run, ids, cloud::InstanceState::kIsolated, "isolated");
       run.stage = 1;
     }
     if (std::optional<Next> wait = PollStatus(run, stopping)) return *wait;

@@ -48,7 +48,8 @@ struct ChangeRun {
 
   // A wait for instances to reach a status (isolated, running), polled by the handler.
   std::vector<std::string> status_ids;
-  std::string status_want;
+  cloud::InstanceState status_want = cloud::InstanceState::kRunning;
+  std::string status_word;  // the same, as the reader sees it
   TimePoint status_started{};
   milliseconds status_interval{0};
   std::chrono::seconds status_next_report{-1};
@@ -99,7 +100,7 @@ class Handlers {
   std::optional<Next> AwaitPurchases(ChangeRun& run, bool stopping);
   Operation NewOperation(OperationKind kind, const Change& c, PurchaseRequest request, int64_t expected);
   // Starts a wait for `ids` to reach `want`, polled by PollStatus.
-  void BeginStatusWait(ChangeRun& run, std::vector<std::string> ids, std::string want);
+  void BeginStatusWait(ChangeRun& run, std::vector<std::string> ids, cloud::InstanceState want, std::string word);
   std::optional<Next> PollStatus(ChangeRun& run, bool stopping);
 
   Status CheckOwned(const Change& c);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "engine/diff.h"
@@ -171,17 +172,19 @@ bool OrderTracker::PruneLost(Operation* op, const std::map<std::string, cloud::I
       op->sent_at > 0 && now >= TimePoint(std::chrono::seconds(op->sent_at)) + ctx_.options.search_window;
   std::vector<std::string> kept, lost;
   for (const std::string& id : op->instance_ids) {
-    std::string status;
+    std::optional<cloud::Instance> now_seen;
+    bool never_appeared = false;
     if (auto it = seen.find(id); it != seen.end()) {
-      status = it->second.status;
+      now_seen = it->second;
     } else if (window_passed) {
       // The listing is no proof of absence; a lookup by id is.
       Result<cloud::Instance> found = ctx_.cloud->DescribeInstance(op->region, id);
-      if (found.ok()) status = found->status;
-      else if (found.status().code() == Code::kNotFound) status = "never appeared";
+      if (found.ok()) now_seen = *found;
+      else never_appeared = found.status().code() == Code::kNotFound;
     }
-    if (status == "never appeared" || IsGoing(status) || IsIsolated(status)) {
-      lost.push_back(id + " (" + status + ")");
+    const bool gone = now_seen && (now_seen->state() == cloud::InstanceState::kGoing || cloud::IsIsolated(now_seen->state()));
+    if (never_appeared || gone) {
+      lost.push_back(id + " (" + (never_appeared ? std::string("never appeared") : now_seen->status) + ")");
       // Recorded when the order named it; the state holds only what the stack owns.
       ctx_.store->DeleteInstance(id);
     } else {
@@ -238,7 +241,7 @@ bool OrderTracker::PollStatuses(std::vector<Operation>& open) {
     std::map<std::string, std::string> statuses;
     for (const std::string& id : op.instance_ids) {
       auto it = seen.find(id);
-      const bool ready = it != seen.end() && it->second.status == "running" &&
+      const bool ready = it != seen.end() && it->second.state() == cloud::InstanceState::kRunning &&
                          (target_spec.empty() || it->second.spec_code == target_spec);
       statuses[id] = it == seen.end() ? "not listed" : it->second.status;
       if (it != seen.end() && !target_spec.empty() && it->second.spec_code != target_spec) {

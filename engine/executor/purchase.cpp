@@ -272,7 +272,7 @@ Result<std::vector<std::string>> Purchaser::Search(const Operation& op) {
     const SpecChange& change = std::get<SpecChange>(*request);
     Result<cloud::Instance> i = ctx_.cloud->DescribeInstance(op.region, change.instance_id);
     if (!i.ok()) return i.status();
-    if (i->status == "expanding" || i->spec_code == change.spec_code) found.push_back(i->id);
+    if (i->state() == cloud::InstanceState::kExpanding || i->spec_code == change.spec_code) found.push_back(i->id);
     return found;
   }
   // The replica listing finds instances that carry only the tag they were bought with.

@@ -309,3 +309,31 @@ TEST_CASE("reconcile step attack: steps that replan under lost answers and throt
 
 }  // namespace
 }  // namespace reconciler::testing
+
+namespace reconciler::testing {
+namespace {
+
+TEST_CASE("instance states: every documented DBInstanceStatus word maps to the state the engine reasons with") {
+  using S = cloud::InstanceState;
+  CHECK(cloud::StateOf("running") == S::kRunning);
+  for (const char* w : {"applying", "init", "initing"}) CHECK(cloud::StateOf(w) == S::kStarting);
+  CHECK(cloud::StateOf("expanding") == S::kExpanding);
+  CHECK(cloud::StateOf("isolating") == S::kIsolating);
+  CHECK(cloud::StateOf("isolated") == S::kIsolated);
+  for (const char* w : {"offlining", "offline", "recycling", "recycled", "deleting", "deleted"}) {
+    CHECK(cloud::StateOf(w) == S::kGoing);
+  }
+  // Maintenance words, the one with a space, and words the cloud may add are none of the above.
+  for (const char* w : {"limited run", "disisolating", "job running", "migrating", "waitSwitch", "restarting",
+                        "network changing", "parameter modifying", "Running", ""}) {
+    CHECK(cloud::StateOf(w) == S::kOther);
+  }
+  CHECK(cloud::IsIsolated(S::kIsolating));
+  CHECK_FALSE(cloud::IsIsolated(S::kGoing));
+  CHECK(cloud::GroupStateOf("ok") == cloud::GroupState::kOk);
+  CHECK(cloud::GroupStateOf("deleting") == cloud::GroupState::kDeleting);
+  CHECK(cloud::GroupStateOf("modifying") == cloud::GroupState::kOther);
+}
+
+}  // namespace
+}  // namespace reconciler::testing
