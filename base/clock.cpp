@@ -1,8 +1,22 @@
 #include "base/clock.h"
 
 #include <condition_variable>
+#include <ctime>
 
 namespace reconciler {
+
+std::string UtcText(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string UtcText(std::chrono::system_clock::time_point t) {
+  return UtcText(static_cast<int64_t>(std::chrono::system_clock::to_time_t(t)));
+}
 
 std::chrono::system_clock::time_point SystemClock::Now() const {
   return std::chrono::system_clock::now();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <stop_token>
+#include <string>
 
 namespace reconciler {
 
@@ -24,6 +25,10 @@ class Clock {
     return std::chrono::duration_cast<std::chrono::seconds>(Now().time_since_epoch()).count();
   }
 };
+
+// "2026-12-02T19:44:07Z": a time in UTC, as the state, the locks and the messages write it.
+std::string UtcText(int64_t unix_seconds);
+std::string UtcText(std::chrono::system_clock::time_point t);
 
 // The real clock.
 class SystemClock final : public Clock {

@@ -42,15 +42,6 @@ std::string Join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string UtcText(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // Terminal failures that hold their resources, with what they named and what to do.
 void ListFailures(const std::vector<Operation>& all, Io io) {
   std::vector<Operation> failures = TerminalFailures(all);

@@ -18,14 +18,7 @@ ExecutorOptions ExecutorOptionsFor(const specs::Project& project) {
 
 namespace {
 
-std::string NowText(Clock* clock) {
-  std::time_t t = std::chrono::system_clock::to_time_t(clock->Now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string NowText(Clock* clock) { return UtcText(clock->Now()); }
 
 }  // namespace
 

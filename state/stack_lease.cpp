@@ -24,11 +24,7 @@ Result<std::unique_ptr<StackLock>> StackLock::Acquire(const std::string& path, C
   }
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
-  std::time_t t = std::chrono::system_clock::to_time_t(clock->Now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char started[32];
-  std::strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  const std::string started = UtcText(clock->Now());
   std::string holder = "pid " + std::to_string(getpid()) + " on host " + host + ", started " + started +
                        (what.empty() ? "" : ", " + what) + "\n";
   if (ftruncate(fd, 0) != 0 || pwrite(fd, holder.data(), holder.size(), 0) < 0) {

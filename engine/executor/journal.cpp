@@ -1,6 +1,5 @@
 #include "engine/executor/journal.h"
 
-#include <ctime>
 
 namespace reconciler::exec {
 
@@ -68,15 +67,6 @@ std::string Join(const std::vector<std::string>& items) {
 std::string Described(const Operation& op) { return op.error_code.empty() ? op.error : op.error_code + ": " + op.error; }
 
 std::string FormatSeconds(int64_t seconds) { return FormatDuration(std::chrono::seconds(seconds)); }
-
-std::string UtcText(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string Refusal(const Status& s) {
   if (s.api_code().empty()) return s.ToString();

@@ -70,7 +70,6 @@ std::string Join(const std::vector<std::string>& items);
 // A failed operation's reason, with the code that ended it when there is one.
 std::string Described(const Operation& op);
 std::string FormatSeconds(int64_t seconds);
-std::string UtcText(int64_t unix_seconds);
 // The cloud's answer to a refused call, without the code (kept apart in error_code).
 std::string Refusal(const Status& s);
 

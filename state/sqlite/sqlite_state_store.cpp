@@ -372,14 +372,7 @@ Status SqliteStateStore::Migrate() {
   return Status::Ok();
 }
 
-std::string SqliteStateStore::NowText() const {
-  std::time_t t = std::chrono::system_clock::to_time_t(clock_->Now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string SqliteStateStore::NowText() const { return UtcText(clock_->Now()); }
 
 Status SqliteStateStore::Bump() { return Exec("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"); }
 
