@@ -80,6 +80,12 @@ Operation Handlers::NewOperation(OperationKind kind, const Change& c, PurchaseRe
   return op;
 }
 
+bool Handlers::Begin(ChangeRun& run, Operation op, const std::string& detail) {
+  if (!journal_->Persist(op, detail, run.change->id)) return false;  // nothing goes out without its intent
+  run.op = std::move(op);
+  return true;
+}
+
 // ------------------------------------------------------------------ dispatch
 
 std::vector<Handlers::Task> Handlers::TasksOf(const Change& c) {
@@ -231,13 +237,11 @@ Next Handlers::CreateReplicas(ChangeRun& run, bool stopping) {
         if (chunk.group_id.empty() && !c.group_ref.empty()) chunk.group_id = GroupIdOf(c.group_ref);
         const uint64_t n = run.chunks[run.next_chunk++];
         chunk.count = n;
-        Operation op = NewOperation(OperationKind::kCreateReplicas, c, chunk,
-                                    static_cast<int64_t>(n));
-        if (!journal_->Persist(op, "buy " + std::to_string(n) + " replica(s)", c.id)) {
+        if (!Begin(run, NewOperation(OperationKind::kCreateReplicas, c, chunk, static_cast<int64_t>(n)),
+                   "buy " + std::to_string(n) + " replica(s)")) {
           Note(run, Outcome::kFailed, "cannot record the purchase of " + std::to_string(n) + " replica(s)");
           break;
         }
-        run.op = op;
       }
       if (std::optional<Next> wait = SendPurchase(run, stopping)) return *wait;
     }
@@ -256,11 +260,10 @@ Next Handlers::CreateServerless(ChangeRun& run, bool stopping) {
   const Change& c = *run.change;
   if (run.stage == 0) {
     RecordResource(c);
-    Operation op = NewOperation(OperationKind::kCreateServerless, c, *c.serverless, 1);
-    if (!journal_->Persist(op, "create serverless instance " + c.serverless->name, c.id)) {
+    if (!Begin(run, NewOperation(OperationKind::kCreateServerless, c, *c.serverless, 1),
+               "create serverless instance " + c.serverless->name)) {
       return Finish(run, Outcome::kFailed, "cannot record the purchase");
     }
-    run.op = op;
     run.stage = 1;
   }
   if (std::optional<Next> wait = SendPurchase(run, stopping)) return *wait;
@@ -276,11 +279,10 @@ Next Handlers::CreateServerless(ChangeRun& run, bool stopping) {
 Next Handlers::CreateGroup(ChangeRun& run, bool stopping) {
   const Change& c = *run.change;
   if (run.stage == 0) {
-    Operation op = NewOperation(OperationKind::kCreateGroup, c, *c.group, 1);
-    if (!journal_->Persist(op, "create read-only group " + c.group->name, c.id)) {
+    if (!Begin(run, NewOperation(OperationKind::kCreateGroup, c, *c.group, 1),
+               "create read-only group " + c.group->name)) {
       return Finish(run, Outcome::kFailed, "cannot record the purchase");
     }
-    run.op = op;
     run.stage = 1;
   }
   if (std::optional<Next> wait = SendPurchase(run, stopping)) return *wait;
@@ -336,12 +338,10 @@ Next Handlers::Update(ChangeRun& run, bool stopping) {
                                   SpecChange{id, u.spec->spec_code, u.spec->memory_gb, u.spec->cpu, u.spec->storage_gb},
                                   0);
       op.instance_ids = {id};
-      if (!journal_->Persist(op, "change " + id + " to " + u.spec->spec_code + ", " +
-                                     std::to_string(u.spec->storage_gb) + " GB",
-                             c.id)) {
+      if (!Begin(run, std::move(op),
+                 "change " + id + " to " + u.spec->spec_code + ", " + std::to_string(u.spec->storage_gb) + " GB")) {
         return Finish(run, Outcome::kFailed, "cannot record the spec change");
       }
-      run.op = op;
     }
     run.stage = 1;
   }

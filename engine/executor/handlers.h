@@ -99,6 +99,9 @@ class Handlers {
   std::optional<Next> SendPurchase(ChangeRun& run, bool stopping);
   std::optional<Next> AwaitPurchases(ChangeRun& run, bool stopping);
   Operation NewOperation(OperationKind kind, const Change& c, PurchaseRequest request, int64_t expected);
+  // Commits `op`'s intent, saying `detail`, and makes it run's purchase to send. False when
+  // the intent cannot be recorded: then nothing may be sent.
+  bool Begin(ChangeRun& run, Operation op, const std::string& detail);
   // Starts a wait for `ids` to reach `want`, polled by PollStatus.
   void BeginStatusWait(ChangeRun& run, std::vector<std::string> ids, cloud::InstanceState want, std::string word);
   std::optional<Next> PollStatus(ChangeRun& run, bool stopping);
