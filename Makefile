@@ -32,6 +32,7 @@ build: configure
 # Every doctest case is one CTest test that fails unless exactly that case ran (see
 # scripts/ctest-guard.sh); --no-tests=error fails when nothing is registered at all.
 test: build
+	@scripts/setup.sh test
 	cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS) --timeout 300
 
 # The crash harness for many trials (RECONCILER_SOAK_TRIALS, default 500; first seed

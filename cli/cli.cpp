@@ -12,24 +12,9 @@ namespace reconciler {
 
 namespace {
 
-constexpr const char* kNotBuilt = " (not built yet)";
 constexpr const char* kInsecureHelp =
     "Allow a plain http:// endpoint on a host that is not this machine (the session token and signed requests "
     "then cross the network unencrypted)";
-
-// Registers a subcommand that exists in the design but is not implemented yet. It
-// accepts any arguments and says so instead of pretending.
-void AddPlaceholder(CLI::App& app, const std::string& name, const std::string& description,
-                    std::function<int()>* run, Io io) {
-  CLI::App* sub = app.add_subcommand(name, description + kNotBuilt);
-  sub->allow_extras();
-  sub->callback([run, io, name] {
-    *run = [io, name] {
-      io.err << "reconciler " << name << ": not built yet\n";
-      return static_cast<int>(kExitError);
-    };
-  });
-}
 
 }  // namespace
 
@@ -75,7 +60,31 @@ int RunCli(int argc, char** argv, Io io) {
   apply_cmd->add_flag("--insecure-endpoint", apply.insecure_endpoint, kInsecureHelp);
   apply_cmd->callback([&] { run = [&] { return RunApplyCommand(apply, io); }; });
 
-  AddPlaceholder(app, "run", "Reconcile continuously as a daemon", &run, io);
+  RunCommandOptions run_opts;
+  CLI::App* run_cmd = app.add_subcommand("run", "Reconcile continuously as a daemon, from a directory or a git branch");
+  run_cmd->add_option("STACK", run_opts.stack, "Stack directory (default: .); not with --git");
+  run_cmd->add_option("--git", run_opts.git_url, "Follow this git repository's branch instead of a directory");
+  run_cmd->add_option("--branch", run_opts.branch, "The branch to follow (default: main)");
+  run_cmd->add_option("--path", run_opts.path, "The stack's folder in the repository (default: its root)");
+  run_cmd->add_option("--workdir", run_opts.workdir,
+                      "With --git: the directory the daemon owns (mirror, checkout, state; default .reconciler-run)");
+  run_cmd->add_option("--listen", run_opts.listen, "HTTP address HOST:PORT (default: daemon.listen); off: none");
+  run_cmd->add_option("--interval", run_opts.interval, "Resync interval such as 60s or 5m (default: daemon.interval)");
+  run_cmd->add_option("--log-format", run_opts.log_format, "Log lines as text or json")->check(CLI::IsMember({"text", "json"}));
+  run_cmd->add_flag("--once", run_opts.once, "Make one pass, then exit");
+  run_cmd->add_flag("--insecure-endpoint", run_opts.insecure_endpoint, kInsecureHelp);
+  run_cmd->callback([&] { run = [&] { return RunRunCommand(run_opts, io); }; });
+
+  PauseCommandOptions pause;
+  CLI::App* pause_cmd = app.add_subcommand("pause", "Hold the daemon's loop: passes observe and report, and send nothing");
+  pause_cmd->add_option("STACK", pause.stack, "Stack directory, or a git-mode daemon's --workdir (default: .)");
+  pause_cmd->add_option("--reason", pause.reason, "Why, shown on /status and the status page");
+  pause_cmd->callback([&] { run = [&] { return RunPauseCommand(pause, io); }; });
+  PauseCommandOptions resume;
+  resume.resume = true;
+  CLI::App* resume_cmd = app.add_subcommand("resume", "Let a paused daemon's loop send again");
+  resume_cmd->add_option("STACK", resume.stack, "Stack directory, or a git-mode daemon's --workdir (default: .)");
+  resume_cmd->callback([&] { run = [&] { return RunPauseCommand(resume, io); }; });
 
   StateCommandOptions state;
   CLI::App* state_cmd = app.add_subcommand("state", "Inspect or rebuild the state store: list | show KEY | rebuild");
@@ -100,7 +109,23 @@ int RunCli(int argc, char** argv, Io io) {
   import_cmd->add_option("--stack", import.stack, "Stack directory (default: .)");
   import_cmd->add_flag("--insecure-endpoint", import.insecure_endpoint, kInsecureHelp);
   import_cmd->callback([&] { run = [&] { return RunImportCommand(import, io); }; });
-  AddPlaceholder(app, "hook", "Git server hooks: hook pre-receive | post-receive", &run, io);
+  HookCommandOptions hook;
+  CLI::App* hook_cmd = app.add_subcommand("hook", "Git server hooks: hook pre-receive | post-receive");
+  CLI::App* pre_receive = hook_cmd->add_subcommand(
+      "pre-receive", "Validate and plan each push to the tracked branch; reject it when invalid or refused");
+  pre_receive->add_option("--workdir", hook.workdir, "The daemon's --workdir, whose state the plan reads");
+  pre_receive->add_flag("--no-preflight", hook.no_preflight, "Validate only; make no cloud call");
+  pre_receive->add_flag("--insecure-endpoint", hook.insecure_endpoint, kInsecureHelp);
+  CLI::App* post_receive = hook_cmd->add_subcommand("post-receive", "Wake the daemon after a push to the tracked branch");
+  post_receive->add_option("--wake", hook.wake, "The daemon's trigger URL (default: http://127.0.0.1:9464/trigger)");
+  for (CLI::App* sub : {pre_receive, post_receive}) {
+    sub->add_option("--branch", hook.branch, "The tracked branch (default: main)");
+    sub->add_option("--path", hook.path, "The stack's folder in the repository (default: its root)");
+  }
+  hook_cmd->require_subcommand(1);
+  pre_receive->callback([&] { hook.which = "pre-receive"; });
+  post_receive->callback([&] { hook.which = "post-receive"; });
+  hook_cmd->final_callback([&] { run = [&] { return RunHookCommand(hook, io); }; });
 
   ApiCommandOptions api;
   CLI::App* api_cmd = app.add_subcommand("api", "Make one signed API call and print the answer, like tccli");

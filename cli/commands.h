@@ -81,4 +81,43 @@ struct ImportCommandOptions {
 
 int RunImportCommand(const ImportCommandOptions& options, Io io);
 
+struct RunCommandOptions {
+  std::string stack = ".";  // directory mode: the stack directory, watched with inotify
+  std::string git_url;      // --git URL: git mode; the stack comes from the branch's commits
+  std::string branch = "main";
+  std::string path = ".";   // --path: the stack's folder in the repository
+  std::string workdir;      // --workdir: git mode's own directory (default .reconciler-run)
+  std::string listen;       // --listen HOST:PORT; default daemon.listen; "off": no HTTP
+  std::string interval;     // --interval 60s; default daemon.interval
+  std::string log_format = "text";  // text | json
+  bool once = false;        // one pass, then exit (0 converged or in flight, 1 errors)
+  bool insecure_endpoint = false;
+};
+
+// `reconciler run`: the daemon (daemon/loop.h). Runs until SIGTERM or SIGINT.
+int RunRunCommand(const RunCommandOptions& options, Io io);
+
+struct PauseCommandOptions {
+  std::string stack = ".";  // a stack directory, or a git-mode daemon's workdir
+  std::string reason;       // --reason: shown on /status and the page
+  bool resume = false;
+};
+
+// `reconciler pause STACK` and `resume STACK`: kept in the stack's state, read by every pass.
+int RunPauseCommand(const PauseCommandOptions& options, Io io);
+
+struct HookCommandOptions {
+  std::string which;          // "pre-receive" or "post-receive"
+  std::string branch = "main";  // the tracked branch; other refs pass untouched
+  std::string path = ".";     // the stack's folder in the repository
+  std::string workdir;        // the daemon's workdir (its state), for pre-receive's plan
+  std::string wake = "http://127.0.0.1:9464/trigger";  // post-receive: the daemon's local endpoint
+  bool no_preflight = false;  // pre-receive: validate only, make no cloud call
+  bool insecure_endpoint = false;
+};
+
+// `reconciler hook pre-receive` (reads "old new ref" lines on stdin, as git gives them) and
+// `hook post-receive`.
+int RunHookCommand(const HookCommandOptions& options, Io io);
+
 }  // namespace reconciler

@@ -8,12 +8,16 @@ packages=(
   g++ cmake ninja-build pkg-config make
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev
   doctest-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev sqlite3 zlib1g-dev
+  libgit2-dev libsystemd-dev git
 )
-# Extra sets, asked for by name: `setup.sh fuzz` adds clang's libFuzzer runtime.
+# Extra sets, asked for by name: `setup.sh fuzz` adds clang's libFuzzer runtime; `setup.sh
+# test` adds what the tests check the daemon with, none of it ours: Chromium (the status
+# page) and the Prometheus client's text parser (/metrics).
 for extra in "$@"; do
   case "$extra" in
     fuzz) packages+=(clang libclang-rt-14-dev) ;;
-    *) echo "setup.sh: unknown extra '$extra' (known: fuzz)" >&2; exit 3 ;;
+    test) packages+=(chromium python3-prometheus-client) ;;
+    *) echo "setup.sh: unknown extra '$extra' (known: fuzz, test)" >&2; exit 3 ;;
   esac
 done
 
