@@ -69,8 +69,19 @@ class Builder {
 
   Change& Add(Change c) {
     c.id = "c" + std::to_string(changes_.size() + 1);
+    c.drift = c.drift || IsDrift(c);
     changes_.push_back(std::move(c));
     return changes_.back();
+  }
+
+  // A change the cloud's moving caused, not the specs': an update, a purchase or a restore for
+  // a resource whose spec is exactly the one last applied. A deletionPolicy change touches
+  // only the state, so it is never drift.
+  bool IsDrift(const Change& c) const {
+    if (c.action != Action::kUpdate && c.action != Action::kCreate && c.action != Action::kRestore) return false;
+    if (c.fields.size() == 1 && c.fields[0].field == "deletionPolicy") return false;
+    auto rec = recorded_.resources.find(c.key.ToString());
+    return rec != recorded_.resources.end() && !c.spec_json.empty() && rec->second.spec_json == c.spec_json;
   }
 
   Change Base(Action action, const Resource& r) {
@@ -477,7 +488,8 @@ class Builder {
     for (const FieldDiff& f : c.fields) names.push_back(f.field);
     c.reason = (i.tagging_incomplete && tagging == Tagging::kHere ? "tagging never finished on " : "drift on ") + i.id + ": " +
                Join(names);
-    Add(std::move(c));
+    Change& added = Add(std::move(c));
+    if (i.tagging_incomplete && tagging == Tagging::kHere) added.drift = false;  // our own unfinished work
   }
 
   // The settings of `i` that differ from `s`, each with the call that changes it in place.

@@ -71,6 +71,18 @@ Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, cons
   plan.failures = std::move(diff.failures);
   plan.retry_failed = options.retry_failed;
   plan.observed = DigestAll(*observed);
+  for (const auto* list : {&observed->instances, &observed->serverless}) {
+    for (const cloud::Instance& i : *list) {
+      auto tag = i.tags.find(cloud::kResourceTag);
+      if (tag != i.tags.end() && i.state() != cloud::InstanceState::kGoing) ++plan.observed_counts[tag->second];
+    }
+  }
+  for (const auto& [key, r] : recorded->resources) {
+    if (r.group_id.empty()) continue;
+    for (const cloud::Group& g : observed->groups) {
+      if (g.id == r.group_id) plan.observed_counts[key] = 1;
+    }
+  }
   plan.state_generation = recorded->generation;
   return plan;
 }

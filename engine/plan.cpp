@@ -306,6 +306,7 @@ json ChangeToJson(const Change& c) {
                            {"requestId", c.preflight.request_id}, {"note", c.preflight.note}}},
             {"monthlyCents", c.monthly_cents ? json(*c.monthly_cents) : json(nullptr)},
             {"priceNote", c.price_note},
+            {"drift", c.drift},
             {"blocked", c.blocked},
             {"blockedReason", c.blocked_reason}};
   if (c.replica) j["replicaRequest"] = ReplicaRequestJson(*c.replica);
@@ -411,6 +412,7 @@ Result<Plan> PlanFromJson(const json& j) {
       c.preflight = {*state, pf.at("calls"), pf.at("code"), pf.at("message"), pf.at("requestId"), pf.at("note")};
       if (!cj.at("monthlyCents").is_null()) c.monthly_cents = cj.at("monthlyCents").get<int64_t>();
       c.price_note = cj.at("priceNote");
+      c.drift = cj.value("drift", false);  // absent in plans saved before it existed
       c.blocked = cj.at("blocked");
       c.blocked_reason = cj.at("blockedReason");
       if (cj.contains("replicaRequest")) c.replica = ReplicaRequestFromJson(cj["replicaRequest"]);
@@ -430,7 +432,7 @@ namespace {
 // price, why it is blocked) is left out, since it may differ without changing what is done.
 json EffectOf(const Change& c) {
   json j = ChangeToJson(c);
-  for (const char* key : {"reason", "fields", "preflight", "monthlyCents", "priceNote", "blocked", "blockedReason"}) {
+  for (const char* key : {"reason", "fields", "preflight", "monthlyCents", "priceNote", "drift", "blocked", "blockedReason"}) {
     j.erase(key);
   }
   return j;

@@ -105,6 +105,10 @@ struct Change {
   Preflight preflight;
   std::optional<int64_t> monthly_cents;  // + costs more, - saves; unset when unknown
   std::string price_note;                // "postpaid ¥0.36/hour", for the reader
+  // The cloud moved away from a spec that has not changed since it was last applied (an
+  // update, a missing instance bought again, an isolated one restored): drift, which the
+  // daemon corrects or, under `drift: report`, only reports.
+  bool drift = false;
   bool blocked = false;                  // cannot apply as planned; `blocked_reason` says why
   std::string blocked_reason;
 };
@@ -144,6 +148,9 @@ struct Plan {
   bool retry_failed = false;      // made with --retry-failed
   // What the plan was made against, so a saved plan can tell when the world moved:
   std::map<std::string, std::string> observed;  // instance or group id -> digest
+  // Resource key -> the instances (a group: the group) the observation found for it, not
+  // counting those being destroyed. For status; not saved in plan files.
+  std::map<std::string, int64_t> observed_counts;
   int64_t state_generation = 0;
 
   bool HasChanges() const { return !changes.empty(); }

@@ -73,7 +73,19 @@ Result<StepResult> ReconcileOnce(StackContext& ctx, std::stop_token stop) {
       Result<Plan> made = MakePlan(ctx.cloud, ctx.store, ctx.clock, *ctx.desired, ctx.stack_dir, ctx.plan_options);
       if (!made.ok()) return made.status();
       ctx.plan = std::move(made).value();
-      // A change whose preflight failed is not sent; it holds its resource only.
+      // The daemon's holds and drift mode, then failed preflights: each blocks only its own
+      // resource's changes.
+      for (Change& c : ctx.plan->changes) {
+        if (c.blocked) continue;
+        auto held = ctx.hold.find(c.key.ToString());
+        if (held != ctx.hold.end()) {
+          c.blocked = true;
+          c.blocked_reason = held->second;
+        } else if (ctx.report_drift && c.drift) {
+          c.blocked = true;
+          c.blocked_reason = "drift is reported, not corrected (daemon.drift: report)";
+        }
+      }
       for (Change& c : ctx.plan->changes) {
         if (c.preflight.state != PreflightState::kFailed || c.blocked) continue;
         c.blocked = true;

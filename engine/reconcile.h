@@ -17,6 +17,7 @@
 // cloud session was opened with) belongs to this stack alone.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -53,6 +54,14 @@ struct StackContext {
   // false: once the plan given is carried out, steps make no new plan (apply); true: each
   // step after the last plan ended makes a new one (the daemon).
   bool replan = true;
+
+  // The daemon's holds: resource key -> why it must not be acted on now ("paused", "in
+  // backoff until ...", "failed: ..."). A plan made by a step blocks every change of a held
+  // resource with that reason, so the executor leaves it alone and the step reports it.
+  std::map<std::string, std::string> hold;
+  // daemon.drift: report. A plan made by a step blocks its drift changes (Change::drift)
+  // instead of correcting them.
+  bool report_drift = false;
 
   // Kept between steps.
   std::unique_ptr<Executor> executor;  // the plan being carried out

@@ -139,11 +139,21 @@ struct Project {
   int64_t order_deadline_seconds = 1800;
   int64_t running_deadline_seconds = 3600;
   std::string state = "sqlite:.reconciler/state.db";  // state; relative to the stack directory
+  struct Notify {
+    std::string url;            // an http(s) URL; it may carry a token, so it is never logged whole
+    std::string format = "json";  // json | slack
+    Location at;
+  };
   struct Daemon {
-    int64_t interval_seconds = 60;       // daemon.interval; default 60s
-    bool auto_apply = false;             // daemon.autoApply; default false: plan only
+    int64_t interval_seconds = 60;       // daemon.interval; default 60s: the resync period
+    bool auto_apply = true;              // daemon.autoApply; default true; false: plan and report only
     bool allow_destroy = false;          // daemon.allowDestroy; default false
     std::string listen = "127.0.0.1:9464";  // daemon.listen
+    std::string drift = "correct";       // daemon.drift: correct | report
+    std::string webhook_secret_file;     // daemon.webhookSecretFile: relative to the stack directory
+    int64_t poll_seconds = 30;           // daemon.gitPoll: how often `run --git` looks for a new commit
+    int64_t reminder_seconds = 3600;     // daemon.reminder: repeat a standing notice this often
+    std::vector<Notify> notify;          // daemon.notify
   } daemon;
   Location at;
 };

@@ -109,16 +109,54 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
   r.Finish();
 }
 
-void ParseDaemon(const Node& daemon, Project* p, Diagnostics* diags) {
-  FieldReader r(daemon, "daemon", {"interval", "autoApply", "allowDestroy", "listen"}, daemon.at, diags, "daemon.");
-  if (const Node* interval = r.Get("interval")) {
-    int64_t seconds = 0;
-    if (!interval->IsScalar() || !ParseDuration(interval->scalar, &seconds) || seconds < 1) {
-      diags->Error(interval->at, "daemon.interval must be a duration such as 30s, 5m or 1h, got " + interval->Describe());
-    } else {
-      p->daemon.interval_seconds = seconds;
-    }
+// A duration field of the daemon block, 1 s to 7 d.
+void DaemonDuration(FieldReader& r, const char* key, int64_t* out) {
+  const Node* node = r.Get(key);
+  if (node == nullptr) return;
+  int64_t seconds = 0;
+  if (!node->IsScalar() || !ParseDuration(node->scalar, &seconds) || seconds < 1 || seconds > 7 * 86400) {
+    r.Error(key, std::string("daemon.") + key + " must be a duration from 1s to 7d such as 30s, 5m or 1h, got " +
+                     node->Describe());
+    return;
   }
+  *out = seconds;
+}
+
+void ParseNotify(const Node& list, Project* p, Diagnostics* diags) {
+  if (!list.IsSequence()) {
+    diags->Error(list.at, "daemon.notify must be a list of {url, format}, got " + list.Describe());
+    return;
+  }
+  for (size_t i = 0; i < list.items.size(); ++i) {
+    const Node& item = list.items[i];
+    const std::string name = "daemon.notify[" + std::to_string(i) + "]";
+    if (!item.IsMap()) {
+      diags->Error(item.at, name + " must be a mapping {url, format}, got " + item.Describe());
+      continue;
+    }
+    FieldReader r(item, name, {"url", "format"}, item.at, diags, name + ".");
+    r.Require("url");
+    Project::Notify n;
+    n.at = item.at;
+    if (r.String("url", &n.url) && n.url.rfind("https://", 0) != 0 && n.url.rfind("http://", 0) != 0) {
+      r.Error("url", name + ".url must be an http:// or https:// URL");  // the URL itself may carry a token
+    }
+    if (r.String("format", &n.format) && n.format != "json" && n.format != "slack") {
+      r.Error("format", name + ".format must be json or slack, got \"" + n.format + "\"");
+    }
+    r.Finish();
+    p->daemon.notify.push_back(std::move(n));
+  }
+}
+
+void ParseDaemon(const Node& daemon, Project* p, Diagnostics* diags) {
+  FieldReader r(daemon, "daemon",
+                {"interval", "autoApply", "allowDestroy", "listen", "drift", "webhookSecretFile", "gitPoll", "reminder",
+                 "notify"},
+                daemon.at, diags, "daemon.");
+  DaemonDuration(r, "interval", &p->daemon.interval_seconds);
+  DaemonDuration(r, "gitPoll", &p->daemon.poll_seconds);
+  DaemonDuration(r, "reminder", &p->daemon.reminder_seconds);
   r.Bool("autoApply", &p->daemon.auto_apply);
   r.Bool("allowDestroy", &p->daemon.allow_destroy);
   if (r.String("listen", &p->daemon.listen)) {
@@ -127,10 +165,17 @@ void ParseDaemon(const Node& daemon, Project* p, Diagnostics* diags) {
     Node port_node;
     port_node.type = Node::Type::kScalar;
     if (colon != std::string::npos) port_node.scalar = p->daemon.listen.substr(colon + 1);
-    if (colon == std::string::npos || colon == 0 || !ParseInteger(port_node, &port) || port < 1 || port > 65535) {
+    if (colon == std::string::npos || colon == 0 || !ParseInteger(port_node, &port) || port < 0 || port > 65535) {
       r.Error("listen", "daemon.listen must be host:port, got \"" + p->daemon.listen + "\"");
     }
   }
+  if (r.String("drift", &p->daemon.drift) && p->daemon.drift != "correct" && p->daemon.drift != "report") {
+    r.Error("drift", "daemon.drift must be correct (fix drift) or report (only report it), got \"" + p->daemon.drift + "\"");
+  }
+  if (r.String("webhookSecretFile", &p->daemon.webhook_secret_file) && p->daemon.webhook_secret_file.empty()) {
+    r.Error("webhookSecretFile", "daemon.webhookSecretFile must name a file");
+  }
+  if (const Node* notify = r.Get("notify")) ParseNotify(*notify, p, diags);
   r.Finish();
 }
 

@@ -13,7 +13,16 @@
 //       runningDeadline: 60m          # optional: how long delivered instances may take to run
 //       rateLimits: {CreateReadOnlyDBInstance: 50}   # per action, requests per second
 //   state: sqlite:.reconciler/state.db
-//   daemon: {interval: 60s, autoApply: false, allowDestroy: false, listen: 127.0.0.1:9464}
+//   daemon:                            # reconciler run
+//     interval: 60s                    # resync period
+//     autoApply: true                  # false: plan and report only
+//     allowDestroy: false              # deletions and replacements need this
+//     drift: correct                   # correct | report
+//     listen: 127.0.0.1:9464           # /metrics, /status, the page, webhooks
+//     webhookSecretFile: secret.txt    # or RECONCILER_WEBHOOK_SECRET
+//     gitPoll: 30s                     # run --git: how often to look for a new commit
+//     reminder: 1h                     # repeat a standing notice (paused, failing) this often
+//     notify: [{url: https://hooks.example/..., format: slack}]   # json | slack
 //   defaults: {zone: ap-beijing-4, vpcId: vpc-..., subnetId: subnet-..., tags: {team: data}}
 
 #include <optional>

@@ -137,6 +137,13 @@ class StateStore {
   // lost is unknown to the rebuilt state until the cloud's visibility window has passed.
   virtual Result<int64_t> RebuiltAt() = 0;
 
+  // Small values the daemon keeps beside the state: "daemon.paused" (who paused it, when and
+  // why), "daemon.applied_commit". Keys must start with "daemon." (kInvalidInput otherwise);
+  // "" reads as unset and writing "" erases. Writing one does not bump the generation: a
+  // pause changes nothing a saved plan was made against.
+  virtual Result<std::string> DaemonValue(const std::string& key) = 0;
+  virtual Status PutDaemonValue(const std::string& key, const std::string& value) = 0;
+
   // Where the state lives, for messages: a file path, or a URL without credentials.
   virtual const std::string& path() const = 0;
 };

@@ -100,6 +100,18 @@ void ApiClient::Trace(const HttpRequest& request) const {
 }
 
 Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
+  Result<json> result = CallOnce(call, params);
+  if (observer_) {
+    std::string code = "ok";
+    if (!result.ok()) {
+      code = !result.status().api_code().empty() ? result.status().api_code() : CodeName(result.status().code());
+    }
+    observer_(call.action, code);
+  }
+  return result;
+}
+
+Result<json> ApiClient::CallOnce(const ApiCall& call, const json& params) {
   // These travel in headers (and the URL): a control character would end a header early and
   // let the rest be read as another header.
   for (const std::string* field : {&call.service, &call.version, &call.action, &call.region}) {

@@ -45,9 +45,17 @@ class ApiClient {
   // Called with a redacted description of each request and response, for --verbose.
   void SetTrace(std::function<void(const std::string&)> trace) { trace_ = std::move(trace); }
 
+  // Called after every call with its action and how it ended: "ok", the cloud's Error.Code,
+  // or the failure's class ("transport", "http", "malformed") when no answer came. For
+  // metrics; it must be quick and thread-safe.
+  void SetObserver(std::function<void(const std::string& action, const std::string& code)> observer) {
+    observer_ = std::move(observer);
+  }
+
   const CloudConfig& config() const { return config_; }
 
  private:
+  Result<nlohmann::json> CallOnce(const ApiCall& call, const nlohmann::json& params);
   HttpRequest BuildRequest(const ApiCall& call, std::string body) const;
   void Trace(const HttpRequest& request) const;
 
@@ -55,6 +63,7 @@ class ApiClient {
   HttpTransport* transport_;
   Clock* clock_;
   std::function<void(const std::string&)> trace_;
+  std::function<void(const std::string&, const std::string&)> observer_;
 };
 
 // Replaces the value of every field whose name contains "Password" or equals "Token",

@@ -416,6 +416,36 @@ Result<int64_t> SqliteStateStore::RebuiltAt() {
   return *at;
 }
 
+namespace {
+
+Status CheckDaemonKey(const std::string& key) {
+  if (key.rfind("daemon.", 0) == 0 && key.size() > 7) return Status::Ok();
+  return Status(Code::kInvalidInput, "state store: '" + key + "' is not a daemon key (daemon.*)");
+}
+
+}  // namespace
+
+Result<std::string> SqliteStateStore::DaemonValue(const std::string& key) {
+  if (Status k = CheckDaemonKey(key); !k.ok()) return k;
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "SELECT value FROM meta WHERE key = ?");
+  s.Bind(1, key);
+  int rc = s.Step();
+  if (rc == SQLITE_DONE) return std::string();
+  if (rc != SQLITE_ROW) return DbError(db_, "reading " + key);
+  return s.Text(0);
+}
+
+Status SqliteStateStore::PutDaemonValue(const std::string& key, const std::string& value) {
+  if (Status k = CheckDaemonKey(key); !k.ok()) return k;
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt st(db_, value.empty() ? "DELETE FROM meta WHERE key = ?" : "INSERT OR REPLACE INTO meta VALUES (?, ?)");
+  st.Bind(1, key);
+  if (!value.empty()) st.Bind(2, value);
+  if (st.Step() != SQLITE_DONE) return DbError(db_, "writing " + key);
+  return Status::Ok();
+}
+
 Result<std::vector<ResourceRecord>> SqliteStateStore::Resources() {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s(db_, "SELECT key, region, deletion_policy, spec, group_id, updated_at FROM resources ORDER BY key");

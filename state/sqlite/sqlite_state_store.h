@@ -46,6 +46,8 @@ class SqliteStateStore final : public StateStore {
   Status ReplaceAll(const std::vector<ResourceRecord>& resources,
                     const std::vector<InstanceRecord>& instances) override;
   Result<int64_t> RebuiltAt() override;
+  Result<std::string> DaemonValue(const std::string& key) override;
+  Status PutDaemonValue(const std::string& key, const std::string& value) override;
   const std::string& path() const override { return path_; }
 
  private:
