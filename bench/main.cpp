@@ -362,12 +362,17 @@ void BenchPlan() {
 
 }  // namespace
 
-int main() {
+void BenchDaemon(const std::string& bin_dir);  // daemon_bench.cpp
+
+int main(int, char** argv) {
   std::printf("%-58s %12s %s\n", "figure", "value", "unit");
+  const std::string self = argv[0];
+  const std::string bin_dir = self.find('/') == std::string::npos ? "." : self.substr(0, self.rfind('/'));
   BenchSpecLoader();
   BenchPlan();
   BenchSigner();
   BenchTransport();
   BenchEmulator();
+  BenchDaemon(bin_dir);
   return 0;
 }

@@ -163,6 +163,12 @@ PassReport Loop::RunOnce(std::stop_token stop) {
     backoff_.clear();
   }
   report.trigger = TriggerName(due->first) + (due->second.empty() ? "" : " " + due->second);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Counted by kind: "webhook github", "spec change", "interval"; a commit or file name is not a kind.
+    const bool named = due->first == Trigger::kWebhook || due->first == Trigger::kManual;
+    ++status_.passes_by_trigger[named ? report.trigger : TriggerName(due->first)];
+  }
   const auto started = std::chrono::steady_clock::now();
 
   // A plan in progress is stepped without reading the specs again; a new plan starts from

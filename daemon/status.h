@@ -5,6 +5,7 @@
 // here talks to anything.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,7 @@ struct StackStatus {
   bool allow_destroy = false;
   int64_t interval_seconds = 60;
   int64_t passes = 0;
+  std::map<std::string, int64_t> passes_by_trigger;  // "interval", "webhook github", ... -> passes it started
   int64_t last_pass_at = 0;     // unix seconds a pass last ended (0 never)
   int64_t last_success_at = 0;  // unix seconds a pass last ended without error
   int64_t next_pass_at = 0;     // unix seconds the next pass is due
