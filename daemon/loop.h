@@ -81,7 +81,7 @@ const char* TriggerName(Trigger t);  // "start", "interval", "spec change", ...
 struct LoopOptions {
   std::chrono::milliseconds interval{0};  // 0: the project's daemon.interval
   std::chrono::milliseconds poll{0};      // git polling; 0: the project's daemon.gitPoll
-  std::chrono::milliseconds debounce{250};
+  std::chrono::milliseconds debounce{100};
   std::chrono::milliseconds backoff_min{1000};
   std::chrono::milliseconds backoff_max{300000};
   uint64_t jitter_seed = 0;  // 0: random

@@ -136,11 +136,12 @@ TEST_CASE("daemon loop: a spec change is debounced, a webhook starts a pass at o
 
   rig.source.yaml_ = ReplicaYaml("reports", 2);
   rig.loop->Wake(daemon::Trigger::kSpecChange, "specs.yaml");
-  rig.f.clock.Advance(milliseconds(100));
+  rig.f.clock.Advance(milliseconds(80));
+  CHECK_FALSE(rig.loop->RunOnce().ran);  // within the 100 ms debounce
   rig.loop->Wake(daemon::Trigger::kSpecChange, "specs.yaml");  // a second write pushes it back
-  rig.f.clock.Advance(milliseconds(200));
-  CHECK_FALSE(rig.loop->RunOnce().ran);  // 300 ms after the first, 200 ms after the last
-  rig.f.clock.Advance(milliseconds(50));
+  rig.f.clock.Advance(milliseconds(80));
+  CHECK_FALSE(rig.loop->RunOnce().ran);  // 160 ms after the first, 80 ms after the last
+  rig.f.clock.Advance(milliseconds(20));
   daemon::PassReport pass = rig.loop->RunOnce();
   CHECK(pass.ran);
   CHECK(pass.trigger == "spec change");
