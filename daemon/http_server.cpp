@@ -167,6 +167,13 @@ void HttpServer::Impl::Configure(httplib::Server& s) {
   s.set_read_timeout(5, 0);
   s.set_write_timeout(5, 0);
   s.set_tcp_nodelay(true);
+  // httplib's default is SO_REUSEPORT, under which a second daemon on the same port binds
+  // without error and the kernel splits the requests between the two. SO_REUSEADDR alone
+  // still lets a restart bind while the old connections sit in TIME_WAIT.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // A client that asks first (curl does for large bodies) hears 413 before sending them.
   s.set_expect_100_continue_handler([](const httplib::Request& req, httplib::Response& res) {
     if (std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > kMaxWebhookBody) {

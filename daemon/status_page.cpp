@@ -74,7 +74,7 @@ std::string WhenText(int64_t unix_seconds, const char* none) {
   return unix_seconds > 0 ? UtcText(unix_seconds) : none;
 }
 
-const char* kStyle = R"(
+constexpr char kStyle[] = R"(
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#1b1f24;background:#fff}
 h1{font-size:1.4em;margin:0 0 .4em}
 h2{font-size:1.1em;margin:1.4em 0 .4em}
