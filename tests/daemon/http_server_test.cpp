@@ -240,6 +240,33 @@ TEST_CASE(
         std::string::npos);
 }
 
+TEST_CASE("daemon http: a chunked webhook body over 1 MiB, validly signed, triggers nothing") {
+  // Chunked bodies carry no length to check up front; the server stops reading at the limit.
+  // It then answers 413 and closes, and the client, still sending, may see the reset first,
+  // so only a 202 or a pass is a failure here.
+  Rig rig;
+  rig.Start();
+  httplib::Client c = rig.Client();
+  std::string big(daemon::kMaxWebhookBody + 4096, 'y');
+  httplib::Headers headers = {{"X-Signature", "sha256=" + HmacSha256Hex(kSecret, big)}};
+  auto r = c.Post(
+      "/hooks/generic", headers,
+      [&big](size_t offset, httplib::DataSink& sink) {
+        if (offset >= big.size()) {
+          sink.done();
+          return true;
+        }
+        size_t n = std::min<size_t>(64 * 1024, big.size() - offset);
+        return sink.write(big.data() + offset, n);
+      },
+      "application/json");
+  if (r) CHECK(r->status == 413);
+  CHECK(rig.Triggers().empty());
+  CHECK(rig.metrics.Render().find(
+            R"(reconciler_webhooks_total{source="generic",result="too-large"} 1)") !=
+        std::string::npos);
+}
+
 TEST_CASE("daemon http: signed webhooks from each source answer 202 and trigger a pass") {
   Rig rig;
   rig.Start();
