@@ -5,6 +5,7 @@
 #include "daemon/metrics.h"
 
 #include <doctest/doctest.h>
+#include <httplib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "daemon/http_server.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -251,6 +253,29 @@ TEST_CASE("daemon metrics: concurrent writers lose no counts") {
   CHECK(text.find(R"(reconciler_api_calls_total{action="DescribeDBInstances",code="ok"} 4000)") !=
         std::string::npos);
   CHECK(text.find("reconciler_reconcile_duration_seconds_count 4000\n") != std::string::npos);
+}
+
+TEST_CASE("daemon metrics: /metrics as served over HTTP parses with prometheus_client") {
+  Metrics m;
+  m.CountReconcile("success");
+  m.ObserveReconcileSeconds(1.5);
+  m.CountWebhook("github", "accepted");
+  daemon::HttpServer server;
+  daemon::HttpHandlers handlers;
+  handlers.metrics = &m;
+  REQUIRE(server.Start("127.0.0.1:0", handlers).ok());
+  httplib::Client c("127.0.0.1", server.port());
+  auto r = c.Get("/metrics");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  auto families = ParseWithPrometheusClient(r->body);
+  CheckAllFamilies(families);
+  CHECK(SampleValue(families["reconciler_reconcile_duration_seconds"],
+                    "reconciler_reconcile_duration_seconds_sum", nlohmann::json::object()) == 1.5);
+  CHECK(SampleValue(families["reconciler_webhooks"], "reconciler_webhooks_total",
+                    {{"source", "github"}, {"result", "accepted"}}) == 1);
+  server.Stop();
 }
 
 }  // namespace
