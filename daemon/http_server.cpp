@@ -99,8 +99,8 @@ BodyRead ReadBounded(const httplib::ContentReader& reader, httplib::Response& re
   return ok ? BodyRead::kOk : BodyRead::kBroken;
 }
 
-// Header names as the verifier takes them; httplib's own REMOTE_ADDR and friends are left out
-// because a sender must not be able to pass them off as its own.
+// The headers as the sender sent them. httplib adds REMOTE_ADDR and friends to the same map;
+// they describe the socket, not the delivery, so the verifier never sees them.
 std::map<std::string, std::string> HeadersOf(const httplib::Request& req) {
   std::map<std::string, std::string> out;
   for (const auto& [name, value] : req.headers) {
