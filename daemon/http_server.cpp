@@ -30,8 +30,9 @@ struct ListenAddress {
 };
 
 Status BadAddress(const std::string& listen, const std::string& why) {
-  return Status(Code::kInvalidInput, "listen address \"" + listen + "\": " + why +
-                                         " (expected HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464)");
+  return Status(Code::kInvalidInput,
+                "listen address \"" + listen + "\": " + why +
+                    " (expected HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464)");
 }
 
 Result<ListenAddress> ParseListen(const std::string& listen) {
@@ -41,18 +42,21 @@ Result<ListenAddress> ParseListen(const std::string& listen) {
     size_t close = listen.find(']');
     if (close == std::string::npos) return BadAddress(listen, "no closing ']'");
     a.host = listen.substr(1, close - 1);
-    if (close + 1 >= listen.size() || listen[close + 1] != ':') return BadAddress(listen, "no port");
+    if (close + 1 >= listen.size() || listen[close + 1] != ':')
+      return BadAddress(listen, "no port");
     port_text = listen.substr(close + 2);
   } else {
     size_t colon = listen.rfind(':');
     if (colon == std::string::npos) return BadAddress(listen, "no port");
     a.host = listen.substr(0, colon);
-    if (a.host.find(':') != std::string::npos) return BadAddress(listen, "an IPv6 host needs brackets");
+    if (a.host.find(':') != std::string::npos)
+      return BadAddress(listen, "an IPv6 host needs brackets");
     port_text = listen.substr(colon + 1);
   }
   if (a.host.empty()) return BadAddress(listen, "no host (0.0.0.0 listens on every address)");
   if (port_text.empty() || port_text.size() > 5 ||
-      port_text.find_first_not_of("0123456789") != std::string::npos || std::stoi(port_text) > 65535) {
+      port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port_text) > 65535) {
     return BadAddress(listen, "the port must be a number from 0 to 65535");
   }
   a.port = std::stoi(port_text);
@@ -63,7 +67,8 @@ Result<ListenAddress> ParseListen(const std::string& listen) {
   hints.ai_flags = AI_PASSIVE;
   addrinfo* found = nullptr;
   int rc = getaddrinfo(a.host.c_str(), nullptr, &hints, &found);
-  if (rc != 0) return BadAddress(listen, std::string("cannot resolve the host: ") + gai_strerror(rc));
+  if (rc != 0)
+    return BadAddress(listen, std::string("cannot resolve the host: ") + gai_strerror(rc));
   freeaddrinfo(found);
   return a;
 }
@@ -78,7 +83,8 @@ enum class BodyRead { kOk, kTooLarge, kBroken };
 
 // Reads the body through httplib's reader, keeping at most kMaxWebhookBody bytes: a chunked
 // body has no length to check up front, and must not fill memory either.
-BodyRead ReadBounded(const httplib::ContentReader& reader, httplib::Response& res, std::string* body) {
+BodyRead ReadBounded(const httplib::ContentReader& reader, httplib::Response& res,
+                     std::string* body) {
   bool too_large = false;
   bool ok = reader([&](const char* data, size_t n) {
     if (body->size() + n > kMaxWebhookBody) {
@@ -88,16 +94,19 @@ BodyRead ReadBounded(const httplib::ContentReader& reader, httplib::Response& re
     body->append(data, n);
     return true;
   });
-  if (too_large || res.status == 413) return BodyRead::kTooLarge;  // 413: Content-Length over the limit
+  if (too_large || res.status == 413)
+    return BodyRead::kTooLarge;  // 413: Content-Length over the limit
   return ok ? BodyRead::kOk : BodyRead::kBroken;
 }
 
-// Header names as the verifier takes them; httplib's own REMOTE_ADDR and friends are left out
-// because a sender must not be able to pass them off as its own.
+// The headers as the sender sent them. httplib adds REMOTE_ADDR and friends to the same map;
+// they describe the socket, not the delivery, so the verifier never sees them.
 std::map<std::string, std::string> HeadersOf(const httplib::Request& req) {
   std::map<std::string, std::string> out;
   for (const auto& [name, value] : req.headers) {
-    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" || name == "LOCAL_PORT") continue;
+    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
+        name == "LOCAL_PORT")
+      continue;
     out.emplace(name, value);  // the first of repeated headers wins
   }
   return out;
@@ -109,7 +118,8 @@ std::string TriggerReason(const httplib::Request& req) {
   std::string clean;
   for (char c : reason) {
     if (clean.size() >= 64) break;
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ' ') clean += c;
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ' ')
+      clean += c;
   }
   return clean.empty() ? "trigger" : clean;
 }
@@ -117,15 +127,24 @@ std::string TriggerReason(const httplib::Request& req) {
 // The phrase for the statuses this server sends without a body of its own.
 const char* Reason(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 416: return "Range Not Satisfiable";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 416:
+      return "Range Not Satisfiable";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
   }
   return "Error";
 }
@@ -153,8 +172,10 @@ struct HttpServer::Impl {
 
   void Configure(httplib::Server& s);
   void Routes(httplib::Server& s);
-  void Webhook(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
-  void TriggerEndpoint(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
+  void Webhook(const httplib::Request& req, httplib::Response& res,
+               const httplib::ContentReader& reader);
+  void TriggerEndpoint(const httplib::Request& req, httplib::Response& res,
+                       const httplib::ContentReader& reader);
 };
 
 void HttpServer::Impl::Configure(httplib::Server& s) {
@@ -167,9 +188,17 @@ void HttpServer::Impl::Configure(httplib::Server& s) {
   s.set_read_timeout(5, 0);
   s.set_write_timeout(5, 0);
   s.set_tcp_nodelay(true);
+  // httplib's default is SO_REUSEPORT, under which a second daemon on the same port binds
+  // without error and the kernel splits the requests between the two. SO_REUSEADDR alone
+  // still lets a restart bind while the old connections sit in TIME_WAIT.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // A client that asks first (curl does for large bodies) hears 413 before sending them.
   s.set_expect_100_continue_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) > kMaxWebhookBody) {
+    if (std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) >
+        kMaxWebhookBody) {
       res.status = 413;
       return 413;
     }
@@ -181,11 +210,12 @@ void HttpServer::Impl::Configure(httplib::Server& s) {
     res.set_content("internal error\n", kTextType);
   });
   // Statuses httplib decides itself (404, 413, 400) get a line of text; ours keep their body.
-  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_content(std::to_string(res.status) + " " + Reason(res.status) + "\n", kTextType);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  s.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        res.set_content(std::to_string(res.status) + " " + Reason(res.status) + "\n", kTextType);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
 }
 
 void HttpServer::Impl::Routes(httplib::Server& s) {
@@ -197,7 +227,8 @@ void HttpServer::Impl::Routes(httplib::Server& s) {
   s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     bool ready = Snapshot().ready;
     res.status = ready ? 200 : 503;
-    res.set_content(ready ? "ready\n" : "not ready: the first observation has not succeeded\n", kTextType);
+    res.set_content(ready ? "ready\n" : "not ready: the first observation has not succeeded\n",
+                    kTextType);
   });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics().Render(), kMetricsType);
@@ -209,22 +240,26 @@ void HttpServer::Impl::Routes(httplib::Server& s) {
     res.set_header("Cache-Control", "no-store");
     res.set_content(StatusHtml(Snapshot(), handlers.refresh_seconds), "text/html; charset=utf-8");
   });
-  s.Post("/hooks/([^/]+)", [this](const httplib::Request& req, httplib::Response& res,
-                                  const httplib::ContentReader& reader) { Webhook(req, res, reader); });
-  s.Post("/trigger", [this](const httplib::Request& req, httplib::Response& res,
-                            const httplib::ContentReader& reader) { TriggerEndpoint(req, res, reader); });
+  s.Post("/hooks/([^/]+)",
+         [this](const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader& reader) { Webhook(req, res, reader); });
+  s.Post("/trigger",
+         [this](const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader& reader) { TriggerEndpoint(req, res, reader); });
   // Any other POST: its body is drained within the limit so the 404 reaches the sender.
-  s.Post(".*", [](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
-    std::string ignored;
-    res.status = ReadBounded(reader, res, &ignored) == BodyRead::kTooLarge ? 413 : 404;
-  });
+  s.Post(".*",
+         [](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
+           std::string ignored;
+           res.status = ReadBounded(reader, res, &ignored) == BodyRead::kTooLarge ? 413 : 404;
+         });
 }
 
 void HttpServer::Impl::Webhook(const httplib::Request& req, httplib::Response& res,
                                const httplib::ContentReader& reader) {
   std::string source = req.matches[1];
   // The label takes only known names, so a scan of made-up paths cannot grow the metrics.
-  std::string label = (source == "github" || source == "gitlab" || source == "generic") ? source : "unknown";
+  std::string label =
+      (source == "github" || source == "gitlab" || source == "generic") ? source : "unknown";
   std::string body;
   BodyRead read = ReadBounded(reader, res, &body);
   if (read == BodyRead::kBroken) {
@@ -281,7 +316,8 @@ HttpServer::~HttpServer() { Stop(); }
 Status HttpServer::Start(const std::string& listen, HttpHandlers handlers) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->thread.joinable()) {
-    return Status(Code::kInvalidInput, "the HTTP server already listens on port " + std::to_string(impl_->port));
+    return Status(Code::kInvalidInput,
+                  "the HTTP server already listens on port " + std::to_string(impl_->port));
   }
   Result<ListenAddress> address = ParseListen(listen);
   if (!address.ok()) return address.status();

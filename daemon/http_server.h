@@ -6,8 +6,9 @@
 //   GET  /metrics          Prometheus text (Metrics::Render)
 //   GET  /status           JSON (StatusJson)
 //   GET  /                 the status page (StatusHtml)
-//   POST /hooks/github, /hooks/gitlab, /hooks/generic   WebhookVerifier; 202 and a pass when accepted
-//   POST /trigger          from a loopback peer only, else 403: wakes the loop (hook post-receive);
+//   POST /hooks/github, /hooks/gitlab, /hooks/generic   WebhookVerifier; 202 and a pass when
+//   accepted POST /trigger          from a loopback peer only, else 403: wakes the loop (hook
+//   post-receive);
 //                          ?reason=post-receive names why (letters, digits, " .-_", at most 64)
 // A body over kMaxWebhookBody gets 413 before it is verified, on every POST. Any other path
 // or method is 404. Each connection serves one request, so Stop() never waits on an idle
@@ -25,12 +26,13 @@
 namespace reconciler::daemon {
 
 struct HttpHandlers {
-  std::function<StackStatus()> status;                  // a snapshot (empty: an empty StackStatus)
-  std::function<bool()> healthy;                        // the loop is alive (empty: always)
-  std::function<void(const std::string& why)> trigger;  // wake the loop: "webhook github", "post-receive"
-  Metrics* metrics = nullptr;            // null: an empty registry of the server's own
-  WebhookVerifier* webhooks = nullptr;   // null: no secret, so every webhook is refused
-  int refresh_seconds = 5;  // the status page's reload period
+  std::function<StackStatus()> status;  // a snapshot (empty: an empty StackStatus)
+  std::function<bool()> healthy;        // the loop is alive (empty: always)
+  std::function<void(const std::string& why)>
+      trigger;                          // wake the loop: "webhook github", "post-receive"
+  Metrics* metrics = nullptr;           // null: an empty registry of the server's own
+  WebhookVerifier* webhooks = nullptr;  // null: no secret, so every webhook is refused
+  int refresh_seconds = 5;              // the status page's reload period
 };
 
 class HttpServer {

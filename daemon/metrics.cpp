@@ -9,7 +9,8 @@ namespace {
 
 // A pass is a listing at best and a purchase with its waits at worst, so the buckets run from
 // tens of milliseconds to five minutes.
-const std::vector<double> kPassSecondsBounds = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+const std::vector<double> kPassSecondsBounds = {0.05, 0.1, 0.25, 0.5, 1,   2.5,
+                                                5,    10,  30,   60,  120, 300};
 
 // The exposition format takes Go's float syntax; the shortest round-trip form is a subset of
 // it, and "+Inf" / "NaN" are spelled as Prometheus expects.
@@ -27,10 +28,17 @@ std::string EscapeLabelValue(const std::string& value) {
   out.reserve(value.size());
   for (char c : value) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -48,7 +56,8 @@ void Family(std::string& out, const char* name, const char* type, const char* he
   out += '\n';
 }
 
-void Sample(std::string& out, const std::string& name, const std::string& labels, const std::string& value) {
+void Sample(std::string& out, const std::string& name, const std::string& labels,
+            const std::string& value) {
   out += name;
   if (!labels.empty()) out += "{" + labels + "}";
   out += ' ';
@@ -145,18 +154,22 @@ std::string Metrics::Render() const {
 
   Family(out, "reconciler_resources", "gauge", "Managed resources, by kind and condition.");
   for (const auto& [key, n] : resources_) {
-    Sample(out, "reconciler_resources", Labels2("kind", key.first, "condition", key.second), std::to_string(n));
+    Sample(out, "reconciler_resources", Labels2("kind", key.first, "condition", key.second),
+           std::to_string(n));
   }
 
-  Family(out, "reconciler_api_calls_total", "counter", "Cloud API calls, by action and answer (ok or the error code).");
+  Family(out, "reconciler_api_calls_total", "counter",
+         "Cloud API calls, by action and answer (ok or the error code).");
   for (const auto& [key, n] : api_calls_) {
-    Sample(out, "reconciler_api_calls_total", Labels2("action", key.first, "code", key.second), std::to_string(n));
+    Sample(out, "reconciler_api_calls_total", Labels2("action", key.first, "code", key.second),
+           std::to_string(n));
   }
 
   Family(out, "reconciler_orders_pending", "gauge", "Purchase orders sent and not yet settled.");
   Sample(out, "reconciler_orders_pending", "", std::to_string(orders_pending_));
 
-  Family(out, "reconciler_drift_detected_total", "counter", "Drifted changes found between the cloud and the specs.");
+  Family(out, "reconciler_drift_detected_total", "counter",
+         "Drifted changes found between the cloud and the specs.");
   Sample(out, "reconciler_drift_detected_total", "", std::to_string(drift_total_));
 
   Family(out, "reconciler_last_success_timestamp_seconds", "gauge",
@@ -168,7 +181,8 @@ std::string Metrics::Render() const {
 
   Family(out, "reconciler_webhooks_total", "counter", "Webhooks received, by source and verdict.");
   for (const auto& [key, n] : webhooks_) {
-    Sample(out, "reconciler_webhooks_total", Labels2("source", key.first, "result", key.second), std::to_string(n));
+    Sample(out, "reconciler_webhooks_total", Labels2("source", key.first, "result", key.second),
+           std::to_string(n));
   }
   return out;
 }

@@ -47,12 +47,23 @@ std::string Escape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -74,7 +85,7 @@ std::string WhenText(int64_t unix_seconds, const char* none) {
   return unix_seconds > 0 ? UtcText(unix_seconds) : none;
 }
 
-const char* kStyle = R"(
+constexpr char kStyle[] = R"(
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#1b1f24;background:#fff}
 h1{font-size:1.4em;margin:0 0 .4em}
 h2{font-size:1.1em;margin:1.4em 0 .4em}
@@ -124,8 +135,10 @@ void Facts(std::string& out, const StackStatus& s) {
   out += "</dl>\n";
 }
 
-void Banner(std::string& out, const char* id, const char* cls, const std::string& title, const std::string& detail) {
-  out += "<div class=\"banner " + std::string(cls) + "\" id=\"" + id + "\"><strong>" + Escape(title) + "</strong>";
+void Banner(std::string& out, const char* id, const char* cls, const std::string& title,
+            const std::string& detail) {
+  out += "<div class=\"banner " + std::string(cls) + "\" id=\"" + id + "\"><strong>" +
+         Escape(title) + "</strong>";
   if (!detail.empty()) out += "<pre>" + Escape(detail) + "</pre>";
   out += "</div>\n";
 }
@@ -137,33 +150,42 @@ void Banners(std::string& out, const StackStatus& s) {
   }
   if (!s.rejected_commit.empty()) {
     Banner(out, "rejected-banner", "rejected",
-           "Commit " + s.rejected_commit + " was not applied: its specs do not validate. The last good commit stays in force.",
+           "Commit " + s.rejected_commit +
+               " was not applied: its specs do not validate. The last good commit stays in force.",
            s.rejected_error);
   }
   if (!s.spec_error.empty()) {
     Banner(out, "spec-error-banner", "rejected",
            "The specs on disk do not validate; the last good ones stay in force.", s.spec_error);
   }
-  if (!s.last_error.empty()) Banner(out, "last-error-banner", "error", "The last pass failed.", s.last_error);
+  if (!s.last_error.empty())
+    Banner(out, "last-error-banner", "error", "The last pass failed.", s.last_error);
 }
 
 void ResourceRow(std::string& out, const ResourceStatus& r) {
   std::string cond = ConditionName(r.condition);
-  out += "<tr id=\"" + IdFor(r.key) + "\" data-key=\"" + Escape(r.key) + "\" class=\"cond-" + Lower(cond) + "\">";
+  out += "<tr id=\"" + IdFor(r.key) + "\" data-key=\"" + Escape(r.key) + "\" class=\"cond-" +
+         Lower(cond) + "\">";
   out += "<td class=\"code key\">" + Escape(r.key) + "</td>";
   out += "<td><span class=\"cond cond-" + Lower(cond) + "\">" + Escape(cond) + "</span>";
-  if (!r.message.empty()) out += "<br><span class=\"muted message\">" + Escape(r.message) + "</span>";
+  if (!r.message.empty())
+    out += "<br><span class=\"muted message\">" + Escape(r.message) + "</span>";
   if (r.since > 0) out += "<br><span class=\"muted\">since " + Escape(UtcText(r.since)) + "</span>";
   out += "</td>";
-  out += "<td class=\"counts\">" + std::to_string(r.desired) + " / " + std::to_string(r.observed) + "</td>";
+  out += "<td class=\"counts\">" + std::to_string(r.desired) + " / " + std::to_string(r.observed) +
+         "</td>";
   out += "<td class=\"waiting\">" + Escape(r.waiting);
-  if (r.backoff_until > 0) out += "<br><span class=\"muted\">backoff until " + Escape(UtcText(r.backoff_until)) + "</span>";
+  if (r.backoff_until > 0)
+    out +=
+        "<br><span class=\"muted\">backoff until " + Escape(UtcText(r.backoff_until)) + "</span>";
   out += "</td>";
   out += "<td class=\"error\">" + Escape(r.last_error);
-  if (!r.last_error_code.empty()) out += "<br><span class=\"code\">" + Escape(r.last_error_code) + "</span>";
+  if (!r.last_error_code.empty())
+    out += "<br><span class=\"code\">" + Escape(r.last_error_code) + "</span>";
   out += "</td>";
   out += "<td class=\"code orders\">";
-  for (size_t i = 0; i < r.pending_orders.size(); ++i) out += (i ? "<br>" : "") + Escape(r.pending_orders[i]);
+  for (size_t i = 0; i < r.pending_orders.size(); ++i)
+    out += (i ? "<br>" : "") + Escape(r.pending_orders[i]);
   out += "</td></tr>\n";
 }
 
@@ -173,8 +195,10 @@ void Resources(std::string& out, const StackStatus& s) {
     out += "<p class=\"muted\" id=\"no-resources\">No resources yet.</p>\n";
     return;
   }
-  out += "<table id=\"resources\"><thead><tr><th>Resource</th><th>Condition</th><th>Desired / observed</th>"
-         "<th>Waiting</th><th>Last error</th><th>Pending orders</th></tr></thead>\n<tbody>\n";
+  out +=
+      "<table id=\"resources\"><thead><tr><th>Resource</th><th>Condition</th><th>Desired / "
+      "observed</th>"
+      "<th>Waiting</th><th>Last error</th><th>Pending orders</th></tr></thead>\n<tbody>\n";
   for (const ResourceStatus& r : s.resources) ResourceRow(out, r);
   out += "</tbody></table>\n";
 }
@@ -188,8 +212,9 @@ void Events(std::string& out, const StackStatus& s) {
   out += "<ol class=\"events\" id=\"events\">\n";
   // The model keeps the newest last; a person wants it first.
   for (auto it = s.events.rbegin(); it != s.events.rend(); ++it) {
-    out += "<li data-kind=\"" + Escape(it->kind) + "\"><span class=\"muted\">" + Escape(WhenText(it->at, "")) +
-           "</span> <strong>" + Escape(it->kind) + "</strong> " + Escape(it->message) + "</li>\n";
+    out += "<li data-kind=\"" + Escape(it->kind) + "\"><span class=\"muted\">" +
+           Escape(WhenText(it->at, "")) + "</span> <strong>" + Escape(it->kind) + "</strong> " +
+           Escape(it->message) + "</li>\n";
   }
   out += "</ol>\n";
 }
@@ -234,7 +259,8 @@ std::string StatusHtml(const StackStatus& s, int refresh_seconds) {
   out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   out += "<meta http-equiv=\"refresh\" content=\"" + std::to_string(refresh_seconds) + "\">\n";
   out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  out += "<title>reconciler: " + Escape(s.stack) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
+  out += "<title>reconciler: " + Escape(s.stack) + "</title>\n<style>" + kStyle +
+         "</style>\n</head>\n<body>\n";
   out += "<header>\n<h1 id=\"stack\">" + Escape(s.stack) + "</h1>\n";
   Facts(out, s);
   out += "</header>\n<main>\n";

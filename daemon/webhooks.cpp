@@ -19,14 +19,16 @@ constexpr size_t kRememberedDeliveries = 1000;
 bool SameNameIgnoringCase(const std::string& a, const std::string& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
       return false;
     }
   }
   return true;
 }
 
-std::optional<std::string> Header(const std::map<std::string, std::string>& headers, const std::string& name) {
+std::optional<std::string> Header(const std::map<std::string, std::string>& headers,
+                                  const std::string& name) {
   for (const auto& [key, value] : headers) {
     if (SameNameIgnoringCase(key, name)) return value;
   }
@@ -50,7 +52,8 @@ WebhookVerdict Verdict(int http_status, std::string result, bool trigger = false
 
 // "sha256=<hex>" carrying the HMAC of `body`. A missing header is "unsigned" so the metrics
 // tell a misconfigured sender from a forger.
-std::optional<WebhookVerdict> CheckSha256Header(const std::optional<std::string>& header, const std::string& secret,
+std::optional<WebhookVerdict> CheckSha256Header(const std::optional<std::string>& header,
+                                                const std::string& secret,
                                                 const std::string& body) {
   if (!header) return Verdict(401, "unsigned");
   static const std::string kPrefix = "sha256=";
@@ -68,8 +71,8 @@ std::optional<WebhookVerdict> CheckSha256Header(const std::optional<std::string>
 std::string HmacSha256Hex(const std::string& key, const std::string& body) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
-       body.size(), mac, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
   return HexEncode(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
@@ -81,9 +84,11 @@ bool ConstantTimeEquals(const std::string& a, const std::string& b) {
 
 WebhookVerifier::WebhookVerifier(std::string secret) : secret_(std::move(secret)) {}
 
-WebhookVerdict WebhookVerifier::Check(const std::string& source, const std::map<std::string, std::string>& headers,
+WebhookVerdict WebhookVerifier::Check(const std::string& source,
+                                      const std::map<std::string, std::string>& headers,
                                       const std::string& body) {
-  if (source != "github" && source != "gitlab" && source != "generic") return Verdict(404, "unknown-source");
+  if (source != "github" && source != "gitlab" && source != "generic")
+    return Verdict(404, "unknown-source");
   // Size first: verifying costs a pass over the body, and a refusal must not depend on it.
   if (body.size() > kMaxWebhookBody) return Verdict(413, "too-large");
   if (secret_.empty()) return Verdict(401, "no-secret");
@@ -92,12 +97,14 @@ WebhookVerdict WebhookVerifier::Check(const std::string& source, const std::map<
     std::optional<std::string> token = Header(headers, "X-Gitlab-Token");
     if (!token) return Verdict(401, "unsigned");
     // Digests first, so the comparison takes the same time whatever the token's length.
-    if (!ConstantTimeEquals(Sha256Hex(*token), Sha256Hex(secret_))) return Verdict(401, "bad-signature");
+    if (!ConstantTimeEquals(Sha256Hex(*token), Sha256Hex(secret_)))
+      return Verdict(401, "bad-signature");
     return Verdict(202, "accepted", true);
   }
 
   if (source == "generic") {
-    if (auto refused = CheckSha256Header(Header(headers, "X-Signature"), secret_, body)) return *refused;
+    if (auto refused = CheckSha256Header(Header(headers, "X-Signature"), secret_, body))
+      return *refused;
     return Verdict(202, "accepted", true);
   }
 
@@ -107,7 +114,8 @@ WebhookVerdict WebhookVerifier::Check(const std::string& source, const std::map<
 
   // Deliveries are remembered only once signed, so nobody without the secret can fill the
   // memory with ids and shut out a genuine delivery.
-  if (std::optional<std::string> delivery = Header(headers, "X-GitHub-Delivery"); delivery && !delivery->empty()) {
+  if (std::optional<std::string> delivery = Header(headers, "X-GitHub-Delivery");
+      delivery && !delivery->empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     if (deliveries_.count(*delivery)) return Verdict(200, "replayed");
     deliveries_.insert(*delivery);
@@ -117,7 +125,8 @@ WebhookVerdict WebhookVerifier::Check(const std::string& source, const std::map<
       delivery_order_.pop_front();
     }
   }
-  if (std::optional<std::string> event = Header(headers, "X-GitHub-Event"); event && *event == "ping") {
+  if (std::optional<std::string> event = Header(headers, "X-GitHub-Event");
+      event && *event == "ping") {
     return Verdict(200, "ping");
   }
   return Verdict(202, "accepted", true);

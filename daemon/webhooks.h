@@ -26,7 +26,9 @@ struct WebhookVerdict {
   int http_status = 401;  // 200, 202, 401, 404, 413
   bool trigger = false;   // start a pass
   std::string body;       // the answer's body (JSON), never echoing the secret
-  std::string result;     // for metrics and logs: "accepted", "ping", "replayed", "unsigned", "bad-signature", "too-large", ...
+  // For metrics and logs, one of: "accepted" (202), "ping", "replayed" (200), "unsigned",
+  // "bad-signature", "sha1-refused", "no-secret" (401), "too-large" (413), "unknown-source" (404).
+  std::string result;
 };
 
 class WebhookVerifier {

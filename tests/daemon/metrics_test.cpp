@@ -5,6 +5,7 @@
 #include "daemon/metrics.h"
 
 #include <doctest/doctest.h>
+#include <httplib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "daemon/http_server.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -39,7 +41,8 @@ const std::map<std::string, std::string> kFamilies = {
 // message, when it does not parse; returns family name -> family.
 std::map<std::string, nlohmann::json> ParseWithPrometheusClient(const std::string& text) {
   REQUIRE_MESSAGE(std::filesystem::exists(kPython),
-                  "/usr/bin/python3 is missing: install python3 and python3-prometheus-client (scripts/setup.sh test)");
+                  "/usr/bin/python3 is missing: install python3 and python3-prometheus-client "
+                  "(scripts/setup.sh test)");
   TempDir dir("metrics");
   std::string file = dir.Write("metrics.txt", text);
   ProcessResult r = RunProcess({kPython, SourcePath("tests/daemon/parse_prometheus.py"), file});
@@ -73,7 +76,8 @@ void CheckAllFamilies(const std::map<std::string, nlohmann::json>& families) {
 }
 
 // The value of the sample called `name` whose labels are exactly `labels`; fails when absent.
-double SampleValue(const nlohmann::json& family, const std::string& name, const nlohmann::json& labels) {
+double SampleValue(const nlohmann::json& family, const std::string& name,
+                   const nlohmann::json& labels) {
   for (const nlohmann::json& s : family["samples"]) {
     if (s["name"] == name && s["labels"] == labels) return s["value"].get<double>();
   }
@@ -84,24 +88,31 @@ double SampleValue(const nlohmann::json& family, const std::string& name, const 
 TEST_CASE("daemon metrics: an empty registry parses, with every family and zero gauges") {
   auto families = ParseWithPrometheusClient(Metrics().Render());
   CheckAllFamilies(families);
-  CHECK(SampleValue(families["reconciler_orders_pending"], "reconciler_orders_pending", nlohmann::json::object()) == 0);
-  CHECK(SampleValue(families["reconciler_paused"], "reconciler_paused", nlohmann::json::object()) == 0);
+  CHECK(SampleValue(families["reconciler_orders_pending"], "reconciler_orders_pending",
+                    nlohmann::json::object()) == 0);
+  CHECK(SampleValue(families["reconciler_paused"], "reconciler_paused", nlohmann::json::object()) ==
+        0);
   CHECK(SampleValue(families["reconciler_drift_detected"], "reconciler_drift_detected_total",
                     nlohmann::json::object()) == 0);
   const nlohmann::json& h = families["reconciler_reconcile_duration_seconds"];
-  CHECK(SampleValue(h, "reconciler_reconcile_duration_seconds_count", nlohmann::json::object()) == 0);
+  CHECK(SampleValue(h, "reconciler_reconcile_duration_seconds_count", nlohmann::json::object()) ==
+        0);
   CHECK(SampleValue(h, "reconciler_reconcile_duration_seconds_bucket", {{"le", "+Inf"}}) == 0);
   CHECK(families["reconciler_resources"]["samples"].empty());
 }
 
-TEST_CASE("daemon metrics: every family parses with prometheus_client, values and hostile labels intact") {
+TEST_CASE(
+    "daemon metrics: every family parses with prometheus_client, values and hostile labels "
+    "intact") {
   Metrics m;
   m.CountReconcile("success");
   m.CountReconcile("success");
   m.CountReconcile("error");
   for (double s : {0.01, 0.05, 0.3, 4.0, 301.0}) m.ObserveReconcileSeconds(s);
   const std::string hostile = "a \"quoted\" back\\slash\nnew line";
-  m.SetResources({{{"ReadOnlyInstance", "Ready"}, 3}, {{"ReadOnlyGroup", "Retrying"}, 1}, {{hostile, "Failed"}, 2}});
+  m.SetResources({{{"ReadOnlyInstance", "Ready"}, 3},
+                  {{"ReadOnlyGroup", "Retrying"}, 1},
+                  {{hostile, "Failed"}, 2}});
   m.CountApiCall("CreateReadOnlyDBInstance", "ok");
   m.CountApiCall("CreateReadOnlyDBInstance", "ok");
   m.CountApiCall("DescribeDBInstances", "RequestLimitExceeded");
@@ -118,21 +129,28 @@ TEST_CASE("daemon metrics: every family parses with prometheus_client, values an
   CheckAllFamilies(families);
   const nlohmann::json none = nlohmann::json::object();
 
-  CHECK(SampleValue(families["reconciler_reconcile"], "reconciler_reconcile_total", {{"result", "success"}}) == 2);
-  CHECK(SampleValue(families["reconciler_reconcile"], "reconciler_reconcile_total", {{"result", "error"}}) == 1);
+  CHECK(SampleValue(families["reconciler_reconcile"], "reconciler_reconcile_total",
+                    {{"result", "success"}}) == 2);
+  CHECK(SampleValue(families["reconciler_reconcile"], "reconciler_reconcile_total",
+                    {{"result", "error"}}) == 1);
 
   const nlohmann::json& res = families["reconciler_resources"];
-  CHECK(SampleValue(res, "reconciler_resources", {{"kind", "ReadOnlyInstance"}, {"condition", "Ready"}}) == 3);
-  CHECK(SampleValue(res, "reconciler_resources", {{"kind", "ReadOnlyGroup"}, {"condition", "Retrying"}}) == 1);
-  CHECK(SampleValue(res, "reconciler_resources", {{"kind", hostile}, {"condition", "Failed"}}) == 2);
+  CHECK(SampleValue(res, "reconciler_resources",
+                    {{"kind", "ReadOnlyInstance"}, {"condition", "Ready"}}) == 3);
+  CHECK(SampleValue(res, "reconciler_resources",
+                    {{"kind", "ReadOnlyGroup"}, {"condition", "Retrying"}}) == 1);
+  CHECK(SampleValue(res, "reconciler_resources", {{"kind", hostile}, {"condition", "Failed"}}) ==
+        2);
 
   const nlohmann::json& api = families["reconciler_api_calls"];
-  CHECK(SampleValue(api, "reconciler_api_calls_total", {{"action", "CreateReadOnlyDBInstance"}, {"code", "ok"}}) == 2);
+  CHECK(SampleValue(api, "reconciler_api_calls_total",
+                    {{"action", "CreateReadOnlyDBInstance"}, {"code", "ok"}}) == 2);
   CHECK(SampleValue(api, "reconciler_api_calls_total",
                     {{"action", "DescribeDBInstances"}, {"code", "RequestLimitExceeded"}}) == 1);
 
   CHECK(SampleValue(families["reconciler_orders_pending"], "reconciler_orders_pending", none) == 4);
-  CHECK(SampleValue(families["reconciler_drift_detected"], "reconciler_drift_detected_total", none) == 5);
+  CHECK(SampleValue(families["reconciler_drift_detected"], "reconciler_drift_detected_total",
+                    none) == 5);
   CHECK(SampleValue(families["reconciler_last_success_timestamp_seconds"],
                     "reconciler_last_success_timestamp_seconds", none) == 1764720000);
   CHECK(SampleValue(families["reconciler_paused"], "reconciler_paused", none) == 1);
@@ -140,7 +158,8 @@ TEST_CASE("daemon metrics: every family parses with prometheus_client, values an
                     {{"source", "github"}, {"result", "bad-signature"}}) == 2);
 }
 
-TEST_CASE("daemon metrics: the pass-duration histogram is cumulative, ends in +Inf, with sum and count") {
+TEST_CASE(
+    "daemon metrics: the pass-duration histogram is cumulative, ends in +Inf, with sum and count") {
   Metrics m;
   for (double s : {0.01, 0.05, 0.3, 4.0, 4.5, 301.0}) m.ObserveReconcileSeconds(s);
   auto families = ParseWithPrometheusClient(m.Render());
@@ -174,7 +193,8 @@ TEST_CASE("daemon metrics: the pass-duration histogram is cumulative, ends in +I
   CHECK(count_at(5) == 5);
   CHECK(count_at(300) == 5);
   CHECK(buckets.back().second == 6);
-  CHECK(SampleValue(h, "reconciler_reconcile_duration_seconds_count", nlohmann::json::object()) == 6);
+  CHECK(SampleValue(h, "reconciler_reconcile_duration_seconds_count", nlohmann::json::object()) ==
+        6);
   CHECK(SampleValue(h, "reconciler_reconcile_duration_seconds_sum", nlohmann::json::object()) ==
         doctest::Approx(0.01 + 0.05 + 0.3 + 4.0 + 4.5 + 301.0));
 }
@@ -183,11 +203,14 @@ TEST_CASE("daemon metrics: label values are escaped in the text itself") {
   Metrics m;
   m.CountWebhook("gi\"t\\hub\nx", "accepted");
   std::string text = m.Render();
-  CHECK(text.find(R"(reconciler_webhooks_total{source="gi\"t\\hub\nx",result="accepted"} 1)") != std::string::npos);
+  CHECK(text.find(R"(reconciler_webhooks_total{source="gi\"t\\hub\nx",result="accepted"} 1)") !=
+        std::string::npos);
   // Every family is introduced by HELP then TYPE.
-  for (const char* name : {"reconciler_reconcile_total", "reconciler_reconcile_duration_seconds", "reconciler_resources",
-                           "reconciler_api_calls_total", "reconciler_orders_pending", "reconciler_drift_detected_total",
-                           "reconciler_last_success_timestamp_seconds", "reconciler_paused", "reconciler_webhooks_total"}) {
+  for (const char* name :
+       {"reconciler_reconcile_total", "reconciler_reconcile_duration_seconds",
+        "reconciler_resources", "reconciler_api_calls_total", "reconciler_orders_pending",
+        "reconciler_drift_detected_total", "reconciler_last_success_timestamp_seconds",
+        "reconciler_paused", "reconciler_webhooks_total"}) {
     INFO(name);
     size_t help = text.find(std::string("# HELP ") + name + " ");
     size_t type = text.find(std::string("# TYPE ") + name + " ");
@@ -209,8 +232,8 @@ TEST_CASE("daemon metrics: SetResources replaces the previous counts; counters n
   CHECK(res["samples"][0]["labels"]["condition"] == "Ready");
   CHECK(SampleValue(families["reconciler_drift_detected"], "reconciler_drift_detected_total",
                     nlohmann::json::object()) == 0);
-  CHECK(SampleValue(families["reconciler_reconcile_duration_seconds"], "reconciler_reconcile_duration_seconds_count",
-                    nlohmann::json::object()) == 0);
+  CHECK(SampleValue(families["reconciler_reconcile_duration_seconds"],
+                    "reconciler_reconcile_duration_seconds_count", nlohmann::json::object()) == 0);
 }
 
 TEST_CASE("daemon metrics: concurrent writers lose no counts") {
@@ -227,8 +250,32 @@ TEST_CASE("daemon metrics: concurrent writers lose no counts") {
   }
   for (std::thread& t : threads) t.join();
   std::string text = m.Render();
-  CHECK(text.find(R"(reconciler_api_calls_total{action="DescribeDBInstances",code="ok"} 4000)") != std::string::npos);
+  CHECK(text.find(R"(reconciler_api_calls_total{action="DescribeDBInstances",code="ok"} 4000)") !=
+        std::string::npos);
   CHECK(text.find("reconciler_reconcile_duration_seconds_count 4000\n") != std::string::npos);
+}
+
+TEST_CASE("daemon metrics: /metrics as served over HTTP parses with prometheus_client") {
+  Metrics m;
+  m.CountReconcile("success");
+  m.ObserveReconcileSeconds(1.5);
+  m.CountWebhook("github", "accepted");
+  daemon::HttpServer server;
+  daemon::HttpHandlers handlers;
+  handlers.metrics = &m;
+  REQUIRE(server.Start("127.0.0.1:0", handlers).ok());
+  httplib::Client c("127.0.0.1", server.port());
+  auto r = c.Get("/metrics");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  auto families = ParseWithPrometheusClient(r->body);
+  CheckAllFamilies(families);
+  CHECK(SampleValue(families["reconciler_reconcile_duration_seconds"],
+                    "reconciler_reconcile_duration_seconds_sum", nlohmann::json::object()) == 1.5);
+  CHECK(SampleValue(families["reconciler_webhooks"], "reconciler_webhooks_total",
+                    {{"source", "github"}, {"result", "accepted"}}) == 1);
+  server.Stop();
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ using daemon::ResourceStatus;
 using daemon::StackEvent;
 using daemon::StackStatus;
 
-const std::string kHostileError = "<script>document.title='pwned'</script><img src=x onerror=alert(1)> & \"more\"";
+const std::string kHostileError =
+    "<script>document.title='pwned'</script><img src=x onerror=alert(1)> & \"more\"";
 
 ResourceStatus Resource(std::string key, int64_t desired, int64_t observed, Condition condition) {
   ResourceStatus r;
@@ -80,12 +81,14 @@ StackStatus SampleStatus() {
   failed.last_error_code = "InvalidParameterValue.BadSpec";
 
   s.resources = {ready, retrying, blocked, failed};
-  s.events = {StackEvent{1764720000, "applied", "created ReadOnlyInstance/reports-2 (count 1 -> 2)"},
-              StackEvent{1764723600, "terminal", "ReadOnlyInstance/old: <b>spec not sold</b>"}};
+  s.events = {
+      StackEvent{1764720000, "applied", "created ReadOnlyInstance/reports-2 (count 1 -> 2)"},
+      StackEvent{1764723600, "terminal", "ReadOnlyInstance/old: <b>spec not sold</b>"}};
   return s;
 }
 
-TEST_CASE("daemon status page: /status JSON carries every field, camelCase, times also as UTC text") {
+TEST_CASE(
+    "daemon status page: /status JSON carries every field, camelCase, times also as UTC text") {
   StackStatus s = SampleStatus();
   nlohmann::json j = daemon::StatusJson(s);
   CHECK(j["stack"] == s.stack);
@@ -146,7 +149,8 @@ TEST_CASE("daemon status page: the HTML escapes every text and marks each resour
   CHECK(html.find("<meta http-equiv=\"refresh\" content=\"7\">") != std::string::npos);
   CHECK(html.find("<script") == std::string::npos);
   CHECK(html.find("<img") == std::string::npos);
-  CHECK(html.find("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt; "
+  CHECK(html.find("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;&lt;img src=x "
+                  "onerror=alert(1)&gt; "
                   "&amp; &quot;more&quot;") != std::string::npos);
   CHECK(html.find("<title>reconciler: prod &lt;east&gt;</title>") != std::string::npos);
   CHECK(html.find("&lt;b&gt;spec not sold&lt;/b&gt;") != std::string::npos);
@@ -177,10 +181,12 @@ std::string RowOf(const std::string& dom, const std::string& escaped_key) {
   return dom.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
-TEST_CASE("daemon status page: headless Chromium shows every resource and runs no injected script") {
+TEST_CASE(
+    "daemon status page: headless Chromium shows every resource and runs no injected script") {
   const std::string chromium = "/usr/bin/chromium";
-  REQUIRE_MESSAGE(std::filesystem::exists(chromium),
-                  "Chromium is not installed at /usr/bin/chromium; `scripts/setup.sh test` installs it");
+  REQUIRE_MESSAGE(
+      std::filesystem::exists(chromium),
+      "Chromium is not installed at /usr/bin/chromium; `scripts/setup.sh test` installs it");
 
   StackStatus status = SampleStatus();
   daemon::Metrics metrics;
@@ -194,9 +200,9 @@ TEST_CASE("daemon status page: headless Chromium shows every resource and runs n
   REQUIRE(server.Start("127.0.0.1:0", handlers).ok());
 
   TempDir profile("chromium");
-  Child browser({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--user-data-dir=" + profile.str(), "--dump-dom",
+  Child browser({chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--user-data-dir=" + profile.str(), "--dump-dom",
                  "http://127.0.0.1:" + std::to_string(server.port()) + "/"},
                 {"HOME=" + profile.str()});
   bool ended = browser.WaitForEnd(std::chrono::steady_clock::now() + std::chrono::seconds(60));
@@ -215,8 +221,10 @@ TEST_CASE("daemon status page: headless Chromium shows every resource and runs n
     std::string row = RowOf(dom, escaped_key);
     REQUIRE_FALSE(row.empty());
     CHECK(row.find(escaped_key + "</td>") != std::string::npos);  // the key shown as text
-    CHECK(row.find(std::string(">") + daemon::ConditionName(res.condition) + "<") != std::string::npos);
-    CHECK(row.find(std::to_string(res.desired) + " / " + std::to_string(res.observed)) != std::string::npos);
+    CHECK(row.find(std::string(">") + daemon::ConditionName(res.condition) + "<") !=
+          std::string::npos);
+    CHECK(row.find(std::to_string(res.desired) + " / " + std::to_string(res.observed)) !=
+          std::string::npos);
     if (!res.last_error_code.empty()) CHECK(row.find(res.last_error_code) != std::string::npos);
   }
   CHECK(RowOf(dom, "ReadOnlyInstance/analytics").find("20261203000001") != std::string::npos);
@@ -224,8 +232,8 @@ TEST_CASE("daemon status page: headless Chromium shows every resource and runs n
   // The hostile text is text: no element came of it, and it did not run.
   CHECK(dom.find("<script") == std::string::npos);
   CHECK(dom.find("<img") == std::string::npos);
-  CHECK(dom.find("&lt;script&gt;document.title='pwned'&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;") !=
-        std::string::npos);
+  CHECK(dom.find("&lt;script&gt;document.title='pwned'&lt;/script&gt;&lt;img src=x "
+                 "onerror=alert(1)&gt;") != std::string::npos);
   CHECK(dom.find("<title>reconciler: prod &lt;east&gt;</title>") != std::string::npos);
   CHECK(dom.find("pwned</title>") == std::string::npos);
   CHECK(dom.find("http-equiv=\"refresh\" content=\"30\"") != std::string::npos);
