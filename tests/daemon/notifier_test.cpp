@@ -3,12 +3,17 @@
 
 #include "daemon/notifier.h"
 
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <deque>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/loopback_server.h"
@@ -84,6 +89,32 @@ struct Rig {
     std::lock_guard<std::mutex> lock(log_mu);
     return log;
   }
+};
+
+// A loopback port that refuses connections: bound without listening, and kept bound so
+// nobody else takes it for the length of the test.
+class ClosedPort {
+ public:
+  ClosedPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("cannot reserve a loopback port");
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~ClosedPort() { close(fd_); }
+  ClosedPort(const ClosedPort&) = delete;
+  ClosedPort& operator=(const ClosedPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
 };
 
 Notice Drift(const std::string& detail = "tag team: cloud has \"ops\", spec has \"data\"") {
@@ -255,11 +286,8 @@ TEST_CASE("daemon notifier: a receiver that always fails drops the notice after 
 }
 
 TEST_CASE("daemon notifier: an unreachable receiver is a failure, logged by its origin only") {
-  std::string url;
-  {
-    LoopbackServer closed;  // bound and released: nothing listens on the port afterwards
-    url = closed.url();
-  }
+  ClosedPort closed;
+  const std::string url = "http://127.0.0.1:" + std::to_string(closed.port());
   FakeClock clock;
   std::vector<std::string> log;
   std::mutex mu;
