@@ -135,7 +135,7 @@ class PreReceive {
       planned.project.state = "sqlite:" + (fs::path(scratch.path()) / "state.db").string();
     }
     Result<Plan> plan =
-        PlanDesiredState(planned, stack_dir, {{}, options_.insecure_endpoint, stack_dir != scratch.path()});
+        PlanDesiredState(planned, stack_dir, {{}, options_.insecure_endpoint, stack_dir == scratch.path()});
     if (!plan.ok()) {
       return Reject(what, "cannot plan: " + plan.status().message() +
                               " (a hook installed with --no-preflight validates the specs only)");
