@@ -6,9 +6,12 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "state/sqlite/sqlite_state_store.h"
+#include "state/state_store.h"
 #include "tests/gitops/git_rig.h"
 #include "tests/support/emulator_fixture.h"
 #include "tests/support/engine_fixture.h"
@@ -172,8 +175,44 @@ TEST_CASE("hook: pre-receive plans with preflight and refuses a push the cloud w
   ProcessResult rejected = rig.Push("main", cloud);
   INFO(rejected.err);
   CHECK(rejected.exit_code != 0);
-  CHECK(Has(rejected.err, "push rejected: " + bad.substr(0, 7) + " main: "));
+  CHECK(Has(rejected.err, "preflight failed: ResourceNotFound.InstanceNotFoundError: The instance `postgres-nosuch01`"));
+  CHECK(Has(rejected.err, "push rejected: " + bad.substr(0, 7) + " main: 1 change fails preflight"));
   CHECK(rig.OriginRef("refs/heads/main") == good);
+
+  // With --workdir the plan reads the daemon's state, kept for its stack dir <workdir>/checkout.
+  const std::string workdir = (rig.dir.path() / "daemon").string();
+  rig.InstallHook("pre-receive", HookScript("pre-receive --branch main --workdir " + workdir));
+  rig.Write("replicas.yaml", ReplicaYaml("reports", 3));
+  rig.Commit("three replicas");
+  ProcessResult no_state = rig.Push("main", cloud);
+  INFO(no_state.err);
+  CHECK(no_state.exit_code == 0);
+  CHECK(Has(no_state.err, "no state at " + workdir + "/checkout/.reconciler/state.db yet"));
+  CHECK_FALSE(std::filesystem::exists(workdir));  // read, never created
+  {
+    SystemClock clock;
+    auto store = OpenSqliteStateStore(workdir + "/checkout/.reconciler/state.db", &clock);
+    REQUIRE(store.ok());
+    Operation op;
+    op.id = "op-refused00001";
+    op.resource_key = "ReadOnlyInstance/reports";
+    op.kind = OperationKind::kCreateReplicas;
+    op.region = "ap-beijing";
+    op.request_json = "{}";
+    op.expected = 2;
+    op.attempts = op.settled = 1;
+    op.phase = Phase::kFailed;
+    op.error_code = "OperationDenied.InsufficientBalanceError";
+    op.error = "refused";
+    REQUIRE((*store)->PutOperation(op, "refused").ok());
+  }
+  rig.Write("replicas.yaml", ReplicaYaml("reports", 4));
+  rig.Commit("four replicas");
+  ProcessResult with_state = rig.Push("main", cloud);
+  INFO(with_state.err);
+  CHECK(with_state.exit_code == 0);  // a held purchase is the daemon's to follow, not the pusher's
+  CHECK_FALSE(Has(with_state.err, "no state at"));
+  CHECK(Has(with_state.err, "op-refused00001"));  // the daemon's failed purchase, from its state
   // Only dry runs and reads reached the cloud.
   nlohmann::json creates = emu.Calls("CreateReadOnlyDBInstance");
   CHECK(creates["total"].get<int>() >= 1);
