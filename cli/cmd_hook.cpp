@@ -111,29 +111,30 @@ class PreReceive {
     return false;
   }
 
-  // Plans as `reconciler plan` does, against the daemon's state when there is any. The daemon
-  // in git mode keeps its stack directory at <workdir>/checkout, and the project's state URL
-  // is resolved from there; the state is only read, never created.
-  bool PlanAndCheck(const std::string& what, const specs::DesiredState& desired) {
-    ScratchDir scratch;
-    std::string stack_dir;
-    specs::DesiredState planned = desired;
+  // The stack directory whose state the plan reads: the daemon's, <workdir>/checkout (where
+  // the daemon in git mode keeps its stack, and from where the project's state URL is
+  // resolved) when it has a state file; else `scratch`, with the state moved into it, so the
+  // plan is made as if nothing had been applied. The daemon's state is only read.
+  std::string StackDirForPlan(const ScratchDir& scratch, specs::DesiredState* desired) {
     if (!options_.workdir.empty()) {
-      stack_dir = (fs::path(options_.workdir) / "checkout").string();
-      Result<std::string> state = StatePath(stack_dir, desired.project);
+      const std::string daemon = (fs::path(options_.workdir) / "checkout").string();
+      Result<std::string> state = StatePath(daemon, desired->project);
       std::error_code ec;
-      if (state.ok() && !fs::exists(*state, ec)) {
-        io_.err << "no state at " << *state << " yet: planning as if nothing had been applied\n";
-        stack_dir.clear();
-      }
+      if (!state.ok() || fs::exists(*state, ec)) return daemon;  // a bad state URL is OpenStack's to report
+      io_.err << "no state at " << *state << " yet: planning as if nothing had been applied\n";
     } else {
       io_.err << "no --workdir: planning with no recorded state\n";
     }
-    if (stack_dir.empty()) {
-      if (scratch.path().empty()) return Reject(what, "cannot create a scratch directory to plan in");
-      stack_dir = scratch.path();
-      planned.project.state = "sqlite:" + (fs::path(scratch.path()) / "state.db").string();
-    }
+    desired->project.state = "sqlite:" + (fs::path(scratch.path()) / "state.db").string();
+    return scratch.path();
+  }
+
+  // Plans as `reconciler plan` does (preflight included) and prints the plan.
+  bool PlanAndCheck(const std::string& what, const specs::DesiredState& desired) {
+    ScratchDir scratch;
+    if (scratch.path().empty()) return Reject(what, "cannot create a scratch directory to plan in");
+    specs::DesiredState planned = desired;
+    const std::string stack_dir = StackDirForPlan(scratch, &planned);
     Result<Plan> plan =
         PlanDesiredState(planned, stack_dir, {{}, options_.insecure_endpoint, stack_dir == scratch.path()});
     if (!plan.ok()) {

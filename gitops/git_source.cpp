@@ -3,6 +3,7 @@
 #include <git2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -47,6 +48,17 @@ std::string LastError() {
 // A failed libgit2 call as a Status: "not found" is the one answer callers branch on.
 Status GitStatus(int rc, const std::string& context) {
   return Status(rc == GIT_ENOTFOUND ? Code::kNotFound : Code::kInternal, context + ": " + LastError());
+}
+
+// `url` fit for a message or a log: credentials written into it ("https://user:token@host/")
+// are replaced by "***".
+std::string Redacted(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t host = scheme + 3;
+  const size_t at = url.find('@', host);
+  if (at == std::string::npos || at > url.find('/', host)) return url;
+  return url.substr(0, host) + "***" + url.substr(at);
 }
 
 std::string ShortId(const std::string& id) { return id.substr(0, 7); }
@@ -140,18 +152,18 @@ class TreeReader {
     // Every entry named like a spec file must be one: skipping it would make its resources
     // look deleted, and the plan would orphan them.
     std::vector<std::pair<std::string, const git_tree_entry*>> specs;
+    size_t named = 0;
     const size_t count = git_tree_entrycount(tree);
     for (size_t i = 0; i < count; ++i) {
       const git_tree_entry* entry = git_tree_entry_byindex(tree, i);
       const std::string name = git_tree_entry_name(entry);
       if (!IsSpecName(name)) continue;
-      if (specs.size() + named_not_blob_ + 1 > limits_.max_files) {
+      if (++named > limits_.max_files) {
         out_->read_errors.Error({out_->dir, 0, 0}, "the stack holds more than " + std::to_string(limits_.max_files) +
                                                        " spec files, the limit");
         return;
       }
       if (std::string why = NotABlob(entry); !why.empty()) {
-        ++named_not_blob_;
         out_->read_errors.Error({DisplayPath(path, name), 0, 0}, why + ", not a spec file");
         continue;
       }
@@ -199,14 +211,12 @@ class TreeReader {
   const specs::ParseLimits& limits_;
   specs::StackSource* out_;
   size_t budget_;
-  size_t named_not_blob_ = 0;
 };
 
 }  // namespace
 
 struct Repository::Impl {
   RepoPtr repo;
-  std::string url;  // origin's, for messages; empty when not a mirror
 };
 
 Repository::Repository() : impl_(std::make_unique<Impl>()) {}
@@ -230,7 +240,6 @@ Result<Repository> Repository::OpenMirror(const std::string& url, const std::str
                                        "); the daemon keeps its own mirror there: choose an empty or new directory");
   }
   out.impl_->repo.reset(raw);
-  out.impl_->url = url;
   git_remote* remote_raw = nullptr;
   int rc = git_remote_lookup(&remote_raw, raw, kRemote);
   if (rc == GIT_ENOTFOUND) rc = git_remote_create(&remote_raw, raw, kRemote, url.c_str());
@@ -238,8 +247,8 @@ Result<Repository> Repository::OpenMirror(const std::string& url, const std::str
   RemotePtr remote(remote_raw);
   const char* origin = git_remote_url(remote.get());
   if (!origin || url != origin) {
-    return Status(Code::kConflict, "the mirror in " + dir + " follows " + (origin ? origin : "(no URL)") + ", not " +
-                                       url + "; remove it or choose another directory");
+    return Status(Code::kConflict, "the mirror in " + dir + " follows " + (origin ? Redacted(origin) : "(no URL)") +
+                                       ", not " + Redacted(url) + "; remove it or choose another directory");
   }
   return out;
 }
@@ -275,6 +284,7 @@ Result<Commit> Repository::Fetch(const std::string& branch) {
     return GitStatus(rc, "the repository has no remote to fetch from");
   }
   RemotePtr remote(remote_raw);
+  const std::string url = Redacted(git_remote_url(remote.get()) ? git_remote_url(remote.get()) : kRemote);
   const std::string tracking = std::string("refs/remotes/") + kRemote + "/" + branch;
   std::string refspec = "+" + head + ":" + tracking;
   char* specs[] = {refspec.data()};
@@ -284,17 +294,17 @@ Result<Commit> Repository::Fetch(const std::string& branch) {
   options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
   options.proxy_opts.type = GIT_PROXY_AUTO;
   if (git_remote_fetch(remote.get(), &refspecs, &options, "reconciler: fetch") != 0) {
-    return Status(Code::kNotSent, "cannot fetch from " + impl_->url + ": " + LastError());
+    return Status(Code::kNotSent, "cannot fetch from " + url + ": " + LastError());
   }
   // A branch deleted upstream leaves its old tracking ref behind, so the remote's own list
   // (kept after the fetch disconnects) says whether the branch exists.
   const git_remote_head** heads = nullptr;
   size_t count = 0;
   if (git_remote_ls(&heads, &count, remote.get()) != 0) {
-    return Status(Code::kInternal, "cannot list the branches of " + impl_->url + ": " + LastError());
+    return Status(Code::kInternal, "cannot list the branches of " + url + ": " + LastError());
   }
   if (std::none_of(heads, heads + count, [&](const git_remote_head* h) { return head == h->name; })) {
-    return Status(Code::kNotFound, impl_->url + " has no branch \"" + branch + "\"");
+    return Status(Code::kNotFound, url + " has no branch \"" + branch + "\"");
   }
   git_oid oid;
   if (int rc = git_reference_name_to_id(&oid, impl_->repo.get(), tracking.c_str()); rc != 0) {

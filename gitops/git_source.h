@@ -40,7 +40,8 @@ class Repository {
 
   // The daemon's mirror of `url` in `dir` (created as a bare repository when absent; an
   // existing one must have `url` as its origin, else kConflict naming both; a directory
-  // that holds something else than a repository is kConflict too).
+  // that holds something else than a repository is kConflict too). Credentials written into
+  // a URL ("https://user:token@host/...") are shown as "***" in every message.
   static Result<Repository> OpenMirror(const std::string& url, const std::string& dir);
   // The repository the current process runs in as a git hook: GIT_DIR and the quarantine
   // variables (GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES) are honoured.

@@ -79,6 +79,15 @@ TEST_CASE("gitops: a mirror of another URL, or a directory that is not one, is a
   CHECK(other.status().message().find(rig.origin()) != std::string::npos);
   CHECK(other.status().message().find("/srv/git/other.git") != std::string::npos);
 
+  // Credentials written into a URL never reach a message.
+  const std::string secret_dir = (rig.dir.path() / "secret").string();
+  REQUIRE(Repository::OpenMirror("https://deploy:s3cr3t-token@git.example.invalid/infra.git", secret_dir).ok());
+  Result<Repository> redacted = Repository::OpenMirror("https://other:0ther-token@git.example.invalid/x.git", secret_dir);
+  REQUIRE_FALSE(redacted.ok());
+  CHECK(redacted.status().message().find("https://***@git.example.invalid/infra.git") != std::string::npos);
+  CHECK(redacted.status().message().find("https://***@git.example.invalid/x.git") != std::string::npos);
+  CHECK(redacted.status().message().find("token") == std::string::npos);
+
   const std::string busy = rig.dir.Write("busy/notes.txt", "not a repository");
   Result<Repository> not_repo = Repository::OpenMirror(rig.origin(), fs::path(busy).parent_path().string());
   REQUIRE_FALSE(not_repo.ok());
