@@ -93,7 +93,8 @@ class PreReceive {
     if (!tree.ok()) return Reject(what, tree.status().message());
     specs::LoadedStack stack = specs::LoadStack(tree->source);
     const std::string diagnostics = stack.RenderDiagnostics(false);
-    if (!diagnostics.empty()) io_.err << "commit " << what << " (" << tree->commit.subject << "):\n" << diagnostics;
+    if (!diagnostics.empty())
+      io_.err << "commit " << what << " (" << tree->commit.subject << "):\n" << diagnostics;
     if (!stack.ok()) {
       const size_t n = stack.diags.error_count();
       return Reject(what, std::to_string(n) + (n == 1 ? " error" : " errors") + " in the specs");
@@ -120,7 +121,8 @@ class PreReceive {
       const std::string daemon = (fs::path(options_.workdir) / "checkout").string();
       Result<std::string> state = StatePath(daemon, desired->project);
       std::error_code ec;
-      if (!state.ok() || fs::exists(*state, ec)) return daemon;  // a bad state URL is OpenStack's to report
+      if (!state.ok() || fs::exists(*state, ec))
+        return daemon;  // a bad state URL is OpenStack's to report
       io_.err << "no state at " << *state << " yet: planning as if nothing had been applied\n";
     } else {
       io_.err << "no --workdir: planning with no recorded state\n";
@@ -135,8 +137,8 @@ class PreReceive {
     if (scratch.path().empty()) return Reject(what, "cannot create a scratch directory to plan in");
     specs::DesiredState planned = desired;
     const std::string stack_dir = StackDirForPlan(scratch, &planned);
-    Result<Plan> plan =
-        PlanDesiredState(planned, stack_dir, {{}, options_.insecure_endpoint, stack_dir == scratch.path()});
+    Result<Plan> plan = PlanDesiredState(
+        planned, stack_dir, {{}, options_.insecure_endpoint, stack_dir == scratch.path()});
     if (!plan.ok()) {
       return Reject(what, "cannot plan: " + plan.status().message() +
                               " (a hook installed with --no-preflight validates the specs only)");
@@ -145,7 +147,8 @@ class PreReceive {
     size_t failed = 0;
     for (const Change& c : plan->changes) failed += c.preflight.state == PreflightState::kFailed;
     if (failed > 0) {
-      return Reject(what, std::to_string(failed) + (failed == 1 ? " change fails" : " changes fail") + " preflight");
+      return Reject(what, std::to_string(failed) +
+                              (failed == 1 ? " change fails" : " changes fail") + " preflight");
     }
     if (plan->HasErrors()) return Reject(what, "the plan cannot apply as it is (see above)");
     return true;
@@ -195,10 +198,12 @@ std::string Wake(const std::string& url) {
 
 // The push has happened whatever this does, so it never fails: a daemon it cannot reach
 // finds the commit at its next git poll.
-int RunPostReceive(const HookCommandOptions& options, const std::vector<RefUpdate>& updates, Io io) {
+int RunPostReceive(const HookCommandOptions& options, const std::vector<RefUpdate>& updates,
+                   Io io) {
   const std::string tracked = "refs/heads/" + options.branch;
   bool updated = false;
-  for (const RefUpdate& u : updates) updated = updated || (u.ref == tracked && u.new_id != kNoCommit);
+  for (const RefUpdate& u : updates)
+    updated = updated || (u.ref == tracked && u.new_id != kNoCommit);
   if (!updated) return kExitOk;
   if (std::string why = Wake(options.wake); !why.empty()) {
     io.err << "warning: could not wake the reconciler daemon at " << options.wake << ": " << why
@@ -214,8 +219,10 @@ int RunHookCommand(const HookCommandOptions& options, Io io) {
   std::vector<RefUpdate> updates;
   std::string bad;
   if (!ReadUpdates(in, &updates, &bad)) {
-    io.err << "reconciler hook " << options.which << ": stdin should hold \"<old> <new> <ref>\" lines as git gives "
-           << "them, got \"" << bad << "\"" << (options.which == "pre-receive" ? "; push rejected" : "") << "\n";
+    io.err << "reconciler hook " << options.which
+           << ": stdin should hold \"<old> <new> <ref>\" lines as git gives "
+           << "them, got \"" << bad << "\""
+           << (options.which == "pre-receive" ? "; push rejected" : "") << "\n";
     return options.which == "pre-receive" ? kExitError : kExitOk;
   }
   if (options.which == "pre-receive") return RunPreReceive(options, updates, io);

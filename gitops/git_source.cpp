@@ -47,7 +47,8 @@ std::string LastError() {
 
 // A failed libgit2 call as a Status: "not found" is the one answer callers branch on.
 Status GitStatus(int rc, const std::string& context) {
-  return Status(rc == GIT_ENOTFOUND ? Code::kNotFound : Code::kInternal, context + ": " + LastError());
+  return Status(rc == GIT_ENOTFOUND ? Code::kNotFound : Code::kInternal,
+                context + ": " + LastError());
 }
 
 // `url` fit for a message or a log: credentials written into it ("https://user:token@host/")
@@ -70,8 +71,9 @@ std::string Hex(const git_oid* oid) {
 }
 
 Result<git_oid> ParseId(const std::string& id) {
-  const bool hex = id.size() == GIT_OID_HEXSZ &&
-                   std::all_of(id.begin(), id.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+  const bool hex = id.size() == GIT_OID_HEXSZ && std::all_of(id.begin(), id.end(), [](char c) {
+                     return std::isxdigit(static_cast<unsigned char>(c));
+                   });
   git_oid oid;
   if (!hex || git_oid_fromstr(&oid, id.c_str()) != 0) {
     return Status(Code::kInvalidInput, "\"" + id + "\" is not a full commit id (40 hex digits)");
@@ -83,7 +85,8 @@ Result<CommitPtr> FindCommit(git_repository* repo, const std::string& id) {
   Result<git_oid> oid = ParseId(id);
   if (!oid.ok()) return oid.status();
   git_commit* raw = nullptr;
-  if (int rc = git_commit_lookup(&raw, repo, &*oid); rc != 0) return GitStatus(rc, "no commit " + id + " in the repository");
+  if (int rc = git_commit_lookup(&raw, repo, &*oid); rc != 0)
+    return GitStatus(rc, "no commit " + id + " in the repository");
   return CommitPtr(raw);
 }
 
@@ -101,7 +104,8 @@ std::string DisplayPath(const std::string& dir, const std::string& name) {
 
 bool IsSpecName(const std::string& name) {
   const std::string ext = fs::path(name).extension().string();
-  return !name.empty() && name[0] != '.' && (ext == ".yaml" || ext == ".yml") && name != specs::kProjectFile;
+  return !name.empty() && name[0] != '.' && (ext == ".yaml" || ext == ".yml") &&
+         name != specs::kProjectFile;
 }
 
 // Why a tree entry cannot be read as a file, or "" when it is a regular blob. A commit is
@@ -129,7 +133,8 @@ Result<std::string> NormalPath(const std::string& path) {
   while (!p.empty() && p.back() == '/') p.pop_back();
   if (p == ".") p.clear();
   if (!p.empty() && (p[0] == '/' || p == ".." || p.rfind("../", 0) == 0)) {
-    return Status(Code::kInvalidInput, "the stack's path \"" + path + "\" must be a folder inside the repository");
+    return Status(Code::kInvalidInput,
+                  "the stack's path \"" + path + "\" must be a folder inside the repository");
   }
   return p;
 }
@@ -137,7 +142,8 @@ Result<std::string> NormalPath(const std::string& path) {
 // Reads the files of one tree into a StackSource under the directory loader's limits.
 class TreeReader {
  public:
-  TreeReader(git_repository* repo, git_odb* odb, const specs::ParseLimits& limits, specs::StackSource* out)
+  TreeReader(git_repository* repo, git_odb* odb, const specs::ParseLimits& limits,
+             specs::StackSource* out)
       : repo_(repo), odb_(odb), limits_(limits), out_(out), budget_(limits.max_total_bytes) {}
 
   void Read(const git_tree* tree, const std::string& path) {
@@ -159,7 +165,8 @@ class TreeReader {
       const std::string name = git_tree_entry_name(entry);
       if (!IsSpecName(name)) continue;
       if (++named > limits_.max_files) {
-        out_->read_errors.Error({out_->dir, 0, 0}, "the stack holds more than " + std::to_string(limits_.max_files) +
+        out_->read_errors.Error({out_->dir, 0, 0}, "the stack holds more than " +
+                                                       std::to_string(limits_.max_files) +
                                                        " spec files, the limit");
         return;
       }
@@ -169,7 +176,8 @@ class TreeReader {
       }
       specs.emplace_back(name, entry);
     }
-    std::sort(specs.begin(), specs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::sort(specs.begin(), specs.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     for (const auto& [name, entry] : specs) {
       const std::string shown = DisplayPath(path, name);
       if (auto text = ReadBlob(entry, shown)) out_->files.push_back({shown, std::move(*text)});
@@ -186,12 +194,13 @@ class TreeReader {
       return std::nullopt;
     }
     if (size > limits_.max_bytes || size > budget_) {
-      out_->read_errors.Error({shown, 0, 0},
-                              size > limits_.max_bytes
-                                  ? "the file is " + std::to_string(size) + " bytes; the limit is " +
-                                        std::to_string(limits_.max_bytes) + " bytes"
-                                  : "with this file the stack's files hold more than " +
-                                        std::to_string(limits_.max_total_bytes) + " bytes, the limit for a stack");
+      out_->read_errors.Error(
+          {shown, 0, 0}, size > limits_.max_bytes
+                             ? "the file is " + std::to_string(size) + " bytes; the limit is " +
+                                   std::to_string(limits_.max_bytes) + " bytes"
+                             : "with this file the stack's files hold more than " +
+                                   std::to_string(limits_.max_total_bytes) +
+                                   " bytes, the limit for a stack");
       return std::nullopt;
     }
     git_blob* raw = nullptr;
@@ -235,9 +244,11 @@ Result<Repository> Repository::OpenMirror(const std::string& url, const std::str
     if (int rc = git_repository_init(&raw, dir.c_str(), /*is_bare=*/1); rc != 0) {
       return GitStatus(rc, "cannot create a git mirror in " + dir);
     }
-  } else if (git_repository_open_ext(&raw, dir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0) {
-    return Status(Code::kConflict, dir + " is not a git repository (" + LastError() +
-                                       "); the daemon keeps its own mirror there: choose an empty or new directory");
+  } else if (git_repository_open_ext(&raw, dir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) !=
+             0) {
+    return Status(Code::kConflict,
+                  dir + " is not a git repository (" + LastError() +
+                      "); the daemon keeps its own mirror there: choose an empty or new directory");
   }
   out.impl_->repo.reset(raw);
   git_remote* remote_raw = nullptr;
@@ -247,8 +258,9 @@ Result<Repository> Repository::OpenMirror(const std::string& url, const std::str
   RemotePtr remote(remote_raw);
   const char* origin = git_remote_url(remote.get());
   if (!origin || url != origin) {
-    return Status(Code::kConflict, "the mirror in " + dir + " follows " + (origin ? Redacted(origin) : "(no URL)") +
-                                       ", not " + Redacted(url) + "; remove it or choose another directory");
+    return Status(Code::kConflict, "the mirror in " + dir + " follows " +
+                                       (origin ? Redacted(origin) : "(no URL)") + ", not " +
+                                       Redacted(url) + "; remove it or choose another directory");
   }
   return out;
 }
@@ -256,7 +268,8 @@ Result<Repository> Repository::OpenMirror(const std::string& url, const std::str
 Result<Repository> Repository::OpenFromEnvironment() {
   InitOnce();
   git_repository* raw = nullptr;
-  if (int rc = git_repository_open_ext(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr); rc != 0) {
+  if (int rc = git_repository_open_ext(&raw, nullptr, GIT_REPOSITORY_OPEN_FROM_ENV, nullptr);
+      rc != 0) {
     return GitStatus(rc, "cannot open the repository named by the environment (GIT_DIR)");
   }
   Repository out;
@@ -267,7 +280,8 @@ Result<Repository> Repository::OpenFromEnvironment() {
 Result<Repository> Repository::Open(const std::string& path) {
   InitOnce();
   git_repository* raw = nullptr;
-  if (int rc = git_repository_open(&raw, path.c_str()); rc != 0) return GitStatus(rc, "cannot open " + path);
+  if (int rc = git_repository_open(&raw, path.c_str()); rc != 0)
+    return GitStatus(rc, "cannot open " + path);
   Repository out;
   out.impl_->repo.reset(raw);
   return out;
@@ -284,7 +298,8 @@ Result<Commit> Repository::Fetch(const std::string& branch) {
     return GitStatus(rc, "the repository has no remote to fetch from");
   }
   RemotePtr remote(remote_raw);
-  const std::string url = Redacted(git_remote_url(remote.get()) ? git_remote_url(remote.get()) : kRemote);
+  const std::string url =
+      Redacted(git_remote_url(remote.get()) ? git_remote_url(remote.get()) : kRemote);
   const std::string tracking = std::string("refs/remotes/") + kRemote + "/" + branch;
   std::string refspec = "+" + head + ":" + tracking;
   char* specs[] = {refspec.data()};
@@ -303,7 +318,8 @@ Result<Commit> Repository::Fetch(const std::string& branch) {
   if (git_remote_ls(&heads, &count, remote.get()) != 0) {
     return Status(Code::kInternal, "cannot list the branches of " + url + ": " + LastError());
   }
-  if (std::none_of(heads, heads + count, [&](const git_remote_head* h) { return head == h->name; })) {
+  if (std::none_of(heads, heads + count,
+                   [&](const git_remote_head* h) { return head == h->name; })) {
     return Status(Code::kNotFound, url + " has no branch \"" + branch + "\"");
   }
   git_oid oid;
@@ -327,19 +343,22 @@ Result<TreeStack> Repository::ReadStack(const std::string& commit_id, const std:
   Result<CommitPtr> found = FindCommit(repo, commit_id);
   if (!found.ok()) return found.status();
   git_tree* root_raw = nullptr;
-  if (int rc = git_commit_tree(&root_raw, found->get()); rc != 0) return GitStatus(rc, "the tree of " + commit_id);
+  if (int rc = git_commit_tree(&root_raw, found->get()); rc != 0)
+    return GitStatus(rc, "the tree of " + commit_id);
   TreePtr root(root_raw);
   TreePtr sub;
   const git_tree* tree = root.get();
   if (!folder->empty()) {
     git_tree_entry* entry_raw = nullptr;
     if (int rc = git_tree_entry_bypath(&entry_raw, root.get(), folder->c_str()); rc != 0) {
-      if (rc != GIT_ENOTFOUND) return GitStatus(rc, "cannot read " + *folder + " in commit " + commit_id);
+      if (rc != GIT_ENOTFOUND)
+        return GitStatus(rc, "cannot read " + *folder + " in commit " + commit_id);
       return Status(Code::kNotFound, "commit " + ShortId(commit_id) + " has no folder " + *folder);
     }
     EntryPtr entry(entry_raw);
     if (git_tree_entry_type(entry.get()) != GIT_OBJECT_TREE) {
-      return Status(Code::kNotFound, "in commit " + ShortId(commit_id) + ", " + *folder + " is not a folder");
+      return Status(Code::kNotFound,
+                    "in commit " + ShortId(commit_id) + ", " + *folder + " is not a folder");
     }
     git_tree* sub_raw = nullptr;
     if (int rc = git_tree_lookup(&sub_raw, repo, git_tree_entry_id(entry.get())); rc != 0) {
@@ -349,7 +368,8 @@ Result<TreeStack> Repository::ReadStack(const std::string& commit_id, const std:
     tree = sub.get();
   }
   git_odb* odb_raw = nullptr;
-  if (int rc = git_repository_odb(&odb_raw, repo); rc != 0) return GitStatus(rc, "the object database");
+  if (int rc = git_repository_odb(&odb_raw, repo); rc != 0)
+    return GitStatus(rc, "the object database");
   OdbPtr odb(odb_raw);
 
   TreeStack out;

@@ -24,7 +24,9 @@ std::string HookScript(const std::string& args) {
   return "#!/bin/sh\nexec '" + BinaryPath("reconciler") + "' hook " + args + "\n";
 }
 
-bool Has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 // Runs the hook command in this process on `input`.
 int RunHook(const HookCommandOptions& options, const std::string& input, std::string* err) {
@@ -35,7 +37,8 @@ int RunHook(const HookCommandOptions& options, const std::string& input, std::st
   return rc;
 }
 
-TEST_CASE("hook: pre-receive accepts valid specs and refuses invalid ones on the tracked branch only") {
+TEST_CASE(
+    "hook: pre-receive accepts valid specs and refuses invalid ones on the tracked branch only") {
   GitRig rig;
   rig.InstallHook("pre-receive", HookScript("pre-receive --no-preflight --branch main"));
   rig.Write("reconciler.yaml", ProjectYaml());
@@ -44,7 +47,8 @@ TEST_CASE("hook: pre-receive accepts valid specs and refuses invalid ones on the
   ProcessResult accepted = rig.Push("main");
   INFO(accepted.err);
   CHECK(accepted.exit_code == 0);
-  CHECK(Has(accepted.err, "remote: commit " + good.substr(0, 7) + " main: the specs are valid (--no-preflight"));
+  CHECK(Has(accepted.err,
+            "remote: commit " + good.substr(0, 7) + " main: the specs are valid (--no-preflight"));
   CHECK(rig.OriginRef("refs/heads/main") == good);
 
   rig.Write("replicas.yaml", ReplicaYaml("reports", 2, "  colour: blue\n"));
@@ -52,7 +56,8 @@ TEST_CASE("hook: pre-receive accepts valid specs and refuses invalid ones on the
   ProcessResult rejected = rig.Push("main");
   INFO(rejected.err);
   CHECK(rejected.exit_code != 0);
-  CHECK(Has(rejected.err, "remote: push rejected: " + bad.substr(0, 7) + " main: 1 error in the specs"));
+  CHECK(Has(rejected.err,
+            "remote: push rejected: " + bad.substr(0, 7) + " main: 1 error in the specs"));
   CHECK(Has(rejected.err, "remote: replicas.yaml:13:3: "));
   CHECK(Has(rejected.err, "unknown field \"colour\""));
   CHECK(Has(rejected.err, "pre-receive hook declined"));
@@ -68,18 +73,20 @@ TEST_CASE("hook: pre-receive accepts valid specs and refuses invalid ones on the
 
 TEST_CASE("hook: pre-receive reads the stack from --path") {
   GitRig rig;
-  rig.InstallHook("pre-receive", HookScript("pre-receive --no-preflight --branch main --path stacks/prod"));
+  rig.InstallHook("pre-receive",
+                  HookScript("pre-receive --no-preflight --branch main --path stacks/prod"));
   rig.Write("README.md", "no stack here\n");
   const std::string none = rig.Commit("no stack yet");
   ProcessResult rejected = rig.Push("main");
   INFO(rejected.err);
   CHECK(rejected.exit_code != 0);
-  CHECK(Has(rejected.err, "push rejected: " + none.substr(0, 7) + " main: commit " + none.substr(0, 7) +
-                              " has no folder stacks/prod"));
+  CHECK(Has(rejected.err, "push rejected: " + none.substr(0, 7) + " main: commit " +
+                              none.substr(0, 7) + " has no folder stacks/prod"));
   CHECK(rig.OriginRef("refs/heads/main").empty());
 
   rig.Write("stacks/prod/reconciler.yaml", ProjectYaml());
-  rig.Write("stacks/prod/replicas.yaml", ReplicaYaml("reports", 1, "  count: 2\n"));  // count given twice
+  rig.Write("stacks/prod/replicas.yaml",
+            ReplicaYaml("reports", 1, "  count: 2\n"));  // count given twice
   const std::string twice = rig.Commit("a duplicate key");
   ProcessResult duplicate = rig.Push("main");
   INFO(duplicate.err);
@@ -103,15 +110,18 @@ TEST_CASE("hook: pre-receive refuses deleting the tracked branch, and input that
   std::string err;
   CHECK(RunHook(options, id + " " + zeros + " refs/heads/main\n", &err) == kExitError);
   CHECK(Has(err, "push rejected: the tracked branch cannot be deleted (refs/heads/main)"));
-  CHECK(RunHook(options, id + " " + zeros + " refs/heads/feature\n" + id + " " + id + " refs/tags/v1\n", &err) ==
-        kExitOk);
+  CHECK(RunHook(options,
+                id + " " + zeros + " refs/heads/feature\n" + id + " " + id + " refs/tags/v1\n",
+                &err) == kExitOk);
   CHECK(err.empty());
   CHECK(RunHook(options, "garbage\n", &err) == kExitError);
   CHECK(Has(err, "got \"garbage\"; push rejected"));
   CHECK(RunHook(options, "", &err) == kExitOk);
 }
 
-TEST_CASE("hook: post-receive wakes the daemon once for a push to the tracked branch, never for another") {
+TEST_CASE(
+    "hook: post-receive wakes the daemon once for a push to the tracked branch, never for "
+    "another") {
   std::atomic<int> triggers{0};
   std::atomic<int> others{0};
   LoopbackServer daemon;
@@ -122,7 +132,8 @@ TEST_CASE("hook: post-receive wakes the daemon once for a push to the tracked br
   daemon.server().set_error_handler([&](const httplib::Request&, httplib::Response&) { ++others; });
   daemon.Start();
   GitRig rig;
-  rig.InstallHook("post-receive", HookScript("post-receive --branch main --wake " + daemon.url() + "/trigger"));
+  rig.InstallHook("post-receive",
+                  HookScript("post-receive --branch main --wake " + daemon.url() + "/trigger"));
   rig.Write("reconciler.yaml", ProjectYaml());
   rig.Commit("first");
   ProcessResult main = rig.Push("main");
@@ -149,7 +160,8 @@ TEST_CASE("hook: post-receive warns and succeeds when the daemon cannot be reach
   CHECK(Has(err, "warning: could not wake the reconciler daemon at http://127.0.0.1:1/trigger: "));
   CHECK(Has(err, "next git poll"));
   // Nothing for the tracked branch: no attempt, no warning.
-  CHECK(RunHook(options, std::string(40, '0') + " " + std::string(40, 'b') + " refs/heads/other\n", &err) == kExitOk);
+  CHECK(RunHook(options, std::string(40, '0') + " " + std::string(40, 'b') + " refs/heads/other\n",
+                &err) == kExitOk);
   CHECK(err.empty());
 }
 
@@ -175,8 +187,11 @@ TEST_CASE("hook: pre-receive plans with preflight and refuses a push the cloud w
   ProcessResult rejected = rig.Push("main", cloud);
   INFO(rejected.err);
   CHECK(rejected.exit_code != 0);
-  CHECK(Has(rejected.err, "preflight failed: ResourceNotFound.InstanceNotFoundError: The instance `postgres-nosuch01`"));
-  CHECK(Has(rejected.err, "push rejected: " + bad.substr(0, 7) + " main: 1 change fails preflight"));
+  CHECK(Has(rejected.err,
+            "preflight failed: ResourceNotFound.InstanceNotFoundError: The instance "
+            "`postgres-nosuch01`"));
+  CHECK(
+      Has(rejected.err, "push rejected: " + bad.substr(0, 7) + " main: 1 change fails preflight"));
   CHECK(rig.OriginRef("refs/heads/main") == good);
 
   // With --workdir the plan reads the daemon's state, kept for its stack dir <workdir>/checkout.

@@ -8,7 +8,8 @@
 namespace reconciler::testing {
 
 ProcessResult RunWithin(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                        const std::string& cwd, std::chrono::seconds deadline, const std::string& input) {
+                        const std::string& cwd, std::chrono::seconds deadline,
+                        const std::string& input) {
   Child child(argv, env, cwd, input);
   if (!child.WaitForEnd(std::chrono::steady_clock::now() + deadline)) {
     child.Signal(SIGKILL);
@@ -35,9 +36,15 @@ GitRig::GitRig() {
 }
 
 std::vector<std::string> GitRig::Env() const {
-  return {"HOME=" + dir.str(),         "GIT_CONFIG_NOSYSTEM=1",        "GIT_AUTHOR_NAME=Test",
-          "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=t@example.com",
-          "-GIT_DIR",                  "-GIT_WORK_TREE",               "NO_COLOR=1"};
+  return {"HOME=" + dir.str(),
+          "GIT_CONFIG_NOSYSTEM=1",
+          "GIT_AUTHOR_NAME=Test",
+          "GIT_AUTHOR_EMAIL=t@example.com",
+          "GIT_COMMITTER_NAME=Test",
+          "GIT_COMMITTER_EMAIL=t@example.com",
+          "-GIT_DIR",
+          "-GIT_WORK_TREE",
+          "NO_COLOR=1"};
 }
 
 ProcessResult GitRig::Git(const std::vector<std::string>& args, const std::string& cwd) const {
@@ -53,7 +60,8 @@ void GitRig::Write(const std::string& relative, const std::string& text) const {
 std::string GitRig::Commit(const std::string& message) const {
   ProcessResult add = Git({"add", "-A"});
   ProcessResult commit = Git({"commit", "-q", "--allow-empty", "-m", message});
-  if (add.exit_code != 0 || commit.exit_code != 0) throw std::runtime_error("git commit failed: " + add.err + commit.err);
+  if (add.exit_code != 0 || commit.exit_code != 0)
+    throw std::runtime_error("git commit failed: " + add.err + commit.err);
   ProcessResult head = Git({"rev-parse", "HEAD"});
   return head.out.substr(0, head.out.find('\n'));
 }
@@ -72,7 +80,8 @@ std::string GitRig::OriginRef(const std::string& ref) const {
 
 void GitRig::InstallHook(const std::string& name, const std::string& script) const {
   const std::string path = dir.Write("origin.git/hooks/" + name, script);
-  std::filesystem::permissions(path, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all |
+                                         std::filesystem::perms::group_read |
                                          std::filesystem::perms::group_exec);
 }
 

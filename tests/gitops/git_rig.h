@@ -16,7 +16,8 @@ namespace reconciler::testing {
 // Runs argv with the environment changed by `env` (as RunProcess), killing it if it has not
 // ended within `deadline`; a killed process has exit_code -1 and says so in `err`.
 ProcessResult RunWithin(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                        const std::string& cwd, std::chrono::seconds deadline, const std::string& input = "");
+                        const std::string& cwd, std::chrono::seconds deadline,
+                        const std::string& input = "");
 
 // A project file and one ReadOnlyInstance spec that validate (stack "gitops").
 std::string ProjectYaml(const std::string& stack = "gitops");

@@ -2,13 +2,14 @@
 // mirror (fetch, a second fetch, wrong origin, missing branch, unreachable remote) and stacks
 // read from commit trees, which must load exactly as the same files read from a directory.
 
+#include "gitops/git_source.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <filesystem>
 
 #include "engine/requests.h"
-#include "gitops/git_source.h"
 #include "specs/spec_loader.h"
 #include "tests/gitops/git_rig.h"
 #include "tests/support/engine_fixture.h"
@@ -22,12 +23,14 @@ using gitops::Repository;
 // Every diagnostic of `source` as "file: message", in order.
 std::vector<std::string> ReadErrors(const specs::StackSource& source) {
   std::vector<std::string> out;
-  for (const specs::Diagnostic& d : source.read_errors.Sorted()) out.push_back(d.at.file + ": " + d.message);
+  for (const specs::Diagnostic& d : source.read_errors.Sorted())
+    out.push_back(d.at.file + ": " + d.message);
   return out;
 }
 
 std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) text.replace(at, from.size(), to);
+  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
+    text.replace(at, from.size(), to);
   return text;
 }
 
@@ -61,7 +64,8 @@ TEST_CASE("gitops: a mirror fetches the pushed head, then the next one") {
   Result<Repository> again = Repository::OpenMirror(rig.origin(), mirror);
   REQUIRE(again.ok());
   CHECK(again->Fetch("main")->id == second);
-  Result<Repository> by_url = Repository::OpenMirror("file://" + rig.origin(), (rig.dir.path() / "m2").string());
+  Result<Repository> by_url =
+      Repository::OpenMirror("file://" + rig.origin(), (rig.dir.path() / "m2").string());
   REQUIRE(by_url.ok());
   Result<gitops::Commit> by_url_head = by_url->Fetch("main");
   REQUIRE_MESSAGE(by_url_head.ok(), by_url_head.status().ToString());
@@ -81,15 +85,21 @@ TEST_CASE("gitops: a mirror of another URL, or a directory that is not one, is a
 
   // Credentials written into a URL never reach a message.
   const std::string secret_dir = (rig.dir.path() / "secret").string();
-  REQUIRE(Repository::OpenMirror("https://deploy:s3cr3t-token@git.example.invalid/infra.git", secret_dir).ok());
-  Result<Repository> redacted = Repository::OpenMirror("https://other:0ther-token@git.example.invalid/x.git", secret_dir);
+  REQUIRE(Repository::OpenMirror("https://deploy:s3cr3t-token@git.example.invalid/infra.git",
+                                 secret_dir)
+              .ok());
+  Result<Repository> redacted =
+      Repository::OpenMirror("https://other:0ther-token@git.example.invalid/x.git", secret_dir);
   REQUIRE_FALSE(redacted.ok());
-  CHECK(redacted.status().message().find("https://***@git.example.invalid/infra.git") != std::string::npos);
-  CHECK(redacted.status().message().find("https://***@git.example.invalid/x.git") != std::string::npos);
+  CHECK(redacted.status().message().find("https://***@git.example.invalid/infra.git") !=
+        std::string::npos);
+  CHECK(redacted.status().message().find("https://***@git.example.invalid/x.git") !=
+        std::string::npos);
   CHECK(redacted.status().message().find("token") == std::string::npos);
 
   const std::string busy = rig.dir.Write("busy/notes.txt", "not a repository");
-  Result<Repository> not_repo = Repository::OpenMirror(rig.origin(), fs::path(busy).parent_path().string());
+  Result<Repository> not_repo =
+      Repository::OpenMirror(rig.origin(), fs::path(busy).parent_path().string());
   REQUIRE_FALSE(not_repo.ok());
   CHECK(not_repo.status().code() == Code::kConflict);
 }
@@ -100,7 +110,8 @@ TEST_CASE("gitops: a branch the remote lacks is not found, even one it used to h
   rig.Commit("first");
   REQUIRE(rig.Push("main").exit_code == 0);
   REQUIRE(rig.Push("feature").exit_code == 0);
-  Result<Repository> repo = Repository::OpenMirror(rig.origin(), (rig.dir.path() / "mirror").string());
+  Result<Repository> repo =
+      Repository::OpenMirror(rig.origin(), (rig.dir.path() / "mirror").string());
   REQUIRE(repo.ok());
   Result<gitops::Commit> missing = repo->Fetch("nope");
   REQUIRE_FALSE(missing.ok());
@@ -133,9 +144,11 @@ TEST_CASE("gitops: a tree read loads exactly as a directory read of the same fil
   GitRig rig;
   const std::string defaults = "defaults:\n  vpcId: vpc-8btfafeo\n  tags: {team: data}\n";
   rig.Write("stacks/prod/reconciler.yaml", ProjectYaml() + defaults);
-  rig.Write("stacks/prod/a.yaml", ReplicaYaml("reports", 2) + ReplicaYaml("batch", 1, "  tags: {purpose: etl}\n"));
+  rig.Write("stacks/prod/a.yaml",
+            ReplicaYaml("reports", 2) + ReplicaYaml("batch", 1, "  tags: {purpose: etl}\n"));
   // Two problems, so the diagnostics have something to say.
-  rig.Write("stacks/prod/b.yml", ReplicaYaml("broken", 1, "  colour: blue\n") + ReplicaYaml("reports", 3));
+  rig.Write("stacks/prod/b.yml",
+            ReplicaYaml("broken", 1, "  colour: blue\n") + ReplicaYaml("reports", 3));
   rig.Write("stacks/prod/.hidden.yaml", "::: skipped, hidden\n");
   rig.Write("stacks/prod/nested/c.yaml", "::: skipped, not at the top level\n");
   rig.Write("stacks/prod/notes.txt", "not a spec\n");
@@ -162,7 +175,8 @@ TEST_CASE("gitops: a tree read loads exactly as a directory read of the same fil
     specs::LoadedStack from_tree = specs::LoadStack(tree->source);
     CHECK_FALSE(from_tree.ok());
     CHECK(from_tree.diags.error_count() == 2);
-    CHECK(Replace(from_dir.RenderDiagnostics(), rig.work() + "/", "") == from_tree.RenderDiagnostics());
+    CHECK(Replace(from_dir.RenderDiagnostics(), rig.work() + "/", "") ==
+          from_tree.RenderDiagnostics());
     CHECK(from_tree.RenderDiagnostics().find("stacks/prod/b.yml:") != std::string::npos);
     CHECK(from_tree.desired.project.stack == from_dir.desired.project.stack);
     CHECK(from_tree.desired.project.region == "ap-beijing");
@@ -198,17 +212,20 @@ TEST_CASE("gitops: entries named like spec files that are not files are read err
   rig.Write("folder.yaml/inside.yaml", ReplicaYaml("inside", 1));
   const std::string first = rig.Commit("links");
   // A submodule entry (a gitlink) named like a spec file.
-  REQUIRE(rig.Git({"update-index", "--add", "--cacheinfo", "160000," + first + ",sub.yaml"}).exit_code == 0);
-  REQUIRE(rig.Git({"commit", "-q", "-m", "a submodule"}).exit_code == 0);  // not Commit(): add -A would drop it
+  REQUIRE(rig.Git({"update-index", "--add", "--cacheinfo", "160000," + first + ",sub.yaml"})
+              .exit_code == 0);
+  REQUIRE(rig.Git({"commit", "-q", "-m", "a submodule"}).exit_code ==
+          0);  // not Commit(): add -A would drop it
   const std::string id = rig.Git({"rev-parse", "HEAD"}).out.substr(0, 40);
   Result<Repository> repo = Repository::Open(rig.work());
   REQUIRE(repo.ok());
   Result<gitops::TreeStack> tree = repo->ReadStack(id, ".");
   REQUIRE(tree.ok());
   INFO(tree->source.read_errors.Render({}));
-  CHECK(ReadErrors(tree->source) == std::vector<std::string>{"folder.yaml: it is a directory, not a spec file",
-                                                             "sub.yaml: it is a submodule, not a spec file",
-                                                             "x.yaml: it is a symlink, not a spec file"});
+  CHECK(ReadErrors(tree->source) ==
+        std::vector<std::string>{"folder.yaml: it is a directory, not a spec file",
+                                 "sub.yaml: it is a submodule, not a spec file",
+                                 "x.yaml: it is a symlink, not a spec file"});
   REQUIRE(tree->source.files.size() == 1);
   CHECK(tree->source.files[0].path == "a.yaml");
   CHECK_FALSE(specs::LoadStack(tree->source).ok());
@@ -220,7 +237,8 @@ TEST_CASE("gitops: entries named like spec files that are not files are read err
   REQUIRE(linked.ok());
   CHECK_FALSE(linked->source.project.has_value());
   const std::vector<std::string> errors = ReadErrors(linked->source);
-  CHECK(std::count(errors.begin(), errors.end(), "reconciler.yaml: it is a symlink, not a project file") == 1);
+  CHECK(std::count(errors.begin(), errors.end(),
+                   "reconciler.yaml: it is a symlink, not a project file") == 1);
 }
 
 TEST_CASE("gitops: files over the limits are read errors, and are not read") {
@@ -238,8 +256,9 @@ TEST_CASE("gitops: files over the limits are read errors, and are not read") {
   limits.max_bytes = 500;
   Result<gitops::TreeStack> tree = repo->ReadStack(id, "stack", limits);
   REQUIRE(tree.ok());
-  CHECK(ReadErrors(tree->source) == std::vector<std::string>{"stack/big.yaml: the file is " + std::to_string(big) +
-                                                             " bytes; the limit is 500 bytes"});
+  CHECK(ReadErrors(tree->source) ==
+        std::vector<std::string>{"stack/big.yaml: the file is " + std::to_string(big) +
+                                 " bytes; the limit is 500 bytes"});
   CHECK(tree->source.files.size() == 2);
   // The same files from a directory give the same error.
   specs::StackSource from_dir = specs::ReadStack(rig.work() + "/stack", limits);
@@ -250,15 +269,17 @@ TEST_CASE("gitops: files over the limits are read errors, and are not read") {
   tree = repo->ReadStack(id, "stack", total);
   REQUIRE(tree.ok());
   REQUIRE(ReadErrors(tree->source).size() == 2);  // big.yaml and c.yaml are over the stack's budget
-  CHECK(ReadErrors(tree->source)[0].find("stack/big.yaml: with this file the stack's files hold more than") == 0);
+  CHECK(ReadErrors(tree->source)[0].find(
+            "stack/big.yaml: with this file the stack's files hold more than") == 0);
   CHECK(tree->source.files.size() == 1);
 
   specs::ParseLimits few;
   few.max_files = 2;
   tree = repo->ReadStack(id, "stack", few);
   REQUIRE(tree.ok());
-  CHECK(ReadErrors(tree->source) == std::vector<std::string>{"stack@" + id.substr(0, 7) +
-                                                             ": the stack holds more than 2 spec files, the limit"});
+  CHECK(ReadErrors(tree->source) ==
+        std::vector<std::string>{"stack@" + id.substr(0, 7) +
+                                 ": the stack holds more than 2 spec files, the limit"});
   CHECK(tree->source.files.empty());
 }
 
