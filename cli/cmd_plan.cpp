@@ -212,6 +212,17 @@ int Execute(Plan plan, const ApplyCommandOptions& options, const specs::Project&
 
 }  // namespace
 
+Result<Plan> PlanDesiredState(const specs::DesiredState& desired, const std::string& stack_dir,
+                              const StackPlanOptions& options) {
+  SystemClock clock;
+  const tencentcloud::InsecureEndpoint insecure =
+      options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow : tencentcloud::InsecureEndpoint::kRefuse;
+  Result<OpenedStack> opened =
+      OpenStack(stack_dir, desired.project, &clock, {StackAccess::kRead, true, options.create_state, insecure, {}});
+  if (!opened.ok()) return opened.status();
+  return MakePlan(opened->cloud(), opened->store.get(), &clock, desired, stack_dir, options.plan);
+}
+
 int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   if (options.json && options.markdown) {
     io.err << "reconciler plan: --json and --markdown cannot be used together\n";
@@ -219,12 +230,8 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   }
   std::optional<specs::LoadedStack> stack = LoadOrReport(options.stack, io);
   if (!stack) return kExitInvalidInput;
-  SystemClock clock;
-  Result<OpenedStack> opened = OpenStack(options.stack, stack->desired.project, &clock,
-                                         {StackAccess::kRead, true, true, InsecureOf(options), {}});
-  if (!opened.ok()) return ReportError(io, "plan", opened.status());
-  Result<Plan> plan = MakePlan(opened->cloud(), opened->store.get(), &clock, stack->desired, options.stack,
-                               {options.allow_destroy, options.retry_failed});
+  Result<Plan> plan = PlanDesiredState(stack->desired, options.stack,
+                                       {{options.allow_destroy, options.retry_failed}, options.insecure_endpoint, true});
   if (!plan.ok()) return ReportError(io, "plan", plan.status());
   if (options.json) io.out << PlanToJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   else if (options.markdown) io.out << RenderPlanMarkdown(*plan);

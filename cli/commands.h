@@ -5,7 +5,10 @@
 
 #include <string>
 
+#include "base/status.h"
 #include "cli/cli.h"
+#include "engine/engine.h"
+#include "specs/desired_state.h"
 
 namespace reconciler {
 
@@ -51,6 +54,19 @@ struct PlanCommandOptions {
 // --detailed-exitcode, 1 error, a plan that cannot apply, or a failed purchase that holds its
 // resource (shown with what to do), 3 invalid specs.
 int RunPlanCommand(const PlanCommandOptions& options, Io io);
+
+struct StackPlanOptions {
+  PlanOptions plan;
+  bool insecure_endpoint = false;  // allow plain http to a host that is not loopback
+  bool create_state = true;        // false: a stack with no state file yet is kNotFound, and none is made
+};
+
+// The plan `reconciler plan` makes: `desired` (loaded and valid) against the cloud and the
+// state of the stack at `stack_dir`, opened to read (app/stack.h), then observed, diffed and
+// preflighted (engine MakePlan). Errors come back unprinted. Shared with `hook pre-receive`,
+// which plans a pushed tree against the daemon's state.
+Result<Plan> PlanDesiredState(const specs::DesiredState& desired, const std::string& stack_dir,
+                              const StackPlanOptions& options);
 
 struct ApplyCommandOptions {
   std::string target = ".";  // a stack directory or a saved plan file

@@ -123,6 +123,31 @@ TEST_CASE("layering: SQLite is included only under state/sqlite/") {
   CHECK(found[0] == "state/sqlite/sqlite_state_store.cpp");
 }
 
+TEST_CASE("layering: libgit2 is included only under gitops/") {
+  int files = 0;
+  std::vector<std::string> found;
+  for (const std::string folder : {"base", "specs", "state", "providers", "engine", "ui", "app", "gitops", "daemon", "cli", "emulator"}) {
+    for (const auto& entry : fs::recursive_directory_iterator(SourcePath(folder))) {
+      if (!entry.is_regular_file()) continue;
+      ++files;
+      const std::string rel = fs::relative(entry.path(), SourcePath("")).string();
+      std::ifstream in(entry.path());
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.find("#include <git2") != std::string::npos) found.push_back(rel);
+      }
+    }
+  }
+  CHECK(files > 80);
+  REQUIRE_FALSE(found.empty());  // the search does see the one that exists
+  for (const std::string& rel : found) {
+    CAPTURE(rel);
+    CHECK(rel.rfind("gitops/", 0) == 0);
+    CHECK(rel.size() > 4);
+    CHECK(rel.substr(rel.size() - 4) == ".cpp");  // never in a header, so it stays out of every includer
+  }
+}
+
 TEST_CASE("layering: the checker sees a wrong arrow") {
   CHECK(LayerOf("providers/tencentcloud/signer.h") == "providers/tencentcloud/");
   CHECK(LayerOf("providers/provider.h") == "providers/");
