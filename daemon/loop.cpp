@@ -347,9 +347,16 @@ void Loop::Hold(TimePoint now, bool paused, const std::string& paused_reason) {
 
 // Each resource's outcome moves its backoff and terminal hold.
 void Loop::Absorb(const StepResult& step, TimePoint now) {
+  std::set<std::string> blocked;  // resources with a change the plan blocked: their condition says why
+  if (ctx_.plan) {
+    for (const Change& c : ctx_.plan->changes) {
+      if (c.blocked) blocked.insert(c.key.ToString());
+    }
+  }
   for (const ResourceOutcome& o : step.resources) {
     // A change blocked by the daemon's own hold says nothing new about the resource.
     if (ctx_.hold.count(o.resource)) continue;
+    if (o.outcome.kind() == StepOutcome::kTerminal && blocked.count(o.resource)) continue;
     switch (o.outcome.kind()) {
       case StepOutcome::kDone:
         backoff_.erase(o.resource);
@@ -475,7 +482,7 @@ void Loop::Describe(const StepResult* step, bool paused, const std::string& paus
         case Outcome::kDone: break;
         case Outcome::kPending: worse(Condition::kProgressing, what, "purchases or waits in flight"); break;
         case Outcome::kSkipped: worse(Condition::kRetrying, what, "blocked by a dependency: " + r->message); break;
-        case Outcome::kBlocked: worse(Condition::kBlocked, what, r->message); break;
+        case Outcome::kBlocked: break;  // blocked by a sibling change, which says why
         case Outcome::kFailed:
           s.last_error = r->message;
           s.last_error_code = r->code;

@@ -238,6 +238,7 @@ nlohmann::json StatusJson(const StackStatus& s) {
       {"allowDestroy", s.allow_destroy},
       {"intervalSeconds", s.interval_seconds},
       {"passes", s.passes},
+      {"passesByTrigger", s.passes_by_trigger},
       {"lastTrigger", s.last_trigger},
       {"lastResult", s.last_result},
       {"lastError", s.last_error},
