@@ -162,7 +162,8 @@ PassReport Loop::RunOnce(std::stop_token stop) {
     terminal_.clear();
     backoff_.clear();
   }
-  report.trigger = TriggerName(due->first) + (due->second.empty() ? "" : " " + due->second);
+  const std::string name = TriggerName(due->first);
+  report.trigger = due->second.empty() ? name : due->second.rfind(name, 0) == 0 ? due->second : name + " " + due->second;
   {
     std::lock_guard<std::mutex> lock(mu_);
     // Counted by kind: "webhook github", "spec change", "interval"; a commit or file name is not a kind.
