@@ -11,7 +11,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -173,9 +175,17 @@ std::string ProjectYaml(int port, const std::string& daemon) {
 }
 
 int FreePort() {
-  httplib::Server probe;
-  int port = probe.bind_to_any_port("127.0.0.1");
-  return port;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t n = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n) != 0) {
+    std::perror("bench: a free port");
+    std::exit(1);
+  }
+  close(fd);
+  return ntohs(a.sin_port);
 }
 
 std::string Sign(const std::string& body) {

@@ -365,6 +365,7 @@ void BenchPlan() {
 void BenchDaemon(const std::string& bin_dir);  // daemon_bench.cpp
 
 int main(int, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as it is measured
   std::printf("%-58s %12s %s\n", "figure", "value", "unit");
   const std::string self = argv[0];
   const std::string bin_dir = self.find('/') == std::string::npos ? "." : self.substr(0, self.rfind('/'));

@@ -90,7 +90,7 @@ milliseconds Loop::PollEvery() const {
 
 // REQUIRES: mu_ held.
 TimePoint Loop::NextDue() const {
-  if (!last_pass_ || !asked_.empty()) return TimePoint::min();
+  if (!last_pass_ || !asked_.empty() || (!ctx_.running && !deferred_.empty())) return TimePoint::min();
   TimePoint next = *last_pass_ + Interval();
   if (spec_change_at_) next = std::min(next, *spec_change_at_);
   if (requeue_at_) next = std::min(next, *requeue_at_);
@@ -107,8 +107,21 @@ std::optional<std::pair<Trigger, std::string>> Loop::Due(TimePoint now) {
     asked_.clear();
     return std::make_pair(Trigger::kStart, std::string());
   }
-  if (!asked_.empty()) {
-    auto first = asked_.front();
+  if (ctx_.running) {
+    // A plan is carried out to its end before the specs are read again: what asks for a
+    // pass meanwhile waits for it, and only the plan's own requeue steps it.
+    deferred_.insert(deferred_.end(), asked_.begin(), asked_.end());
+    asked_.clear();
+    if (spec_change_at_ && now >= *spec_change_at_) {
+      spec_change_at_.reset();
+      deferred_.emplace_back(Trigger::kSpecChange, std::string());
+    }
+    if (requeue_at_ && now >= *requeue_at_) return std::make_pair(Trigger::kRequeue, std::string());
+    return std::nullopt;
+  }
+  if (!deferred_.empty() || !asked_.empty()) {
+    auto first = !deferred_.empty() ? deferred_.front() : asked_.front();
+    deferred_.clear();
     asked_.clear();
     return first;
   }

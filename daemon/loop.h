@@ -173,7 +173,8 @@ class Loop {
   // Scheduling; guarded by mu_.
   mutable std::mutex mu_;
   std::condition_variable_any wake_;
-  std::vector<std::pair<Trigger, std::string>> asked_;  // Wake()s not yet served
+  std::vector<std::pair<Trigger, std::string>> asked_;     // Wake()s not yet served
+  std::vector<std::pair<Trigger, std::string>> deferred_;  // asked while a plan ran: served once it ends
   std::optional<std::chrono::system_clock::time_point> spec_change_at_;  // debounce deadline
   std::optional<std::chrono::system_clock::time_point> last_pass_;
   std::optional<std::chrono::system_clock::time_point> requeue_at_;

@@ -281,3 +281,27 @@ TEST_CASE("daemon loop: specs that do not validate are not applied; the last goo
 
 }  // namespace
 }  // namespace reconciler::testing
+
+namespace reconciler::testing {
+namespace {
+
+TEST_CASE("daemon loop: a spec change that arrives while a plan runs is served as soon as that plan ends") {
+  LoopRig rig(ReplicaYaml("reports", 1));
+  daemon::PassReport first = rig.loop->RunOnce();
+  REQUIRE(first.result == "progressing");
+  rig.source.yaml_ = ReplicaYaml("reports", 2);
+  rig.loop->Wake(daemon::Trigger::kSpecChange, "specs.yaml");
+  rig.loop->Wake(daemon::Trigger::kWebhook, "github");
+  const int loads = rig.source.loads;
+  daemon::PassReport ended = rig.Settle();  // the first plan, stepped only by its requeues
+  CHECK(ended.result == "success");
+  CHECK(rig.source.loads == loads);  // the specs were not read in the middle of the plan
+  CHECK(rig.f.fake.Calls("CreateReadOnlyDBInstance") == 1);
+  daemon::PassReport next = rig.loop->RunOnce();  // due at once, not at the interval
+  CHECK(next.ran);
+  CHECK((next.trigger == "spec change" || next.trigger == "webhook github"));
+  CHECK(rig.f.fake.Calls("CreateReadOnlyDBInstance") == 2);
+}
+
+}  // namespace
+}  // namespace reconciler::testing
