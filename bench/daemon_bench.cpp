@@ -157,7 +157,7 @@ bool WaitUntil(const std::function<bool()>& pred, std::chrono::seconds limit) {
   const auto deadline = Clock::now() + limit;
   while (Clock::now() < deadline) {
     if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling pace: 10 ms resolution
   }
   return false;
 }
@@ -202,13 +202,24 @@ std::string Sign(const std::string& body) {
   return out;
 }
 
-bool Ready(int port) {
+json StatusOf(int port) {
   httplib::Client c("127.0.0.1", port);
   auto r = c.Get("/status");
-  if (!r || r->status != 200) return false;
-  json s = json::parse(r->body, nullptr, false);
-  return s.is_object() && s.value("ready", false) && s.value("lastResult", "") == "success" &&
-         s.value("ordersPending", -1) == 0;
+  if (!r || r->status != 200) return json();
+  return json::parse(r->body, nullptr, false);
+}
+
+int64_t Passes(int port) {
+  json s = StatusOf(port);
+  return s.is_object() ? s.value("passes", int64_t{0}) : -1;
+}
+
+// Converged, by a pass that ended after `after` passes: so a status written before the
+// purchase that is being followed does not count.
+bool Ready(int port, int64_t after = 0) {
+  json s = StatusOf(port);
+  return s.is_object() && s.value("passes", int64_t{0}) > after && s.value("ready", false) &&
+         s.value("lastResult", "") == "success" && s.value("ordersPending", -1) == 0;
 }
 
 double Median(std::vector<double> v) {
@@ -244,7 +255,8 @@ void BenchSpecChange(const std::string& reconciler) {
       std::exit(1);
     }
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    WaitUntil([&] { return Ready(port); }, std::chrono::seconds(60));
+    const int64_t passes = Passes(port);
+    WaitUntil([&] { return Ready(port, passes); }, std::chrono::seconds(60));
   }
   Report("daemon: spec change to apply start, p50 (limit 500 ms)", Median(ms), "ms");
   Report("daemon: spec change to apply start, max of 7", *std::max_element(ms.begin(), ms.end()), "ms");
@@ -297,7 +309,8 @@ void BenchWebhook(const std::string& reconciler) {
       std::exit(1);
     }
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    WaitUntil([&] { return Ready(port); }, std::chrono::seconds(60));
+    const int64_t passes = Passes(port);
+    WaitUntil([&] { return Ready(port, passes); }, std::chrono::seconds(60));
   }
   Report("daemon: webhook to apply start, p50 (limit 1,000 ms)", Median(ms), "ms");
   Report("daemon: webhook to apply start, max of 5", *std::max_element(ms.begin(), ms.end()), "ms");

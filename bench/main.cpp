@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -369,11 +370,15 @@ int main(int, char** argv) {
   std::printf("%-58s %12s %s\n", "figure", "value", "unit");
   const std::string self = argv[0];
   const std::string bin_dir = self.find('/') == std::string::npos ? "." : self.substr(0, self.rfind('/'));
-  BenchSpecLoader();
-  BenchPlan();
-  BenchSigner();
-  BenchTransport();
-  BenchEmulator();
+  // RECONCILER_BENCH_ONLY=daemon runs only the daemon's figures.
+  const char* only = std::getenv("RECONCILER_BENCH_ONLY");
+  if (only == nullptr || std::string(only) != "daemon") {
+    BenchSpecLoader();
+    BenchPlan();
+    BenchSigner();
+    BenchTransport();
+    BenchEmulator();
+  }
   BenchDaemon(bin_dir);
   return 0;
 }
