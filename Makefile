@@ -13,6 +13,7 @@ SANITIZE_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS=$(SANITIZE_FLAGS)" \
   "-DCMAKE_EXE_LINKER_FLAGS=$(SANITIZE_FLAGS)"
 export ASAN_OPTIONS ?= detect_leaks=1
+export LSAN_OPTIONS ?= suppressions=$(CURDIR)/scripts/lsan-suppressions.txt
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 
