@@ -95,7 +95,11 @@ TimePoint Loop::NextDue() const {
   if (spec_change_at_) next = std::min(next, *spec_change_at_);
   if (requeue_at_) next = std::min(next, *requeue_at_);
   if (!ctx_.running) {
-    for (const auto& [key, b] : backoff_) next = std::min(next, b.until);
+    // Only a backoff that ends after the last pass: one that ended before it (its resource
+    // held since, by a pause say) would name a time already past and spin the driver.
+    for (const auto& [key, b] : backoff_) {
+      if (b.until > *last_pass_) next = std::min(next, b.until);
+    }
   }
   if (deps_.source->Polls() && next_poll_ != TimePoint{}) next = std::min(next, next_poll_);
   return next;
