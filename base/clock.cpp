@@ -18,6 +18,13 @@ std::string UtcText(std::chrono::system_clock::time_point t) {
   return UtcText(static_cast<int64_t>(std::chrono::system_clock::to_time_t(t)));
 }
 
+std::optional<int64_t> ParseUtcText(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
+
 std::chrono::system_clock::time_point SystemClock::Now() const {
   return std::chrono::system_clock::now();
 }

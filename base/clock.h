@@ -3,6 +3,7 @@
 // Time comes from an injected Clock so tests can drive it instead of sleeping.
 
 #include <chrono>
+#include <optional>
 #include <cstdint>
 #include <mutex>
 #include <stop_token>
@@ -29,6 +30,8 @@ class Clock {
 // "2026-12-02T19:44:07Z": a time in UTC, as the state, the locks and the messages write it.
 std::string UtcText(int64_t unix_seconds);
 std::string UtcText(std::chrono::system_clock::time_point t);
+// The seconds since the epoch of a UtcText ("2026-12-03T05:29:39Z"); nullopt if it is not one.
+std::optional<int64_t> ParseUtcText(const std::string& text);
 
 // The real clock.
 class SystemClock final : public Clock {

@@ -13,6 +13,7 @@ ExecutorOptions ExecutorOptionsFor(const specs::Project& project) {
   options.search_window = std::chrono::seconds(project.purchase_search_window_seconds);
   options.order_deadline = std::chrono::seconds(project.order_deadline_seconds);
   options.running_deadline = std::chrono::seconds(project.running_deadline_seconds);
+  options.preflight_max_age = std::chrono::seconds(project.preflight_max_age_seconds);
   return options;
 }
 

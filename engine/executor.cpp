@@ -12,6 +12,7 @@
 #include "engine/executor/journal.h"
 #include "engine/executor/order_tracker.h"
 #include "engine/executor/purchase.h"
+#include "engine/preflight.h"
 
 namespace reconciler {
 
@@ -107,6 +108,13 @@ void Executor::Impl::Start(const Plan& plan) {
   for (const auto& [id, digest] : plan.observed) seen.insert(id);
   for (const Change& c : plan.changes) seen.insert(c.instance_ids.begin(), c.instance_ids.end());
   purchaser_.SetSeenAtPlan(std::move(seen));
+  // The plan's DryRuns stand for this apply's while the plan is young: the cloud they
+  // judged has had little time to change.
+  const std::optional<int64_t> made = ParseUtcText(plan.created_at);
+  const int64_t age = made ? ctx_.clock->NowUnixSeconds() - *made : -1;
+  if (made && age >= 0 && age <= ctx_.options.preflight_max_age.count() && ctx_.options.preflight_max_age.count() > 0) {
+    purchaser_.SetProvenShapes(ProvenShapes(plan));
+  }
   // Groups the state already knows, for replicas that join them. A state that cannot be
   // read stops the apply before anything is sent.
   Result<std::vector<ResourceRecord>> resources = ctx_.store->Resources();

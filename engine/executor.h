@@ -5,7 +5,8 @@
 // Every purchase (a chunk of at most 6 replicas, a serverless instance, a group, a spec
 // change) is an Operation in the state store, and every step is committed before the next:
 //   1. the intent, with the exact request and the attempt counter raised before sending;
-//   2. DryRun;
+//   2. DryRun, once per request shape per apply, and none for a shape the plan's preflight
+//      proved (ExecutorOptions::preflight_max_age);
 //   3. the create call, carrying reconciler/stack, reconciler/resource and
 //      reconciler/operation (the operation id) as tags;
 //   4. DealNames, BillId and DBInstanceIdSet as the cloud answered them;
@@ -59,7 +60,10 @@
 namespace reconciler {
 
 struct ExecutorOptions {
-  int workers = 8;                                   // changes carried out at once (default 8)
+  // Changes carried out at once (default 32). Each holds at most one call in flight, so this
+  // is what hides the round trip and the state's commit: 32 hold the create limit of 100/s up
+  // to a round trip of about 300 ms. The rate budget, not this, paces the calls.
+  int workers = 32;
   // How long an order may take to list its instances (default 30 min; the project file's
   // provider.tencentcloud.orderDeadline), and its instances to run after that (default
   // 60 min; runningDeadline). Each is fixed in the state when its wait begins.
@@ -79,6 +83,10 @@ struct ExecutorOptions {
   // another state file bought for the stack. Purchases asking within this long of a listing
   // share it.
   std::chrono::milliseconds buyer_check_reuse{3000};
+  // A create whose shape the plan's preflight proved with a DryRun sends none of its own,
+  // unless the plan is older than this (default 15 min; the project file's
+  // provider.tencentcloud.preflightMaxAge). 0: every shape is proven again, once per apply.
+  std::chrono::seconds preflight_max_age{900};
   int max_send_attempts = 5;                         // create calls per purchase, when each provably bought nothing
                                                      // (and DryRuns that failed transiently)
   std::chrono::milliseconds backoff_min{500};         // the first retry's backoff ceiling; doubles ...

@@ -1,6 +1,8 @@
 #include "engine/observe.h"
 
+#include <functional>
 #include <map>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -90,24 +92,47 @@ Status CheckRecordedListed(cloud::Cloud* cloud, const std::string& stack, const 
   return Status::Ok();
 }
 
+// Runs every task at once, each on its own thread, and waits for all.
+void RunAll(std::vector<std::function<void()>>& tasks) {
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < tasks.size(); ++i) threads.emplace_back(tasks[i]);
+  if (!tasks.empty()) tasks[0]();
+  for (std::thread& t : threads) t.join();
+}
+
 }  // namespace
 
+// Every listing is made at once: each region's instances and serverless instances, then each
+// master's groups. The result is in the same order as listing them one after another.
 Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, const ObserveScope& scope) {
   ObservedState observed;
-  for (const std::string& region : scope.regions) {
-    Result<std::vector<cloud::Instance>> instances = ListStackInstances(cloud, region, stack);
-    if (!instances.ok()) return instances.status().Annotate("listing instances in " + region);
-    for (cloud::Instance& i : *instances) observed.instances.push_back(std::move(i));
-    Result<std::vector<cloud::Instance>> serverless = ListStackServerless(cloud, region, stack);
-    if (!serverless.ok()) return serverless.status().Annotate("listing serverless instances in " + region);
-    for (cloud::Instance& i : *serverless) observed.serverless.push_back(std::move(i));
+  const size_t n = scope.regions.size();
+  std::vector<Result<std::vector<cloud::Instance>>> instances(n, std::vector<cloud::Instance>{});
+  std::vector<Result<std::vector<cloud::Instance>>> serverless(n, std::vector<cloud::Instance>{});
+  std::vector<std::function<void()>> tasks;
+  for (size_t i = 0; i < n; ++i) {
+    tasks.push_back([&, i] { instances[i] = ListStackInstances(cloud, scope.regions[i], stack); });
+    tasks.push_back([&, i] { serverless[i] = ListStackServerless(cloud, scope.regions[i], stack); });
+  }
+  RunAll(tasks);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& region = scope.regions[i];
+    if (!instances[i].ok()) return instances[i].status().Annotate("listing instances in " + region);
+    for (cloud::Instance& x : *instances[i]) observed.instances.push_back(std::move(x));
+    if (!serverless[i].ok()) return serverless[i].status().Annotate("listing serverless instances in " + region);
+    for (cloud::Instance& x : *serverless[i]) observed.serverless.push_back(std::move(x));
   }
   Status checked = CheckRecordedListed(cloud, stack, scope, observed);
   if (!checked.ok()) return checked;
-  for (const auto& [region, master] : scope.masters) {
-    Result<std::vector<cloud::Group>> groups = cloud->ListGroups(region, master);
-    if (!groups.ok()) return groups.status().Annotate("listing read-only groups of " + master);
-    for (cloud::Group& g : *groups) observed.groups.push_back(std::move(g));
+  std::vector<Result<std::vector<cloud::Group>>> groups(scope.masters.size(), std::vector<cloud::Group>{});
+  tasks.clear();
+  for (size_t i = 0; i < scope.masters.size(); ++i) {
+    tasks.push_back([&, i] { groups[i] = cloud->ListGroups(scope.masters[i].first, scope.masters[i].second); });
+  }
+  RunAll(tasks);
+  for (size_t i = 0; i < scope.masters.size(); ++i) {
+    if (!groups[i].ok()) return groups[i].status().Annotate("listing read-only groups of " + scope.masters[i].second);
+    for (cloud::Group& g : *groups[i]) observed.groups.push_back(std::move(g));
   }
   // The instance listing does not say which group a replica is in; the group listing does.
   std::map<std::string, std::string> group_of;

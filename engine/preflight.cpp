@@ -1,5 +1,7 @@
 #include "engine/preflight.h"
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <set>
 #include <tuple>
@@ -55,13 +57,19 @@ class Preflighter {
     c->preflight.state = PreflightState::kPassed;
     for (uint64_t n : sizes) {
       q.count = n;
-      Result<cloud::Purchase> r = cloud_->CreateReplicas(q, cloud::DryRun::kYes);
-      ++c->preflight.calls;
-      if (r.ok()) continue;
-      if (RefusesDryRun(r.status())) {
+      // A shape another change proved (or failed) is not sent again.
+      auto [verdict, fresh] = dry_runs_.try_emplace(DryRunShape(q), Status::Ok());
+      if (fresh) {
+        Result<cloud::Purchase> r = cloud_->CreateReplicas(q, cloud::DryRun::kYes);
+        ++c->preflight.calls;
+        if (!r.ok()) verdict->second = r.status();
+      }
+      const Status& s = verdict->second;
+      if (s.ok()) continue;
+      if (RefusesDryRun(s)) {
         FallbackReplicas(c, q);
       } else {
-        Fail(c, r.status());
+        Fail(c, s);
       }
       break;
     }
@@ -273,6 +281,7 @@ class Preflighter {
   }
 
   cloud::Cloud* cloud_;
+  std::map<std::string, Status> dry_runs_;  // DryRunShape -> the cloud's verdict
   std::map<std::string, const cloud::Instance*> observed_by_id_;
   std::map<std::string, std::vector<cloud::ZoneInfo>> zones_;
   std::map<std::tuple<std::string, std::string, std::string>, std::vector<cloud::SpecClass>> classes_;
@@ -280,6 +289,52 @@ class Preflighter {
 };
 
 }  // namespace
+
+namespace {
+
+// Blanks the values of the reconciler/* tags (the operation, the resource) and drops the
+// name: what differs between purchases a DryRun judges alike.
+void Generalize(nlohmann::json* j, bool keep_name) {
+  if (!keep_name) j->erase("instanceName");
+  auto tags = j->find("tags");
+  if (tags == j->end() || !tags->is_object()) return;
+  for (auto& [k, v] : tags->items()) {
+    if (k.rfind("reconciler/", 0) == 0) v = "";
+  }
+}
+
+}  // namespace
+
+std::string DryRunShape(const cloud::ReplicaRequest& q) {
+  nlohmann::json j = ReplicaRequestJson(q);
+  Generalize(&j, false);
+  return "replicas " + j.dump();
+}
+
+std::string DryRunShape(const cloud::ServerlessRequest& q) {
+  nlohmann::json j = ServerlessRequestJson(q);
+  Generalize(&j, true);
+  return "serverless " + j.dump();
+}
+
+std::map<std::string, bool> ProvenShapes(const Plan& plan) {
+  std::map<std::string, bool> out;
+  for (const Change& c : plan.changes) {
+    const PreflightState state = c.preflight.state;
+    if (state != PreflightState::kPassed && state != PreflightState::kFallback) continue;
+    const bool no_dry_run = state == PreflightState::kFallback;
+    if (c.replica && (c.action == Action::kCreate || c.action == Action::kReplace)) {
+      cloud::ReplicaRequest q = *c.replica;
+      for (uint64_t n : SplitCount(c.count)) {
+        q.count = n;
+        out[DryRunShape(q)] = no_dry_run;
+      }
+    } else if (c.serverless && (c.action == Action::kCreate || c.action == Action::kReplace)) {
+      out[DryRunShape(*c.serverless)] = no_dry_run;
+    }
+  }
+  return out;
+}
 
 bool RefusesDryRun(const Status& s) {
   return s.api_code() == "UnknownParameter" && s.message().find("DryRun") != std::string::npos;

@@ -138,6 +138,9 @@ struct Project {
   // take to run after that (default 60m). 1m to 7d each. Kept in the state when a wait begins.
   int64_t order_deadline_seconds = 1800;
   int64_t running_deadline_seconds = 3600;
+  // provider.tencentcloud.preflightMaxAge: how long a plan's DryRuns stand for the apply of
+  // that plan (default 15m; 0: every apply proves each request shape again, once).
+  int64_t preflight_max_age_seconds = 900;
   std::string state = "sqlite:.reconciler/state.db";  // state; relative to the stack directory
   struct Notify {
     std::string url;            // an http(s) URL; it may carry a token, so it is never logged whole

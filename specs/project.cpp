@@ -49,7 +49,7 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
   }
   FieldReader r(*tc, "provider.tencentcloud",
                 {"region", "endpoint", "profile", "site", "purchaseSearchWindow", "orderDeadline", "runningDeadline",
-                 "rateLimits"},
+                 "preflightMaxAge", "rateLimits"},
                 tc->at, diags, "provider.tencentcloud.");
   if (r.String("region", &p->region) && !IsSupportedRegion(p->region)) {
     std::string hint = DidYouMean(p->region, SupportedRegions());
@@ -82,6 +82,14 @@ void ParseProvider(const Node& provider, Project* p, Diagnostics* diags) {
                                        "a create whose answer was lost could still take effect after the search "
                                        "gave up, and be bought twice");
       }
+    }
+  }
+  if (const Node* age = r.Get("preflightMaxAge")) {
+    int64_t seconds = 0;
+    if (!age->IsScalar() || !ParseDuration(age->scalar, &seconds) || seconds > 86400) {
+      diags->Error(age->at, "preflightMaxAge must be a duration such as 15m, 0s to 24h, got " + age->Describe());
+    } else {
+      p->preflight_max_age_seconds = seconds;
     }
   }
   ParseDeadline(r.Get("orderDeadline"), "orderDeadline", &p->order_deadline_seconds, diags);

@@ -11,6 +11,7 @@
 //       site: intl                    # optional: intl | china; default: the endpoint's site
 //       orderDeadline: 30m            # optional: how long an order may take to deliver (1m..7d)
 //       runningDeadline: 60m          # optional: how long delivered instances may take to run
+//       preflightMaxAge: 15m          # optional: a plan's DryRuns stand for its apply this long
 //       rateLimits: {CreateReadOnlyDBInstance: 50}   # per action, requests per second
 //   state: sqlite:.reconciler/state.db
 //   daemon:                            # reconciler run

@@ -118,6 +118,8 @@ class StateStore {
 
   virtual Result<std::vector<InstanceRecord>> Instances() = 0;
   virtual Status PutInstance(const InstanceRecord& r) = 0;
+  // Several at once, in one transaction: all are recorded or none.
+  virtual Status PutInstances(const std::vector<InstanceRecord>& records) = 0;
   virtual Status DeleteInstance(const std::string& id) = 0;
 
   // In creation order.

@@ -32,7 +32,9 @@ std::string Journal::ChangeOf(const std::string& op_id, const std::string& chang
 
 void Journal::RecordInstances(const Operation& op) {
   if (op.kind == OperationKind::kCreateGroup || op.kind == OperationKind::kModifySpec) return;
-  for (const std::string& id : op.instance_ids) ctx_.store->PutInstance({id, op.resource_key, op.region, op.id, ""});
+  std::vector<InstanceRecord> records;
+  for (const std::string& id : op.instance_ids) records.push_back({id, op.resource_key, op.region, op.id, ""});
+  if (!records.empty()) ctx_.store->PutInstances(records);
 }
 
 ProgressPhase ProgressOf(Phase phase) {

@@ -92,7 +92,9 @@ bool OrderTracker::Round() {
   return progress;
 }
 
-// DescribeOrders for all pending deals of a region in one call (per 100 deals).
+// DescribeOrders for all pending deals of a region in one call: the API takes a list of
+// deal names and documents no bound on it, so a round costs one call however many orders
+// are pending.
 bool OrderTracker::DeliverOrders(std::vector<Operation>& open) {
   std::map<std::string, std::vector<std::string>> deals_by_region;
   for (const Operation& op : open) {
@@ -103,13 +105,9 @@ bool OrderTracker::DeliverOrders(std::vector<Operation>& open) {
   for (auto& [region, deals] : deals_by_region) {
     std::sort(deals.begin(), deals.end());
     deals.erase(std::unique(deals.begin(), deals.end()), deals.end());
-    for (size_t i = 0; i < deals.size(); i += 100) {
-      std::vector<std::string> chunk(deals.begin() + static_cast<long>(i),
-                                     deals.begin() + static_cast<long>(std::min(deals.size(), i + 100)));
-      Result<std::vector<cloud::Deal>> r = ctx_.cloud->DescribeOrders(region, chunk);
-      if (!r.ok()) continue;  // tried again next round
-      for (const cloud::Deal& d : *r) delivered[d.deal_name] = d.instance_ids;
-    }
+    Result<std::vector<cloud::Deal>> r = ctx_.cloud->DescribeOrders(region, deals);
+    if (!r.ok()) continue;  // tried again next round
+    for (const cloud::Deal& d : *r) delivered[d.deal_name] = d.instance_ids;
   }
   bool progress = false;
   for (Operation& op : open) {
@@ -136,28 +134,63 @@ bool OrderTracker::DeliverOrders(std::vector<Operation>& open) {
   return progress;
 }
 
-// The tags a purchase's create could not carry (identity.h): one TagResources call per ten
-// instances, as soon as their ids are known. A failure is tried again next round.
+// The tags a purchase's create could not carry (identity.h), as soon as its instances' ids
+// are known. The create carried the operation tag; the rest (stack, resource, the user's) is
+// the same for every purchase of a resource, so purchases alike are tagged together, ten
+// instances to a TagResources call. A round makes at most kTagCallsPerRound calls (the
+// action's documented limit is 20/s, and a round must not hold up the purchases still being
+// sent); what is left waits for the next round, as does a failure.
 bool OrderTracker::FinishTagging(std::vector<Operation>& open) {
-  bool progress = false;
+  constexpr size_t kTagCallsPerRound = 20;
+  constexpr size_t kIdsPerCall = 10;
+  struct Batch {
+    std::string region;
+    cloud::Tags tags;
+    std::vector<Operation*> ops;
+    std::vector<std::string> ids;
+  };
+  std::map<std::string, Batch> batches;  // by region and tags
   for (Operation& op : open) {
     if (!op.tags_pending || op.phase != Phase::kDelivered || op.instance_ids.empty()) continue;
     Result<PurchaseRequest> request = purchaser_->RequestOf(op);
     const auto* replicas = request.ok() ? std::get_if<cloud::ReplicaRequest>(&*request) : nullptr;
     if (replicas == nullptr) continue;  // a damaged record: its wait ends at the deadline
     cloud::Tags tags = replicas->tags;
+    tags.erase(cloud::kOperationTag);
     tags[cloud::kStackTag] = ctx_.stack;
     tags[cloud::kResourceTag] = op.resource_key;
-    tags[cloud::kOperationTag] = OperationTagValue(ctx_.stack, op.resource_key, op.id);
-    Status s = ctx_.cloud->TagInstances(op.region, op.instance_ids, tags);
-    if (!s.ok()) {
-      journal_->Report(journal_->ChangeOf(op.id), op.resource_key, ProgressPhase::kTagging,
-                       "tagging " + Join(op.instance_ids) + " failed (" + s.ToString() + "); trying again");
-      continue;
+    std::string key = op.region;
+    for (const auto& [k, v] : tags) key += '\n' + k + '=' + v;
+    Batch& b = batches[key];
+    b.region = op.region;
+    b.tags = std::move(tags);
+    b.ops.push_back(&op);
+    b.ids.insert(b.ids.end(), op.instance_ids.begin(), op.instance_ids.end());
+  }
+  bool progress = false;
+  size_t budget = kTagCallsPerRound * kIdsPerCall;  // instances this round may tag
+  for (auto& [key, b] : batches) {
+    if (budget == 0) break;
+    // Whole purchases only, as many as the round has room for (at least one).
+    size_t ids = 0, ops = 0;
+    while (ops < b.ops.size() && (ops == 0 || ids + b.ops[ops]->instance_ids.size() <= budget)) {
+      ids += b.ops[ops]->instance_ids.size();
+      ++ops;
     }
-    op.tags_pending = false;
-    Update(op, "tagged " + Join(op.instance_ids) + " with the stack, resource and user tags");
-    progress = true;
+    budget -= std::min(budget, ((ids + kIdsPerCall - 1) / kIdsPerCall) * kIdsPerCall);
+    const std::vector<std::string> chunk(b.ids.begin(), b.ids.begin() + static_cast<long>(ids));
+    Status s = ctx_.cloud->TagInstances(b.region, chunk, b.tags);
+    for (size_t i = 0; i < ops; ++i) {
+      Operation& op = *b.ops[i];
+      if (!s.ok()) {
+        journal_->Report(journal_->ChangeOf(op.id), op.resource_key, ProgressPhase::kTagging,
+                         "tagging " + Join(op.instance_ids) + " failed (" + s.ToString() + "); trying again");
+        continue;
+      }
+      op.tags_pending = false;
+      Update(op, "tagged " + Join(op.instance_ids) + " with the stack, resource and user tags");
+      progress = true;
+    }
   }
   return progress;
 }

@@ -2,8 +2,9 @@
 
 // Follows every purchase that has gone out until its instances run, across all changes
 // and regions, in rounds that never wait: one round makes one DescribeOrders call per
-// region (100 deals at most each) for every pending deal, finishes tags the create could
-// not carry, and looks up the status of every delivered instance 100 to a call. Rounds are
+// region for every pending deal, finishes the tags the creates could not carry (purchases
+// alike together, ten instances to a call), and looks up the status of every delivered
+// instance 100 to a call. Rounds are
 // spaced adaptively (poll_min, growing x1.5 to poll_max while nothing changes, never past
 // the nearest deadline); the scheduler asks when the next one is due.
 //

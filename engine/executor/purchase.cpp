@@ -134,18 +134,16 @@ Advance Purchaser::Step(Operation& op, const std::string& change_id, bool stoppi
                   change_id);
     }
     if (HasDryRun(op)) {
-      Sent dry = Send(op, cloud::DryRun::kYes);
-      if (!dry.status.ok() && Decide(dry.status, Effect::kRead) == Verdict::kRetry) {
+      Status dry = DryRunOnce(op);
+      if (!dry.ok() && Decide(dry, Effect::kRead) == Verdict::kRetry) {
         if (++memo.dry_run_failures >= ctx_.options.max_send_attempts) {
           return Fail(op, "", "DryRun failed " + std::to_string(memo.dry_run_failures) + " times (last: " +
-                                  dry.status.ToString() + "); nothing was sent, and the next apply tries again",
+                                  dry.ToString() + "); nothing was sent, and the next apply tries again",
                       change_id);
         }
         return WaitFor(memo.backoff.Next());
       }
-      if (!dry.status.ok() && !RefusesDryRun(dry.status)) {  // an endpoint without DryRun goes on
-        return Fail(op, dry.status.api_code(), "DryRun refused: " + Refusal(dry.status), change_id);
-      }
+      if (!dry.ok()) return Fail(op, dry.api_code(), "DryRun refused: " + Refusal(dry), change_id);
     }
     if (Status buyer = CheckSoleBuyer(op); !buyer.ok()) return Fail(op, "", buyer.message(), change_id);
     ++op.attempts;
@@ -285,6 +283,39 @@ Result<std::vector<std::string>> Purchaser::Search(const Operation& op) {
     if (t != i.tags.end() && t->second == op.id) found.push_back(i.id);
   }
   return found;
+}
+
+void Purchaser::SetProvenShapes(std::map<std::string, bool> shapes) {
+  std::lock_guard<std::mutex> lock(shapes_mu_);
+  proven_ = std::move(shapes);
+}
+
+Status Purchaser::DryRunOnce(const Operation& op) {
+  Result<PurchaseRequest> request = RequestOf(op);
+  if (!request.ok()) return request.status();
+  std::string shape;
+  if (const auto* q = std::get_if<cloud::ReplicaRequest>(&*request)) {
+    cloud::ReplicaRequest sized = *q;
+    sized.count = static_cast<uint64_t>(op.expected);
+    shape = DryRunShape(sized);
+  } else if (const auto* q = std::get_if<cloud::ServerlessRequest>(&*request)) {
+    shape = DryRunShape(*q);
+  }
+  {
+    std::unique_lock<std::mutex> lock(shapes_mu_);
+    shapes_cv_.wait(lock, [&] { return !proving_.count(shape); });
+    if (proven_.count(shape)) return Status::Ok();
+    proving_.insert(shape);
+  }
+  Sent dry = Send(op, cloud::DryRun::kYes);
+  const bool no_dry_run = !dry.status.ok() && RefusesDryRun(dry.status);  // an endpoint without DryRun goes on
+  {
+    std::lock_guard<std::mutex> lock(shapes_mu_);
+    proving_.erase(shape);
+    if (dry.status.ok() || no_dry_run) proven_[shape] = no_dry_run;
+  }
+  shapes_cv_.notify_all();
+  return no_dry_run ? Status::Ok() : dry.status;
 }
 
 Purchaser::Sent Purchaser::Send(const Operation& op, cloud::DryRun dry_run) {

@@ -14,6 +14,7 @@
 //
 // An intent whose attempts exceed its settled count (found after a crash) is unknown.
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -63,6 +64,13 @@ class Purchaser {
   // by another state file.
   void SetSeenAtPlan(std::set<std::string> ids) { seen_at_plan_ = std::move(ids); }
 
+  // Create shapes (DryRunShape) already proven: by the preflight of the plan being applied,
+  // when it is young enough. true: the endpoint has no DryRun. A purchase of a proven shape
+  // sends no DryRun; one DryRun of this apply proves its shape for the rest. The DryRun is
+  // a courtesy, not part of the exactly-once protocol: the create is judged by the cloud
+  // all the same, and its refusal fails the purchase just as the DryRun's would.
+  void SetProvenShapes(std::map<std::string, bool> shapes);
+
   // The request of a purchase made in this process, so it is never decoded again.
   void Remember(const std::string& op_id, PurchaseRequest request);
   // `op`'s request: as remembered, else decoded from its record (once).
@@ -108,6 +116,9 @@ class Purchaser {
   };
   Sent Send(const Operation& op, cloud::DryRun dry_run);
 
+  // Sends `op`'s DryRun unless its shape is proven (or being proven by another purchase,
+  // whose verdict it then waits for). Returns the DryRun's status, or OK when none was sent.
+  Status DryRunOnce(const Operation& op);
   Status CheckSoleBuyer(const Operation& op);
   Status FindOtherBuyer(const std::string& region, bool serverless);
 
@@ -122,6 +133,10 @@ class Purchaser {
     TimePoint began;
     Status status;
   };
+  std::mutex shapes_mu_;
+  std::condition_variable shapes_cv_;
+  std::map<std::string, bool> proven_;  // shape -> the endpoint has no DryRun
+  std::set<std::string> proving_;       // shapes whose DryRun is on its way
   std::set<std::string> seen_at_plan_;
   std::atomic<uint64_t> buyer_asks_{0};
   std::mutex buyer_mu_;

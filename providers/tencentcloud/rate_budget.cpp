@@ -7,7 +7,8 @@ namespace reconciler {
 
 namespace {
 constexpr double kSlowdownSeconds = 10;
-}
+constexpr double kReserveShare = 0.05;
+}  // namespace
 
 RateBudget::RateBudget(Clock* clock, int (*limit_of)(const std::string&), std::map<std::string, int> overrides)
     : clock_(clock), limit_of_(limit_of), overrides_(std::move(overrides)) {}
@@ -16,48 +17,51 @@ double RateBudget::NowSeconds() const {
   return std::chrono::duration<double>(clock_->Now().time_since_epoch()).count();
 }
 
-RateBudget::Bucket& RateBudget::BucketFor(const std::string& action, double now) {
-  auto [it, fresh] = buckets_.try_emplace(action);
-  Bucket& b = it->second;
+int RateBudget::LimitOf(const std::string& action) const {
+  auto o = overrides_.find(action);
+  return std::max(1, o != overrides_.end() ? o->second : limit_of_(action));
+}
+
+RateBudget::Schedule& RateBudget::ScheduleFor(const std::string& action, double now) {
+  auto [it, fresh] = schedules_.try_emplace(action);
+  Schedule& s = it->second;
   if (fresh) {
-    auto o = overrides_.find(action);
-    b.limit = o != overrides_.end() ? o->second : limit_of_(action);
-    b.rate = b.limit;
-    b.tokens = b.limit;  // a full second's burst
-    b.updated = now;
+    s.limit = LimitOf(action);
+    s.rate = s.limit;
+    s.burst = std::max(1.0, s.limit - std::max(1.0, std::floor(s.limit * kReserveShare)));
+    s.next = 0;  // long ago: the whole burst is there
   }
-  if (b.rate < b.limit && now >= b.slowed_until) b.rate = b.limit;
-  if (now > b.updated) {
-    b.tokens = std::min(b.rate, b.tokens + (now - b.updated) * b.rate);
-    b.updated = now;
-  }
-  return b;
+  if (s.rate < s.limit && now >= s.slowed_until) s.rate = s.limit;
+  return s;
 }
 
 bool RateBudget::Acquire(const std::string& action, std::stop_token stop) {
-  for (;;) {
-    double wait = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      Bucket& b = BucketFor(action, NowSeconds());
-      if (b.tokens >= 1) {
-        b.tokens -= 1;
-        return true;
-      }
-      wait = (1 - b.tokens) / b.rate;
-    }
-    auto ms = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(wait * 1000)));
-    if (!clock_->SleepFor(std::max(ms, std::chrono::milliseconds(1)), stop)) return false;
+  double at = 0;
+  double now = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    now = NowSeconds();
+    Schedule& s = ScheduleFor(action, now);
+    const double interval = 1 / s.rate;
+    // After a quiet spell the schedule lags behind now; it may lag by at most a burst, which
+    // is what goes out at once.
+    s.next = std::max(s.next, now - (s.burst - 1) * interval);
+    at = s.next;
+    s.next += interval;
   }
+  if (at <= now) return !stop.stop_requested();
+  auto ms = std::chrono::milliseconds(static_cast<int64_t>(std::ceil((at - now) * 1000)));
+  return clock_->SleepFor(ms, stop);
 }
 
 void RateBudget::Throttled(const std::string& action) {
   std::lock_guard<std::mutex> lock(mu_);
-  double now = NowSeconds();
-  Bucket& b = BucketFor(action, now);
-  b.rate = std::max(1.0, b.rate / 2);
-  b.tokens = std::min(b.tokens, 0.0);
-  b.slowed_until = now + kSlowdownSeconds;
+  const double now = NowSeconds();
+  Schedule& s = ScheduleFor(action, now);
+  s.rate = std::max(1.0, s.rate / 2);
+  // No burst now: the cloud's bucket is empty. The next call waits a full interval.
+  s.next = std::max(s.next, now + 1 / s.rate);
+  s.slowed_until = now + kSlowdownSeconds;
 }
 
 }  // namespace reconciler

@@ -1,8 +1,17 @@
 #pragma once
 
-// Rate limits as a budget, not an error: a token bucket per API action, filled at the
-// action's documented rate (or the project's rateLimits), shapes every call. A throttled
-// answer halves that action's rate for a while, so a shared account is not hammered.
+// Rate limits as a budget, not an error. Each API action has a documented limit of N calls
+// per second (or the project's rateLimits). The budget hands out send times for it as a
+// virtual schedule (GCRA): each caller reserves the next slot, at least 1/N s after the
+// previous one, and sleeps until it. Callers are served in the order they asked, and none
+// wakes only to find its slot taken, however many wait.
+//
+// The cloud counts calls as they arrive, in a bucket that holds N. Arrival times jitter, so
+// calls sent exactly 1/N s apart can arrive closer together. The budget therefore allows a
+// burst of only N minus a reserve (5%, at least 1). The cloud's bucket then always has that
+// reserve left to absorb jitter, and a sustained run goes at the full rate with no
+// RequestLimitExceeded. A throttled answer still halves that action's rate for 10 s: the
+// account may be shared with other clients.
 
 #include <map>
 #include <mutex>
@@ -25,22 +34,25 @@ class RateBudget {
   // Reports a RequestLimitExceeded answer for `action`.
   void Throttled(const std::string& action);
 
+  // The configured calls per second of `action`.
+  int LimitOf(const std::string& action) const;
+
  private:
-  struct Bucket {
-    double rate = 0;  // tokens per second now
-    double limit = 0;  // the configured rate
-    double tokens = 0;
-    double updated = 0;  // seconds
-    double slowed_until = 0;
+  struct Schedule {
+    double limit = 0;         // the configured rate, calls per second
+    double rate = 0;          // the rate now (lower for a while after a throttle)
+    double burst = 0;         // calls that may go at once after a quiet spell
+    double next = 0;          // seconds: the schedule's next slot, ignoring the burst
+    double slowed_until = 0;  // seconds
   };
-  Bucket& BucketFor(const std::string& action, double now);
+  Schedule& ScheduleFor(const std::string& action, double now);
   double NowSeconds() const;
 
   Clock* clock_;
   int (*limit_of_)(const std::string&);
   std::map<std::string, int> overrides_;
   std::mutex mu_;
-  std::map<std::string, Bucket> buckets_;
+  std::map<std::string, Schedule> schedules_;
 };
 
 }  // namespace reconciler

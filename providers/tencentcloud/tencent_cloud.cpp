@@ -1,6 +1,9 @@
 #include "providers/tencentcloud/tencent_cloud.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
 namespace reconciler::tencentcloud {
@@ -171,29 +174,110 @@ Result<json> TencentCloud::Call(const std::string& action, const std::string& re
   }
 }
 
+struct TencentCloud::Page {
+  Status status;
+  uint64_t total = 0;
+  std::vector<c::Instance> instances;
+};
+
+TencentCloud::Page TencentCloud::FetchPage(const std::string& action, const std::string& region, json params,
+                                           uint64_t offset) {
+  Page page;
+  params["Limit"] = kPageSize;
+  params["Offset"] = offset;
+  Result<json> r = Call(action, region, params, Effect::kRead);
+  if (!r.ok()) {
+    page.status = r.status();
+    return page;
+  }
+  Result<const json*> set = ObjectList(*r, "DBInstanceSet", action);
+  if (!set.ok()) {
+    page.status = set.status();
+    return page;
+  }
+  auto total = r->find("TotalCount");
+  if (total == r->end() || !total->is_number_unsigned()) {
+    page.status = Status(Code::kRetryable, action + ": the answer has no TotalCount, so the listing cannot be known complete");
+    return page;
+  }
+  page.total = total->get<uint64_t>();
+  const bool serverless = action == "DescribeServerlessDBInstances";
+  page.instances.reserve((*set)->size());
+  for (const json& d : **set) page.instances.push_back(serverless ? ServerlessOf(d) : InstanceOf(d));
+  return page;
+}
+
+// The listing is in creation order, so what is bought while it is read lands after the pages
+// already planned: a total that grows is followed by the pages it adds. A page short of the
+// total, or a total that shrinks (an instance gone, which shifts every later one a place
+// back, so one may fall between two pages), leaves the listing unproven: kRetryable.
 Result<std::vector<c::Instance>> TencentCloud::ListAllPages(const std::string& action, const std::string& region,
                                                            json params) {
-  const bool serverless = action == "DescribeServerlessDBInstances";
-  std::vector<c::Instance> out;
-  for (uint64_t offset = 0;;) {
-    params["Limit"] = kPageSize;
-    params["Offset"] = offset;
-    Result<json> r = Call(action, region, params, Effect::kRead);
-    if (!r.ok()) return r.status();
-    Result<const json*> set = ObjectList(*r, "DBInstanceSet", action);
-    if (!set.ok()) return set.status();
-    auto total = r->find("TotalCount");
-    if (total == r->end() || !total->is_number_unsigned()) {
-      return Status(Code::kRetryable, action + ": the answer has no TotalCount, so the listing cannot be known complete");
+  std::vector<Page> pages;
+  pages.push_back(FetchPage(action, region, params, 0));
+  if (!pages[0].status.ok()) return pages[0].status;
+  const uint64_t first_total = pages[0].total;
+  uint64_t total = first_total;
+  // Rounds: every page the total calls for that is missing, or that was read short while
+  // the total was lower (instances bought since landed on it), is fetched, at once.
+  for (int round = 0;; ++round) {
+    const uint64_t needed = (total + kPageSize - 1) / kPageSize;
+    std::vector<size_t> todo;
+    for (size_t i = 0; i < needed; ++i) {
+      const uint64_t expect = std::min<uint64_t>(kPageSize, total - i * kPageSize);
+      if (i >= pages.size() || (pages[i].instances.size() < expect && pages[i].total < total)) todo.push_back(i);
     }
-    for (const json& d : **set) out.push_back(serverless ? ServerlessOf(d) : InstanceOf(d));
-    offset += (*set)->size();
-    if (offset >= total->get<uint64_t>()) break;
-    if ((*set)->size() < kPageSize) {
+    if (todo.empty()) break;
+    if (round >= 20) {
+      return Status(Code::kRetryable, action + ": the listing kept growing while it was read (" +
+                                          std::to_string(first_total) + " to " + std::to_string(total) + " instances)");
+    }
+    if (pages.size() < needed) pages.resize(needed);
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};  // one failed page fails the listing: fetch no more
+    auto work = [&] {
+      for (size_t k; !failed && (k = next++) < todo.size();) {
+        const size_t i = todo[k];
+        pages[i] = FetchPage(action, region, params, i * kPageSize);
+        if (!pages[i].status.ok()) failed = true;
+      }
+    };
+    const size_t threads = std::min<size_t>(todo.size(), static_cast<size_t>(std::max(1, options_.page_parallelism)));
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (std::thread& t : pool) t.join();
+    for (size_t i : todo) {
+      if (!pages[i].status.ok()) return pages[i].status;
+    }
+    for (size_t i : todo) {
+      if (pages[i].total < first_total) {
+        return Status(Code::kRetryable, action + ": the listing shrank from " + std::to_string(first_total) + " to " +
+                                            std::to_string(pages[i].total) + " instances while it was read; it is inconsistent");
+      }
+      total = std::max(total, pages[i].total);
+    }
+  }
+  uint64_t seen = 0;
+  for (size_t i = 0; i < pages.size(); ++i) {
+    const Page& p = pages[i];
+    seen += p.instances.size();
+    if (i + 1 < pages.size() && p.instances.size() < kPageSize) {
       // A short page before the total: the listing changed while it was read, or lies.
-      return Status(Code::kRetryable, action + ": a page ended at " + std::to_string(offset) + " of " +
-                                          std::to_string(total->get<uint64_t>()) +
-                                          " instances; the listing is inconsistent");
+      return Status(Code::kRetryable, action + ": a page ended at " + std::to_string(seen) + " of " +
+                                          std::to_string(total) + " instances; the listing is inconsistent");
+    }
+  }
+  if (seen < total) {
+    return Status(Code::kRetryable, action + ": the pages hold " + std::to_string(seen) + " of " + std::to_string(total) +
+                                        " instances; the listing is inconsistent");
+  }
+  std::vector<c::Instance> out;
+  out.reserve(seen);
+  std::unordered_set<std::string> ids;
+  for (Page& p : pages) {
+    for (c::Instance& i : p.instances) {
+      if (ids.insert(i.id).second) out.push_back(std::move(i));  // one listed twice is counted once
     }
   }
   return out;

@@ -1,5 +1,7 @@
 #include "state/sqlite/sqlite_state_store.h"
 
+#include <functional>
+
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
@@ -339,6 +341,49 @@ Status SqliteStateStore::Exec(const std::string& sql) {
   return Status::Ok();
 }
 
+// Group commit, as leveldb batches its log writes: writers queue; the one at the front
+// commits everything queued in one transaction, each write in its own savepoint (a write
+// that fails is rolled back alone), and wakes the rest. One fsync then makes a whole batch
+// durable: concurrent purchases each wait for one commit, not for one another's. A write
+// returns only once its transaction is committed.
+Status SqliteStateStore::Write(const std::function<Status()>& write) {
+  Writer me{&write};
+  std::unique_lock<std::mutex> queue(queue_mu_);
+  writers_.push_back(&me);
+  queue_cv_.wait(queue, [&] { return me.done || writers_.front() == &me; });
+  if (me.done) return me.status;
+  const std::vector<Writer*> batch(writers_.begin(), writers_.end());
+  queue.unlock();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Status begin = Exec("BEGIN IMMEDIATE");
+    if (!begin.ok()) {
+      for (Writer* w : batch) w->status = begin;
+    } else {
+      for (Writer* w : batch) {
+        Exec("SAVEPOINT write");
+        w->status = (*w->write)();
+        if (!w->status.ok()) Exec("ROLLBACK TO write");
+        Exec("RELEASE write");
+      }
+      Status commit = Exec("COMMIT");
+      if (!commit.ok()) {
+        Exec("ROLLBACK");
+        for (Writer* w : batch) {
+          if (w->status.ok()) w->status = commit;
+        }
+      }
+    }
+  }
+  queue.lock();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    writers_.front()->done = true;
+    writers_.pop_front();
+  }
+  queue_cv_.notify_all();
+  return me.status;
+}
+
 int SqliteStateStore::SchemaVersion() {
   std::lock_guard<std::mutex> lock(mu_);
   Result<int> version = ReadUserVersion();
@@ -458,36 +503,26 @@ Result<std::vector<ResourceRecord>> SqliteStateStore::Resources() {
 }
 
 Status SqliteStateStore::PutResource(const ResourceRecord& r) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Status s = Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  Stmt st(db_,
-          "INSERT INTO resources (key, region, deletion_policy, spec, group_id, updated_at) VALUES (?,?,?,?,?,?) "
-          "ON CONFLICT(key) DO UPDATE SET region=excluded.region, deletion_policy=excluded.deletion_policy, "
-          "spec=excluded.spec, group_id=excluded.group_id, updated_at=excluded.updated_at");
-  st.Bind(1, r.key).Bind(2, r.region).Bind(3, r.deletion_policy).Bind(4, r.spec_json).Bind(5, r.group_id).Bind(6, NowText());
-  if (st.Step() != SQLITE_DONE || !Bump().ok()) {
-    Status e = DbError(db_, "writing resource " + r.key);
-    Exec("ROLLBACK");
-    return e;
-  }
-  return Exec("COMMIT");
+  return Write([&] {
+    Stmt st(db_,
+            "INSERT INTO resources (key, region, deletion_policy, spec, group_id, updated_at) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(key) DO UPDATE SET region=excluded.region, deletion_policy=excluded.deletion_policy, "
+            "spec=excluded.spec, group_id=excluded.group_id, updated_at=excluded.updated_at");
+    st.Bind(1, r.key).Bind(2, r.region).Bind(3, r.deletion_policy).Bind(4, r.spec_json).Bind(5, r.group_id).Bind(6, NowText());
+    if (st.Step() != SQLITE_DONE || !Bump().ok()) return DbError(db_, "writing resource " + r.key);
+    return Status::Ok();
+  });
 }
 
 Status SqliteStateStore::DeleteResource(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Status s = Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  Stmt a(db_, "DELETE FROM resources WHERE key = ?");
-  Stmt b(db_, "DELETE FROM instances WHERE resource_key = ?");
-  a.Bind(1, key);
-  b.Bind(1, key);
-  if (a.Step() != SQLITE_DONE || b.Step() != SQLITE_DONE || !Bump().ok()) {
-    Status e = DbError(db_, "forgetting " + key);
-    Exec("ROLLBACK");
-    return e;
-  }
-  return Exec("COMMIT");
+  return Write([&] {
+    Stmt a(db_, "DELETE FROM resources WHERE key = ?");
+    Stmt b(db_, "DELETE FROM instances WHERE resource_key = ?");
+    a.Bind(1, key);
+    b.Bind(1, key);
+    if (a.Step() != SQLITE_DONE || b.Step() != SQLITE_DONE || !Bump().ok()) return DbError(db_, "forgetting " + key);
+    return Status::Ok();
+  });
 }
 
 Result<std::vector<InstanceRecord>> SqliteStateStore::Instances() {
@@ -501,35 +536,30 @@ Result<std::vector<InstanceRecord>> SqliteStateStore::Instances() {
   return out;
 }
 
-Status SqliteStateStore::PutInstance(const InstanceRecord& r) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Status s = Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  Stmt st(db_,
-          "INSERT INTO instances (id, resource_key, region, operation_id, recorded_at) VALUES (?,?,?,?,?) "
-          "ON CONFLICT(id) DO UPDATE SET resource_key=excluded.resource_key, region=excluded.region, "
-          "operation_id=CASE WHEN excluded.operation_id = '' THEN instances.operation_id ELSE excluded.operation_id END");
-  st.Bind(1, r.id).Bind(2, r.resource_key).Bind(3, r.region).Bind(4, r.operation_id).Bind(5, NowText());
-  if (st.Step() != SQLITE_DONE || !Bump().ok()) {
-    Status e = DbError(db_, "writing instance " + r.id);
-    Exec("ROLLBACK");
-    return e;
-  }
-  return Exec("COMMIT");
+Status SqliteStateStore::PutInstance(const InstanceRecord& r) { return PutInstances({r}); }
+
+Status SqliteStateStore::PutInstances(const std::vector<InstanceRecord>& records) {
+  return Write([&] {
+    for (const InstanceRecord& r : records) {
+      Stmt st(db_,
+              "INSERT INTO instances (id, resource_key, region, operation_id, recorded_at) VALUES (?,?,?,?,?) "
+              "ON CONFLICT(id) DO UPDATE SET resource_key=excluded.resource_key, region=excluded.region, "
+              "operation_id=CASE WHEN excluded.operation_id = '' THEN instances.operation_id ELSE excluded.operation_id END");
+      st.Bind(1, r.id).Bind(2, r.resource_key).Bind(3, r.region).Bind(4, r.operation_id).Bind(5, NowText());
+      if (st.Step() != SQLITE_DONE) return DbError(db_, "writing instance " + r.id);
+    }
+    if (!Bump().ok()) return DbError(db_, "writing instances");
+    return Status::Ok();
+  });
 }
 
 Status SqliteStateStore::DeleteInstance(const std::string& id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Status s = Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
-  Stmt st(db_, "DELETE FROM instances WHERE id = ?");
-  st.Bind(1, id);
-  if (st.Step() != SQLITE_DONE || !Bump().ok()) {
-    Status e = DbError(db_, "forgetting instance " + id);
-    Exec("ROLLBACK");
-    return e;
-  }
-  return Exec("COMMIT");
+  return Write([&] {
+    Stmt st(db_, "DELETE FROM instances WHERE id = ?");
+    st.Bind(1, id);
+    if (st.Step() != SQLITE_DONE || !Bump().ok()) return DbError(db_, "forgetting instance " + id);
+    return Status::Ok();
+  });
 }
 
 Result<std::vector<Operation>> SqliteStateStore::Operations() {
@@ -562,9 +592,10 @@ Result<Operation> SqliteStateStore::GetOperation(const std::string& id) {
 }
 
 Status SqliteStateStore::PutOperation(const Operation& op, const std::string& detail) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Status s = Exec("BEGIN IMMEDIATE");
-  if (!s.ok()) return s;
+  return Write([&] { return WriteOperation(op, detail); });
+}
+
+Status SqliteStateStore::WriteOperation(const Operation& op, const std::string& detail) {
   const std::string now = NowText();
   Stmt st(db_, (std::string("INSERT INTO operations (") + kOperationColumns +
                 ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET phase=excluded.phase, "
@@ -583,11 +614,9 @@ Status SqliteStateStore::PutOperation(const Operation& op, const std::string& de
   Stmt ev(db_, "INSERT INTO events (at, operation_id, resource_key, phase, detail) VALUES (?,?,?,?,?)");
   ev.Bind(1, now).Bind(2, op.id).Bind(3, op.resource_key).Bind(4, std::string(PhaseName(op.phase))).Bind(5, detail);
   if (st.Step() != SQLITE_DONE || ev.Step() != SQLITE_DONE || !Bump().ok()) {
-    Status e = DbError(db_, "recording operation " + op.id);
-    Exec("ROLLBACK");
-    return e;
+    return DbError(db_, "recording operation " + op.id);
   }
-  return Exec("COMMIT");
+  return Status::Ok();
 }
 
 Result<std::vector<Event>> SqliteStateStore::Events(const std::string& operation_id) {

@@ -4,6 +4,9 @@
 // per transition. The schema is versioned and migrated forward on open. This folder holds the
 // only SQLite code of the project.
 
+#include <condition_variable>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +40,7 @@ class SqliteStateStore final : public StateStore {
   Status DeleteResource(const std::string& key) override;
   Result<std::vector<InstanceRecord>> Instances() override;
   Status PutInstance(const InstanceRecord& r) override;
+  Status PutInstances(const std::vector<InstanceRecord>& records) override;
   Status DeleteInstance(const std::string& id) override;
   Result<std::vector<Operation>> Operations() override;
   Result<std::vector<Operation>> InFlight() override;
@@ -57,12 +61,25 @@ class SqliteStateStore final : public StateStore {
   Status Migrate();
   Status Exec(const std::string& sql);
   Status Bump();
+  // Runs `write` (statements on db_) in a transaction, committed together with whatever
+  // other threads queued meanwhile (group commit). Returns `write`'s status, or the commit's.
+  Status Write(const std::function<Status()>& write);
+  Status WriteOperation(const Operation& op, const std::string& detail);
   std::string NowText() const;
 
   sqlite3* db_;
   std::string path_;
   Clock* clock_;
-  std::mutex mu_;
+  std::mutex mu_;  // the connection
+
+  struct Writer {
+    const std::function<Status()>* write;
+    Status status;
+    bool done = false;
+  };
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Writer*> writers_;  // the front one commits for all
 };
 
 }  // namespace reconciler
