@@ -57,6 +57,13 @@ void Results::Add(const std::string& name, std::optional<int64_t> n, std::option
            *std::max_element(values.begin(), values.end()), unit, static_cast<int>(values.size()), note};
   Print(f);
   figures_.push_back(std::move(f));
+  if (save_meta_) WriteJson(save_path_, *save_meta_);
+}
+
+void Results::SaveAsYouGo(const std::string& path, const json& meta) {
+  save_path_ = path;
+  save_meta_ = std::make_unique<json>(meta);
+  (*save_meta_)["complete"] = false;
 }
 
 void Results::Computed(const std::string& name, std::optional<int64_t> n, std::optional<int> latency_ms,
@@ -64,6 +71,7 @@ void Results::Computed(const std::string& name, std::optional<int64_t> n, std::o
   Figure f{name, n, latency_ms, value, value, value, unit, 0, note};
   Print(f);
   figures_.push_back(std::move(f));
+  if (save_meta_) WriteJson(save_path_, *save_meta_);
 }
 
 void Results::Print(const Figure& f) const {

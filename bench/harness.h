@@ -47,6 +47,9 @@ struct Figure {
 
 class Results {
  public:
+  // Rewrites `path` after every figure, with `meta` and "complete": false, so a run that is
+  // stopped midway keeps what it measured.
+  void SaveAsYouGo(const std::string& path, const nlohmann::json& meta);
   // Records a figure from its runs' values (at least one), and prints it at once.
   void Add(const std::string& name, std::optional<int64_t> n, std::optional<int> latency_ms,
            std::vector<double> values, const std::string& unit, const std::string& note = "");
@@ -62,6 +65,8 @@ class Results {
  private:
   void Print(const Figure& f) const;
   std::vector<Figure> figures_;
+  std::string save_path_;
+  std::unique_ptr<nlohmann::json> save_meta_;
 };
 
 // A child process that ran to its end.

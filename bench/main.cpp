@@ -103,6 +103,8 @@ int main(int argc, char** argv) {
               load_before.c_str(), sysconf(_SC_NPROCESSORS_ONLN));
   std::printf("%-52s %7s %6s %10s [min..max] unit\n", "figure", "N", "lat.", "median");
   Results results;
+  results.SaveAsYouGo(options.json_path, {{"startedAt", started_at}, {"quick", options.quick}, {"only", only},
+                                          {"loadAverageBefore", load_before}});
   const auto start = Clock::now();
   std::vector<std::string> ran;
   for (const Scenario& s : Scenarios()) {
@@ -117,6 +119,7 @@ int main(int argc, char** argv) {
   if (!plan.empty()) std::printf("No-op plan at a glance:\n\n%s\n", plan.c_str());
   std::printf("Total %.0f s; load average before %s, after %s.\n", total, load_before.c_str(), LoadAverage().c_str());
   const json meta = {{"startedAt", started_at},
+                     {"complete", true},
                      {"quick", options.quick},
                      {"scenarios", ran},
                      {"totalSeconds", total},
