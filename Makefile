@@ -44,8 +44,11 @@ soak: build
 demo: build
 	scripts/demo.sh $(BUILD)
 
+# `make bench QUICK=1`: N <= 1,000 and no daemon figures, under a minute. Both write
+# bench/results.json and print the figures as a Markdown table.
+QUICK ?= 0
 bench: build
-	scripts/bench.sh $(BUILD)
+	QUICK=$(QUICK) scripts/bench.sh $(BUILD)
 
 fuzz:
 	@scripts/setup.sh fuzz

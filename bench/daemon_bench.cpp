@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/scenarios.h"
 #include "emulator/server.h"
 #include "emulator/world.h"
 
@@ -42,10 +43,9 @@ namespace fs = std::filesystem;
 namespace emu = reconciler::tencentcloud::emulator;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using reconciler::bench::Results;
 
 constexpr const char* kSecret = "bench-webhook-secret";
-
-void Report(const char* name, double value, const char* unit) { std::printf("%-58s %12.3f %s\n", name, value, unit); }
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -222,12 +222,7 @@ bool Ready(int port, int64_t after = 0) {
          s.value("lastResult", "") == "success" && s.value("ordersPending", -1) == 0;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-void BenchSpecChange(const std::string& reconciler) {
+void BenchSpecChange(const std::string& reconciler, Results* results) {
   World world;
   SetEnv(Env(world));
   char pattern[] = "/tmp/reconciler-bench-daemon-XXXXXX";
@@ -258,12 +253,11 @@ void BenchSpecChange(const std::string& reconciler) {
     const int64_t passes = Passes(port);
     WaitUntil([&] { return Ready(port, passes); }, std::chrono::seconds(60));
   }
-  Report("daemon: spec change to apply start, p50 (limit 500 ms)", Median(ms), "ms");
-  Report("daemon: spec change to apply start, max of 7", *std::max_element(ms.begin(), ms.end()), "ms");
+  results->Add("daemon: spec change to apply start (limit 500 ms)", std::nullopt, 0, ms, "ms");
   fs::remove_all(dir);
 }
 
-void BenchWebhook(const std::string& reconciler) {
+void BenchWebhook(const std::string& reconciler, Results* results) {
   World world;
   SetEnv(Env(world));
   char pattern[] = "/tmp/reconciler-bench-hook-XXXXXX";
@@ -312,12 +306,11 @@ void BenchWebhook(const std::string& reconciler) {
     const int64_t passes = Passes(port);
     WaitUntil([&] { return Ready(port, passes); }, std::chrono::seconds(60));
   }
-  Report("daemon: webhook to apply start, p50 (limit 1,000 ms)", Median(ms), "ms");
-  Report("daemon: webhook to apply start, max of 5", *std::max_element(ms.begin(), ms.end()), "ms");
+  results->Add("daemon: webhook to apply start (limit 1,000 ms)", std::nullopt, 0, ms, "ms");
   fs::remove_all(dir);
 }
 
-void BenchIdle(const std::string& reconciler) {
+void BenchIdle(const std::string& reconciler, Results* results) {
   World world;
   SetEnv(Env(world));
   char pattern[] = "/tmp/reconciler-bench-idle-XXXXXX";
@@ -340,15 +333,20 @@ void BenchIdle(const std::string& reconciler) {
   const double cpu = d.CpuSeconds() - cpu0;
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   if (world.Creates() != creates) std::fprintf(stderr, "bench: the idle daemon bought something\n");
-  Report("daemon: idle CPU, 1,000 instances, 60 s resync (limit 1%)", 100.0 * cpu / wall, "% of a core");
+  results->Add("daemon: idle CPU, 60 s resync (limit 1%)", 1000, 0, {100.0 * cpu / wall}, "% of a core",
+               "one 65 s window");
   fs::remove_all(dir);
 }
 
 }  // namespace
 
-void BenchDaemon(const std::string& bin_dir) {
-  const std::string reconciler = bin_dir + "/reconciler";
-  BenchSpecChange(reconciler);
-  BenchWebhook(reconciler);
-  BenchIdle(reconciler);
+namespace reconciler::bench {
+
+void BenchDaemon(const Options& options, Results* results) {
+  const std::string reconciler = options.reconciler();
+  BenchSpecChange(reconciler, results);
+  BenchWebhook(reconciler, results);
+  BenchIdle(reconciler, results);
 }
+
+}  // namespace reconciler::bench

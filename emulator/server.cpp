@@ -284,10 +284,12 @@ void EmulatorServer::HandleApi(const httplib::Request& req, httplib::Response& r
 void EmulatorServer::Count(const std::string& action, const Reply& reply) {
   std::lock_guard<std::mutex> lock(mu_);
   json& c = calls_[action.empty() ? "<none>" : action];
-  if (c.is_null()) c = {{"total", 0}, {"dryRun", 0}, {"errors", 0}};
+  if (c.is_null()) c = {{"total", 0}, {"dryRun", 0}, {"errors", 0}, {"throttled", 0}};
   c["total"] = c["total"].get<int64_t>() + 1;
   if (reply.dry_run) c["dryRun"] = c["dryRun"].get<int64_t>() + 1;
   if (!reply.ok) c["errors"] = c["errors"].get<int64_t>() + 1;
+  // Throttles apart from other errors: a client working at the limit should draw none.
+  if (!reply.ok && reply.code == "RequestLimitExceeded") c["throttled"] = c["throttled"].get<int64_t>() + 1;
 }
 
 Reply EmulatorServer::Authenticate(const httplib::Request& req, std::string* service) {

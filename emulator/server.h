@@ -4,7 +4,8 @@
 // query) is the API 3.0 endpoint for every service, on any path outside /_admin/; /_admin/
 // is the loopback-only admin API:
 //   GET  /_admin/state            {"instances":[...],"orders":[...],"readOnlyGroups":[...],...}
-//   GET  /_admin/calls            {"<Action>":{"total":n,"dryRun":n,"errors":n},...}
+//   GET  /_admin/calls            {"<Action>":{"total":n,"dryRun":n,"errors":n,"throttled":n},...}
+//                                 (throttled: the errors that were RequestLimitExceeded)
 //   GET  /_admin/model            {"site","dryRun","actions":{service:{action:{"from","params"}}},"structs"}
 //   GET  /_admin/faults           the live fault rules
 //   POST /_admin/faults           add rules (see faults.h); {"clear":true} removes all

@@ -100,6 +100,7 @@ TEST_CASE("emulator fault: after lets matching calls through before the rule fir
   REQUIRE_FALSE(third.ok());
   CHECK(third.status().api_code() == "RequestLimitExceeded");
   CHECK(emu.Call("DescribeRegions").ok());
+  CHECK(emu.Calls("DescribeRegions")["throttled"] == 1);  // an injected throttle counts like a real one
 }
 
 TEST_CASE("emulator fault: malformed rules of the new classes are refused with the field named") {

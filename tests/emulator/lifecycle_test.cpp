@@ -240,8 +240,12 @@ TEST_CASE("emulator: per-action rate limits answer RequestLimitExceeded") {
   REQUIRE_FALSE(over.ok());
   CHECK(over.status().api_code() == "RequestLimitExceeded");
   CHECK(over.status().code() == Code::kThrottled);
+  // /_admin/calls counts the throttle among the errors and apart from them.
+  CHECK(emu.Calls("CreateReadOnlyDBInstance")["errors"] == 1);
+  CHECK(emu.Calls("CreateReadOnlyDBInstance")["throttled"] == 1);
   // Other actions have their own budgets.
   CHECK(emu.Call("DescribeRegions").ok());
+  CHECK(emu.Calls("DescribeRegions")["throttled"] == 0);
   emu.Advance(1);
   CHECK(emu.Call("CreateReadOnlyDBInstance", dry).ok());
 
