@@ -1,6 +1,7 @@
 #include "base/clock.h"
 
 #include <condition_variable>
+#include <cstdio>
 #include <ctime>
 
 namespace reconciler {
@@ -16,6 +17,16 @@ std::string UtcText(int64_t unix_seconds) {
 
 std::string UtcText(std::chrono::system_clock::time_point t) {
   return UtcText(static_cast<int64_t>(std::chrono::system_clock::to_time_t(t)));
+}
+
+std::string UtcTextMillis(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  // Floor division, so an instant before 1970 still names its own second.
+  const int64_t seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  std::string text = UtcText(seconds);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms - seconds * 1000));
+  return text.insert(text.size() - 1, frac);
 }
 
 std::chrono::system_clock::time_point SystemClock::Now() const {

@@ -29,6 +29,8 @@ class Clock {
 // "2026-12-02T19:44:07Z": a time in UTC, as the state, the locks and the messages write it.
 std::string UtcText(int64_t unix_seconds);
 std::string UtcText(std::chrono::system_clock::time_point t);
+// RFC 3339 in UTC with milliseconds: "2026-12-03T02:00:00.123Z".
+std::string UtcTextMillis(std::chrono::system_clock::time_point t);
 
 // The real clock.
 class SystemClock final : public Clock {
