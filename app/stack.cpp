@@ -16,7 +16,7 @@ namespace {
 // Where the project file sets the endpoint, for messages: "reconciler.yaml:6:15 provider.tencentcloud.endpoint".
 std::string EndpointOrigin(const specs::Project& project) {
   const specs::Location& at = project.endpoint_at;
-  if (at.line == 0) return "provider.tencentcloud.endpoint";
+  if (at.line == 0) return at.file.empty() ? "provider.tencentcloud.endpoint" : at.file;  // "--endpoint"
   return at.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + " provider.tencentcloud.endpoint";
 }
 

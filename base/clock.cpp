@@ -1,6 +1,7 @@
 #include "base/clock.h"
 
 #include <condition_variable>
+#include <cstdio>
 #include <ctime>
 
 namespace reconciler {
@@ -23,6 +24,16 @@ std::optional<int64_t> ParseUtcText(const std::string& text) {
   const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
   if (end == nullptr || *end != '\0') return std::nullopt;
   return static_cast<int64_t>(timegm(&tm));
+}
+
+std::string UtcTextMillis(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  // Floor division, so an instant before 1970 still names its own second.
+  const int64_t seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  std::string text = UtcText(seconds);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms - seconds * 1000));
+  return text.insert(text.size() - 1, frac);
 }
 
 std::chrono::system_clock::time_point SystemClock::Now() const {

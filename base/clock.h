@@ -32,6 +32,8 @@ std::string UtcText(int64_t unix_seconds);
 std::string UtcText(std::chrono::system_clock::time_point t);
 // The seconds since the epoch of a UtcText ("2026-12-03T05:29:39Z"); nullopt if it is not one.
 std::optional<int64_t> ParseUtcText(const std::string& text);
+// RFC 3339 in UTC with milliseconds: "2026-12-03T02:00:00.123Z".
+std::string UtcTextMillis(std::chrono::system_clock::time_point t);
 
 // The real clock.
 class SystemClock final : public Clock {

@@ -1,4 +1,4 @@
-// The flag parser. This is the only translation unit that includes CLI11.
+// The flag parser. This and cloud_flags.cpp are the only translation units that include CLI11.
 
 #include "cli/cli.h"
 
@@ -6,6 +6,7 @@
 #include <functional>
 #include <ostream>
 
+#include "cli/cloud_flags.h"
 #include "cli/commands.h"
 
 namespace reconciler {
@@ -26,8 +27,10 @@ int RunCli(int argc, char** argv, Io io) {
   app.footer(
       "Exit codes: 0 success (plan: no changes), 1 runtime or API error, 2 plan has changes "
       "(with --detailed-exitcode), 3 invalid input (nothing was sent).\n"
-      "Credentials: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY, TENCENTCLOUD_SESSION_TOKEN, "
-      "TENCENTCLOUD_REGION, or a tccli profile (~/.tccli/<profile>.credential).");
+      "Credentials, first found: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY (+ TENCENTCLOUD_SESSION_TOKEN); "
+      "the profile (--profile, the project's, TENCENTCLOUD_PROFILE, TCCLI_PROFILE, default) in "
+      "~/.tccli/<profile>.credential or ~/.tencentcloud/credentials (TENCENTCLOUD_CREDENTIALS_FILE); the CVM/TKE "
+      "role from the metadata service. RECONCILER_LOG=debug logs every API call.");
 
   std::function<int()> run;
 
@@ -35,6 +38,7 @@ int RunCli(int argc, char** argv, Io io) {
   CLI::App* validate_cmd = app.add_subcommand("validate", "Check the specs of a stack; no network");
   validate_cmd->add_option("STACK", validate.stack, "Stack directory (default: .)");
   validate_cmd->add_flag("--insecure-endpoint", validate.insecure_endpoint, kInsecureHelp);
+  AddCloudFlags(validate_cmd, &validate.cloud);
   validate_cmd->callback([&] { run = [&] { return RunValidateCommand(validate, io); }; });
   PlanCommandOptions plan;
   CLI::App* plan_cmd = app.add_subcommand("plan", "Show what must change, validated by the cloud (DryRun) and priced");
@@ -47,6 +51,7 @@ int RunCli(int argc, char** argv, Io io) {
   plan_cmd->add_flag("--retry-failed", plan.retry_failed,
                      "Buy again for resources whose last purchase failed (refused, or past its deadline)");
   plan_cmd->add_flag("--insecure-endpoint", plan.insecure_endpoint, kInsecureHelp);
+  AddCloudFlags(plan_cmd, &plan.cloud);
   plan_cmd->callback([&] { run = [&] { return RunPlanCommand(plan, io); }; });
 
   ApplyCommandOptions apply;
@@ -58,6 +63,7 @@ int RunCli(int argc, char** argv, Io io) {
                       "Buy again for resources whose last purchase failed (refused, or past its deadline)");
   apply_cmd->add_flag("--json-progress", apply.json_progress, "Report progress as JSON lines");
   apply_cmd->add_flag("--insecure-endpoint", apply.insecure_endpoint, kInsecureHelp);
+  AddCloudFlags(apply_cmd, &apply.cloud);
   apply_cmd->callback([&] { run = [&] { return RunApplyCommand(apply, io); }; });
 
   RunCommandOptions run_opts;
@@ -73,6 +79,7 @@ int RunCli(int argc, char** argv, Io io) {
   run_cmd->add_option("--log-format", run_opts.log_format, "Log lines as text or json")->check(CLI::IsMember({"text", "json"}));
   run_cmd->add_flag("--once", run_opts.once, "Make one pass, then exit");
   run_cmd->add_flag("--insecure-endpoint", run_opts.insecure_endpoint, kInsecureHelp);
+  AddCloudFlags(run_cmd, &run_opts.cloud);
   run_cmd->callback([&] { run = [&] { return RunRunCommand(run_opts, io); }; });
 
   PauseCommandOptions pause;
@@ -99,6 +106,7 @@ int RunCli(int argc, char** argv, Io io) {
   state_show->callback([&] { state.action = "show"; });
   state_rebuild->callback([&] { state.action = "rebuild"; });
   for (CLI::App* sub : {state_list, state_show, state_rebuild}) sub->add_option("--stack", state.stack, "Stack directory (default: .)");
+  for (CLI::App* sub : {state_list, state_show, state_rebuild}) AddCloudFlags(sub, &state.cloud);
   state_rebuild->add_flag("--insecure-endpoint", state.insecure_endpoint, kInsecureHelp);
   state_cmd->final_callback([&] { run = [&] { return RunStateCommand(state, io); }; });
 
@@ -108,6 +116,7 @@ int RunCli(int argc, char** argv, Io io) {
   import_cmd->add_option("ID", import.instance_id, "The existing instance or group id")->required();
   import_cmd->add_option("--stack", import.stack, "Stack directory (default: .)");
   import_cmd->add_flag("--insecure-endpoint", import.insecure_endpoint, kInsecureHelp);
+  AddCloudFlags(import_cmd, &import.cloud);
   import_cmd->callback([&] { run = [&] { return RunImportCommand(import, io); }; });
   HookCommandOptions hook;
   CLI::App* hook_cmd = app.add_subcommand("hook", "Git server hooks: hook pre-receive | post-receive");
@@ -116,6 +125,7 @@ int RunCli(int argc, char** argv, Io io) {
   pre_receive->add_option("--workdir", hook.workdir, "The daemon's --workdir, whose state the plan reads");
   pre_receive->add_flag("--no-preflight", hook.no_preflight, "Validate only; make no cloud call");
   pre_receive->add_flag("--insecure-endpoint", hook.insecure_endpoint, kInsecureHelp);
+  AddCloudFlags(pre_receive, &hook.cloud);
   CLI::App* post_receive = hook_cmd->add_subcommand("post-receive", "Wake the daemon after a push to the tracked branch");
   post_receive->add_option("--wake", hook.wake, "The daemon's trigger URL (default: http://127.0.0.1:9464/trigger)");
   for (CLI::App* sub : {pre_receive, post_receive}) {
@@ -135,7 +145,7 @@ int RunCli(int argc, char** argv, Io io) {
   api_cmd->add_option("--region", api.region, "Region (default: TENCENTCLOUD_REGION or profile)");
   api_cmd->add_option("--data", api.data, "Request parameters as a JSON object")->capture_default_str();
   api_cmd->add_option("--endpoint", api.endpoint, "Endpoint URL (default: TENCENTCLOUD_ENDPOINT)");
-  api_cmd->add_option("--profile", api.profile, "tccli profile (default: TCCLI_PROFILE or default)");
+  api_cmd->add_option("--profile", api.profile, "Credentials profile (default: TENCENTCLOUD_PROFILE, TCCLI_PROFILE or default)");
   api_cmd->add_flag("--verbose,-v", api.verbose, "Show the request, with secrets redacted");
   api_cmd->add_flag("--insecure-endpoint", api.insecure_endpoint, kInsecureHelp);
   api_cmd->callback([&] { run = [&] { return RunApiCommand(api, io); }; });

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "app/stack.h"
+#include "cli/cloud_flags.h"
 #include "cli/commands.h"
 #include "gitops/git_source.h"
 #include "specs/spec_loader.h"
@@ -75,7 +76,8 @@ class ScratchDir {
 
 class PreReceive {
  public:
-  PreReceive(const HookCommandOptions& options, Io io) : options_(options), io_(io) {}
+  PreReceive(const HookCommandOptions& options, CallLog call_log, Io io)
+      : options_(options), call_log_(std::move(call_log)), io_(io) {}
 
   // Checks one update of the tracked branch; prints why when it refuses it.
   bool Accept(const RefUpdate& u) {
@@ -91,7 +93,7 @@ class PreReceive {
     }
     Result<gitops::TreeStack> tree = repo_->ReadStack(u.new_id, options_.path);
     if (!tree.ok()) return Reject(what, tree.status().message());
-    specs::LoadedStack stack = specs::LoadStack(tree->source);
+    specs::LoadedStack stack = specs::LoadStack(tree->source, {}, OverridesFrom(options_.cloud));
     const std::string diagnostics = stack.RenderDiagnostics(false);
     if (!diagnostics.empty())
       io_.err << "commit " << what << " (" << tree->commit.subject << "):\n" << diagnostics;
@@ -138,7 +140,7 @@ class PreReceive {
     specs::DesiredState planned = desired;
     const std::string stack_dir = StackDirForPlan(scratch, &planned);
     Result<Plan> plan = PlanDesiredState(
-        planned, stack_dir, {{}, options_.insecure_endpoint, stack_dir == scratch.path()});
+        planned, stack_dir, {{}, options_.insecure_endpoint, stack_dir == scratch.path(), call_log_});
     if (!plan.ok()) {
       return Reject(what, "cannot plan: " + plan.status().message() +
                               " (a hook installed with --no-preflight validates the specs only)");
@@ -155,13 +157,19 @@ class PreReceive {
   }
 
   const HookCommandOptions& options_;
+  CallLog call_log_;  // --log-level debug
   Io io_;
   std::unique_ptr<gitops::Repository> repo_;  // opened at the first update that needs it
 };
 
 int RunPreReceive(const HookCommandOptions& options, const std::vector<RefUpdate>& updates, Io io) {
   const std::string tracked = "refs/heads/" + options.branch;
-  PreReceive hook(options, io);
+  Result<CallLog> call_log = CallLogFor(options.cloud, io.err);
+  if (!call_log.ok()) {
+    io.err << "reconciler hook: " << call_log.status().message() << "\n";
+    return kExitInvalidInput;
+  }
+  PreReceive hook(options, *call_log, io);
   bool accepted = true;
   for (const RefUpdate& u : updates) {
     if (u.ref == tracked) accepted = hook.Accept(u) && accepted;

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "app/stack.h"
+#include "cli/cloud_flags.h"
 #include "cli/commands.h"
 #include "engine/engine.h"
 #include "engine/executor.h"
@@ -33,8 +34,8 @@ using nlohmann::json;
 namespace {
 
 // Loads and validates the stack; on errors prints them and returns nullopt.
-std::optional<specs::LoadedStack> LoadOrReport(const std::string& dir, Io io) {
-  specs::LoadedStack stack = specs::LoadStackDir(dir);
+std::optional<specs::LoadedStack> LoadOrReport(const std::string& dir, const CloudFlags& cloud, Io io) {
+  specs::LoadedStack stack = specs::LoadStackDir(dir, {}, OverridesFrom(cloud));
   io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
   if (!stack.ok()) {
     size_t n = stack.diags.error_count();
@@ -145,10 +146,12 @@ bool Confirm(const ApplyCommandOptions& options, Io io) {
 
 // Carries out `plan` as a loop of reconcile steps, sleeping between them until the next
 // poll or backoff is due, until every change has ended or `stop` is requested.
+// `io.out` takes the summary; `progress_out` the JSON lines of --json-progress.
 int Execute(Plan plan, const ApplyCommandOptions& options, const specs::Project& project, cloud::Cloud* cloud,
-            StateStore* store, Clock* clock, InterruptGuard* guard, std::stop_source* stop, Io io) {
+            StateStore* store, Clock* clock, InterruptGuard* guard, std::stop_source* stop, Io io,
+            std::ostream& progress_out) {
   std::unique_ptr<Reporter> reporter;
-  if (options.json_progress) reporter = std::make_unique<JsonReporter>(io.out);
+  if (options.json_progress) reporter = std::make_unique<JsonReporter>(progress_out, clock);
   else if (isatty(STDOUT_FILENO) && UseColor(STDOUT_FILENO)) reporter = std::make_unique<TtyReporter>(io.out);
   else reporter = std::make_unique<TextReporter>(io.out);
   StackContext ctx;
@@ -220,6 +223,7 @@ Result<Plan> PlanDesiredState(const specs::DesiredState& desired, const std::str
   Result<OpenedStack> opened =
       OpenStack(stack_dir, desired.project, &clock, {StackAccess::kRead, true, options.create_state, insecure, {}});
   if (!opened.ok()) return opened.status();
+  if (options.call_log) opened->session->client->SetCallLog(options.call_log);
   return MakePlan(opened->cloud(), opened->store.get(), &clock, desired, stack_dir, options.plan);
 }
 
@@ -228,10 +232,13 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
     io.err << "reconciler plan: --json and --markdown cannot be used together\n";
     return kExitInvalidInput;
   }
-  std::optional<specs::LoadedStack> stack = LoadOrReport(options.stack, io);
+  Result<CallLog> call_log = CallLogFor(options.cloud, io.err);
+  if (!call_log.ok()) return ReportError(io, "plan", call_log.status());
+  std::optional<specs::LoadedStack> stack = LoadOrReport(options.stack, options.cloud, io);
   if (!stack) return kExitInvalidInput;
   Result<Plan> plan = PlanDesiredState(stack->desired, options.stack,
-                                       {{options.allow_destroy, options.retry_failed}, options.insecure_endpoint, true});
+                                       {{options.allow_destroy, options.retry_failed}, options.insecure_endpoint, true,
+                                        *call_log});
   if (!plan.ok()) return ReportError(io, "plan", plan.status());
   if (options.json) io.out << PlanToJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   else if (options.markdown) io.out << RenderPlanMarkdown(*plan);
@@ -280,7 +287,10 @@ std::optional<Plan> ReadPlanFile(const std::string& path, Io io) {
   return std::move(plan).value();
 }
 
-int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
+int RunApplyCommand(const ApplyCommandOptions& options, Io machine_io) {
+  // Under --json-progress stdout carries the JSON lines only; the plan, prompts and summary
+  // are for people and go to stderr.
+  Io io{options.json_progress ? machine_io.err : machine_io.out, machine_io.err, machine_io.in};
   InterruptGuard guard(io);
   std::error_code ec;
   const bool from_file = std::filesystem::is_regular_file(options.target, ec);
@@ -291,7 +301,9 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
     if (!saved) return kExitInvalidInput;
     stack_dir = saved->stack_dir;
   }
-  std::optional<specs::LoadedStack> stack = LoadOrReport(stack_dir, io);
+  Result<CallLog> call_log = CallLogFor(options.cloud, io.err);
+  if (!call_log.ok()) return ReportError(io, "apply", call_log.status());
+  std::optional<specs::LoadedStack> stack = LoadOrReport(stack_dir, options.cloud, io);
   if (!stack) return kExitInvalidInput;
   if (saved && stack->desired.project.stack != saved->stack) {
     io.err << "reconciler apply: the plan is for stack " << saved->stack << ", but " << stack_dir << " holds stack "
@@ -304,6 +316,7 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
   Result<OpenedStack> opened = OpenStack(stack_dir, stack->desired.project, &clock,
                                          {StackAccess::kWrite, true, true, InsecureOf(options), stop.get_token()});
   if (!opened.ok()) return ReportError(io, "apply", opened.status());
+  if (*call_log) opened->session->client->SetCallLog(*call_log);
 
   // A saved plan is applied only if it is exactly what would be planned now: the plan that
   // runs is always derived from today's specs, cloud and state, with today's flags.
@@ -349,7 +362,7 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io io) {
   }
   if (!Confirm(options, io)) return kExitError;
   return Execute(std::move(plan), options, stack->desired.project, opened->cloud(), opened->store.get(), &clock, &guard,
-                 &stop, io);
+                 &stop, io, machine_io.out);
 }
 
 }  // namespace reconciler

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "app/stack.h"
+#include "cli/cloud_flags.h"
 #include "cli/commands.h"
 #include "daemon/http_server.h"
 #include "daemon/log.h"
@@ -138,6 +139,12 @@ int RunRunCommand(const RunCommandOptions& o, Io io) {
   Signals signals;  // before any thread
   SystemClock clock;
   daemon::Logger log(io.err, o.log_format == "json" ? daemon::LogFormat::kJson : daemon::LogFormat::kText, &clock);
+  const Result<CallLog> level_ok = CallLogFor(o.cloud, io.err);  // checks --log-level / RECONCILER_LOG
+  if (!level_ok.ok()) {
+    io.err << "reconciler run: " << level_ok.status().message() << "\n";
+    return kExitInvalidInput;
+  }
+  const bool debug = static_cast<bool>(*level_ok);
 
   // Where the specs come from, and the stack directory the state's paths start from.
   std::unique_ptr<daemon::SpecSource> source;
@@ -152,9 +159,12 @@ int RunRunCommand(const RunCommandOptions& o, Io io) {
                  : kExitError;
     }
     stack_dir = (*opened)->checkout_dir();
+    (*opened)->SetOverrides(OverridesFrom(o.cloud));
     source = std::move(opened).value();
   } else {
-    source = std::make_unique<daemon::DirectorySource>(o.stack);
+    auto directory = std::make_unique<daemon::DirectorySource>(o.stack);
+    directory->SetOverrides(OverridesFrom(o.cloud));
+    source = std::move(directory);
   }
 
   // The first specs give the project: the cloud, the state and the daemon's settings.
@@ -197,6 +207,10 @@ int RunRunCommand(const RunCommandOptions& o, Io io) {
   daemon::Metrics metrics;
   stack->session->client->SetObserver(
       [&metrics](const std::string& action, const std::string& code) { metrics.CountApiCall(action, code); });
+  // The daemon logs its calls in its own format (text or JSON), through its redacting log.
+  if (debug) {
+    stack->session->client->SetCallLog([&log](const tencentcloud::CallRecord& r) { LogCall(log, r); });
+  }
   std::vector<daemon::NotifyTarget> targets;
   for (const specs::Project::Notify& n : project.daemon.notify) {
     targets.push_back({n.url, n.format == "slack" ? daemon::NotifyFormat::kSlack : daemon::NotifyFormat::kJson});

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "app/stack.h"
+#include "cli/cloud_flags.h"
 #include "cli/commands.h"
 #include "engine/engine.h"
 #include "engine/import.h"
@@ -29,8 +30,8 @@ int Fail(Io io, const std::string& what, const Status& s) {
   return s.code() == Code::kInvalidInput ? kExitInvalidInput : kExitError;
 }
 
-std::optional<specs::LoadedStack> Load(const std::string& dir, Io io) {
-  specs::LoadedStack stack = specs::LoadStackDir(dir);
+std::optional<specs::LoadedStack> Load(const std::string& dir, const CloudFlags& cloud, Io io) {
+  specs::LoadedStack stack = specs::LoadStackDir(dir, {}, OverridesFrom(cloud));
   io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
   if (!stack.ok()) return std::nullopt;
   return stack;
@@ -148,7 +149,9 @@ int Rebuild(const specs::LoadedStack& stack, StateStore* store, cloud::Cloud* cl
 }  // namespace
 
 int RunStateCommand(const StateCommandOptions& options, Io io) {
-  std::optional<specs::LoadedStack> stack = Load(options.stack, io);
+  Result<CallLog> call_log = CallLogFor(options.cloud, io.err);
+  if (!call_log.ok()) return Fail(io, "state", call_log.status());
+  std::optional<specs::LoadedStack> stack = Load(options.stack, options.cloud, io);
   if (!stack) return kExitInvalidInput;
   SystemClock clock;
   StackOpenOptions open;
@@ -161,6 +164,7 @@ int RunStateCommand(const StateCommandOptions& options, Io io) {
   }
   Result<OpenedStack> opened = OpenStack(options.stack, stack->desired.project, &clock, open);
   if (!opened.ok()) return Fail(io, options.action == "rebuild" ? "state rebuild" : "state", opened.status());
+  if (*call_log && opened->session) opened->session->client->SetCallLog(*call_log);
   StateStore* store = opened->store.get();
   if (options.action == "list") return List(store, io);
   if (options.action == "show") return Show(store, options.key, io);
@@ -182,7 +186,9 @@ int RunImportCommand(const ImportCommandOptions& options, Io io) {
            << options.instance_id << "\n";
     return kExitInvalidInput;
   }
-  std::optional<specs::LoadedStack> stack = Load(options.stack, io);
+  Result<CallLog> call_log = CallLogFor(options.cloud, io.err);
+  if (!call_log.ok()) return Fail(io, "import", call_log.status());
+  std::optional<specs::LoadedStack> stack = Load(options.stack, options.cloud, io);
   if (!stack) return kExitInvalidInput;
   // Checked before the stack is opened, so a typo creates no state.
   if (!stack->desired.Find(*key)) {
@@ -197,6 +203,7 @@ int RunImportCommand(const ImportCommandOptions& options, Io io) {
                                                                     : tencentcloud::InsecureEndpoint::kRefuse,
                                           {}});
   if (!opened.ok()) return Fail(io, "import", opened.status());
+  if (*call_log) opened->session->client->SetCallLog(*call_log);
   Result<ImportSummary> imported =
       ImportInstance(stack->desired, *key, options.instance_id, opened->store.get(), opened->cloud());
   if (!imported.ok()) return Fail(io, "import", imported.status());

@@ -5,6 +5,7 @@
 
 #include "providers/tencentcloud/credentials.h"
 #include "providers/tencentcloud/site.h"
+#include "cli/cloud_flags.h"
 #include "cli/commands.h"
 #include "specs/spec_loader.h"
 
@@ -16,7 +17,7 @@ bool UseColor(int fd) {
 }
 
 int RunValidateCommand(const ValidateCommandOptions& options, Io io) {
-  specs::LoadedStack stack = specs::LoadStackDir(options.stack);
+  specs::LoadedStack stack = specs::LoadStackDir(options.stack, {}, OverridesFrom(options.cloud));
   io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
   if (!stack.ok()) {
     size_t n = stack.diags.error_count();

@@ -3,14 +3,25 @@
 // Each subcommand is a function over a plain options struct, so the flag parser (cli.cpp)
 // is the only place that knows about CLI11 and tests can call commands directly.
 
+#include <functional>
 #include <string>
 
 #include "base/status.h"
 #include "cli/cli.h"
 #include "engine/engine.h"
+#include "providers/tencentcloud/api_client.h"
 #include "specs/desired_state.h"
 
 namespace reconciler {
+
+// --profile, --region, --endpoint and --log-level: what every command that reaches the cloud
+// takes (cli/cloud_flags.h). Empty: not given.
+struct CloudFlags {
+  std::string profile;    // beats provider.tencentcloud.profile and TENCENTCLOUD_PROFILE
+  std::string region;     // beats provider.tencentcloud.region (a spec's own region still wins)
+  std::string endpoint;   // beats provider.tencentcloud.endpoint and TENCENTCLOUD_ENDPOINT
+  std::string log_level;  // error | warn | info | debug; default $RECONCILER_LOG, else warn
+};
 
 struct ApiCommandOptions {
   std::string action;
@@ -28,6 +39,7 @@ struct ApiCommandOptions {
 int RunApiCommand(const ApiCommandOptions& options, Io io);
 
 struct ValidateCommandOptions {
+  CloudFlags cloud;
   std::string stack = ".";
   bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
 };
@@ -40,6 +52,7 @@ int RunValidateCommand(const ValidateCommandOptions& options, Io io);
 bool UseColor(int fd);
 
 struct PlanCommandOptions {
+  CloudFlags cloud;
   std::string stack = ".";
   std::string out;         // --out FILE: save the plan
   bool json = false;       // --json
@@ -59,6 +72,7 @@ struct StackPlanOptions {
   PlanOptions plan;
   bool insecure_endpoint = false;  // allow plain http to a host that is not loopback
   bool create_state = true;        // false: a stack with no state file yet is kNotFound, and none is made
+  std::function<void(const tencentcloud::CallRecord&)> call_log;  // --log-level debug; empty: none
 };
 
 // The plan `reconciler plan` makes: `desired` (loaded and valid) against the cloud and the
@@ -69,6 +83,7 @@ Result<Plan> PlanDesiredState(const specs::DesiredState& desired, const std::str
                               const StackPlanOptions& options);
 
 struct ApplyCommandOptions {
+  CloudFlags cloud;
   std::string target = ".";  // a stack directory or a saved plan file
   bool auto_approve = false;
   bool allow_destroy = false;
@@ -80,6 +95,7 @@ struct ApplyCommandOptions {
 int RunApplyCommand(const ApplyCommandOptions& options, Io io);
 
 struct StateCommandOptions {
+  CloudFlags cloud;
   std::string action;  // list | show | rebuild
   std::string key;     // show KEY
   std::string stack = ".";
@@ -89,6 +105,7 @@ struct StateCommandOptions {
 int RunStateCommand(const StateCommandOptions& options, Io io);
 
 struct ImportCommandOptions {
+  CloudFlags cloud;
   std::string resource;     // KIND/NAME
   std::string instance_id;  // postgres-..., pgro-... or pgrogrp-...
   std::string stack = ".";
@@ -98,6 +115,7 @@ struct ImportCommandOptions {
 int RunImportCommand(const ImportCommandOptions& options, Io io);
 
 struct RunCommandOptions {
+  CloudFlags cloud;
   std::string stack = ".";  // directory mode: the stack directory, watched with inotify
   std::string git_url;      // --git URL: git mode; the stack comes from the branch's commits
   std::string branch = "main";
@@ -123,6 +141,7 @@ struct PauseCommandOptions {
 int RunPauseCommand(const PauseCommandOptions& options, Io io);
 
 struct HookCommandOptions {
+  CloudFlags cloud;
   std::string which;          // "pre-receive" or "post-receive"
   std::string branch = "main";  // the tracked branch; other refs pass untouched
   std::string path = ".";     // the stack's folder in the repository

@@ -60,11 +60,22 @@ std::string TextValue(const std::string& value) {
 
 const char* LogLevelName(LogLevel level) {
   switch (level) {
+    case LogLevel::kDebug: return "debug";
     case LogLevel::kInfo: return "info";
     case LogLevel::kWarn: return "warn";
     case LogLevel::kError: return "error";
   }
   return "info";
+}
+
+bool ParseLogLevel(const std::string& text, LogLevel* level) {
+  for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarn, LogLevel::kError}) {
+    if (text == LogLevelName(l)) {
+      *level = l;
+      return true;
+    }
+  }
+  return false;
 }
 
 bool IsSecretKey(const std::string& key) {
@@ -77,9 +88,15 @@ bool IsSecretKey(const std::string& key) {
 
 Logger::Logger(std::ostream& out, LogFormat format, Clock* clock) : out_(out), format_(format), clock_(clock) {}
 
+void Logger::Debug(const std::string& msg, const LogFields& fields) { Log(LogLevel::kDebug, msg, fields); }
 void Logger::Info(const std::string& msg, const LogFields& fields) { Log(LogLevel::kInfo, msg, fields); }
 void Logger::Warn(const std::string& msg, const LogFields& fields) { Log(LogLevel::kWarn, msg, fields); }
 void Logger::Error(const std::string& msg, const LogFields& fields) { Log(LogLevel::kError, msg, fields); }
+
+void Logger::SetMinLevel(LogLevel level) {
+  std::lock_guard<std::mutex> lock(mu_);
+  min_level_ = level;
+}
 
 void Logger::AddSecret(const std::string& secret) {
   if (secret.empty()) return;
@@ -144,6 +161,7 @@ std::string Logger::Format(LogLevel level, const std::string& msg, const LogFiel
 
 void Logger::Log(LogLevel level, const std::string& msg, const LogFields& fields) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (level < min_level_) return;
   out_ << Format(level, msg, fields);
   out_.flush();
 }

@@ -23,8 +23,10 @@
 namespace reconciler::daemon {
 
 enum class LogFormat { kText, kJson };
-enum class LogLevel { kInfo, kWarn, kError };
-const char* LogLevelName(LogLevel level);  // "info", "warn", "error"
+enum class LogLevel { kDebug, kInfo, kWarn, kError };  // in rising order
+const char* LogLevelName(LogLevel level);  // "debug", "info", "warn", "error"
+// Reads "debug", "info", "warn" or "error"; false for anything else.
+bool ParseLogLevel(const std::string& text, LogLevel* level);
 
 using LogFields = std::vector<std::pair<std::string, std::string>>;
 
@@ -41,7 +43,11 @@ class Logger {
   void Info(const std::string& msg, const LogFields& fields = {});
   void Warn(const std::string& msg, const LogFields& fields = {});
   void Error(const std::string& msg, const LogFields& fields = {});
+  void Debug(const std::string& msg, const LogFields& fields = {});
   void Log(LogLevel level, const std::string& msg, const LogFields& fields = {});
+
+  // Lines below `level` are dropped. Default: every line is written.
+  void SetMinLevel(LogLevel level);
 
   // From now on `secret` is written as "<redacted>" wherever it appears. An empty value is
   // ignored. Thread-safe.
@@ -55,6 +61,7 @@ class Logger {
   LogFormat format_;
   Clock* clock_;
   mutable std::mutex mu_;
+  LogLevel min_level_ = LogLevel::kDebug;  // guarded by mu_
   std::vector<std::string> secrets_;  // longest first, so a secret containing another is replaced whole
 };
 

@@ -58,7 +58,7 @@ std::string ReadAll(const fs::path& path) {
 
 Result<Snapshot> DirectorySource::Load() {
   Snapshot snap;
-  snap.stack = specs::LoadStackDir(dir_);
+  snap.stack = specs::LoadStackDir(dir_, {}, overrides_);
   return snap;
 }
 
@@ -100,7 +100,7 @@ Result<Snapshot> GitSource::Load() {
   snap.subject = tree->commit.subject;
   if (tree->source.project) snap.files.emplace_back(specs::kProjectFile, tree->source.project->contents);
   for (const specs::StackFile& f : tree->source.files) snap.files.emplace_back(BaseName(f.path), f.contents);
-  snap.stack = specs::LoadStack(tree->source);
+  snap.stack = specs::LoadStack(tree->source, {}, overrides_);
   return snap;
 }
 
@@ -128,7 +128,7 @@ std::optional<Snapshot> GitSource::LastGood() {
   snap.commit = commit;
   Result<gitops::Commit> c = repo_.Lookup(commit);
   if (c.ok()) snap.subject = c->subject;
-  snap.stack = specs::LoadStackDir(checkout_dir());
+  snap.stack = specs::LoadStackDir(checkout_dir(), {}, overrides_);
   return snap;
 }
 

@@ -22,6 +22,7 @@
 
 #include "daemon/loop.h"
 #include "gitops/git_source.h"
+#include "specs/spec_loader.h"
 
 namespace reconciler::daemon {
 
@@ -30,9 +31,12 @@ class DirectorySource final : public SpecSource {
   explicit DirectorySource(std::string dir) : dir_(std::move(dir)) {}
   Result<Snapshot> Load() override;
   std::string Describe() const override { return dir_; }
+  // --region, --profile, --endpoint and TENCENTCLOUD_REGION, applied to every load.
+  void SetOverrides(specs::ProjectOverrides overrides) { overrides_ = std::move(overrides); }
 
  private:
   std::string dir_;
+  specs::ProjectOverrides overrides_;
 };
 
 class GitSource final : public SpecSource {
@@ -50,12 +54,15 @@ class GitSource final : public SpecSource {
 
   // The stack directory: <workdir>/checkout.
   std::string checkout_dir() const;
+  // --region, --profile, --endpoint and TENCENTCLOUD_REGION, applied to every load.
+  void SetOverrides(specs::ProjectOverrides overrides) { overrides_ = std::move(overrides); }
 
  private:
   GitSource(gitops::Repository repo, std::string url, std::string branch, std::string path, std::string workdir);
 
   gitops::Repository repo_;
   std::string url_, branch_, path_, workdir_;
+  specs::ProjectOverrides overrides_;
 };
 
 // Watches a stack directory with inotify and calls `changed` when a spec file or the

@@ -94,7 +94,10 @@ double SystemWallSeconds() {
 }
 
 EmulatorServer::EmulatorServer(World world, ServerOptions options)
-    : world_(std::move(world)), options_(std::move(options)), limiter_(world_.catalogue.rate_limits) {
+    : world_(std::move(world)),
+      options_(std::move(options)),
+      metadata_([this] { return options_.wall(); }),
+      limiter_(world_.catalogue.rate_limits) {
   if (!options_.wall) options_.wall = SystemWallSeconds;
   cloud_ = std::make_unique<EmulatedCloud>(world_, &faults_, options_.wall);
   http_ = std::make_unique<httplib::Server>();
@@ -203,7 +206,15 @@ void EmulatorServer::Route() {
     Persist();
     SendJson(res, {{"reset", true}});
   };
+  admin_posts_["/_admin/metadata"] = [this](const httplib::Request& req, httplib::Response& res) {
+    if (!AdminAllowed(req, res)) return;
+    json body = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
+    Status set = metadata_.Configure(body);
+    if (!set.ok()) return SendJson(res, {{"error", set.message()}}, 400);
+    SendJson(res, metadata_.ToJson());
+  };
   for (const auto& [path, handler] : admin_posts_) http_->Post(path, handler);
+  metadata_.Route(*http_);  // before the API's catch-all GET
   // The API answers on any other path: the Go SDK sends an endpoint's path ("host:port/prefix")
   // but signs "/".
   http_->Post(R"(/(?!_admin/).*)", api);
@@ -325,6 +336,17 @@ Reply EmulatorServer::Authenticate(const httplib::Request& req, std::string* ser
   const CredentialPair* cred = nullptr;
   for (const CredentialPair& c : world_.catalogue.credentials) {
     if (c.secret_id == auth.secret_id) cred = &c;
+  }
+  // A role's temporary key from the metadata service: valid with its token until it expires.
+  std::optional<IssuedCredentials> issued = cred ? std::nullopt : metadata_.Find(auth.secret_id);
+  CredentialPair role_pair;
+  if (issued) {
+    if (now >= issued->expires_at) {
+      return Error("AuthFailure.TokenFailure", "The temporary credentials expired at " +
+                                                   std::to_string(static_cast<long long>(issued->expires_at)) + ".");
+    }
+    role_pair = {issued->secret_id, issued->secret_key, issued->token};
+    cred = &role_pair;
   }
   if (!cred) return Error("AuthFailure.SecretIdNotFound", "The SecretId is not found, please ensure that your SecretId is correct.");
   if (auth.date != UtcDate(ts)) {

@@ -11,6 +11,9 @@
 //   POST /_admin/faults           add rules (see faults.h); {"clear":true} removes all
 //   POST /_admin/advance?seconds=N  move the clock forward
 //   POST /_admin/reset            back to the world file's state; calls, faults, budgets cleared
+//   POST /_admin/metadata         the metadata service's role and credential lifetime (metadata.h)
+//
+// GET /latest/meta-data/cam/security-credentials/... is the metadata service (metadata.h).
 //
 // Admin POSTs need no body, and no Content-Length either.
 //
@@ -24,6 +27,7 @@
 
 #include "emulator/cloud.h"
 #include "emulator/faults.h"
+#include "emulator/metadata.h"
 #include "emulator/rate_limiter.h"
 #include "base/status.h"
 
@@ -56,6 +60,7 @@ class EmulatorServer {
   void Stop();
 
   EmulatedCloud& cloud() { return *cloud_; }
+  MetadataService& metadata() { return metadata_; }
   Faults& faults() { return faults_; }
 
  private:
@@ -74,6 +79,7 @@ class EmulatorServer {
   World world_;
   ServerOptions options_;
   Faults faults_;
+  MetadataService metadata_;
   std::unique_ptr<EmulatedCloud> cloud_;
   std::unique_ptr<httplib::Server> http_;
   // The admin POST handlers by path, also served for bodiless requests (see Route()).

@@ -119,6 +119,26 @@ struct FileResult {
   std::vector<std::pair<Resource, Location>> resources;  // with where metadata.name was written
 };
 
+// The command line's --region and --endpoint, and TENCENTCLOUD_REGION, onto the project.
+void ApplyOverrides(const ProjectOverrides& o, LoadedStack* out) {
+  Project& project = out->desired.project;
+  const bool flag = !o.region.empty();
+  const std::string region = flag ? o.region : (project.region.empty() ? o.default_region : std::string());
+  if (!region.empty() && !IsSupportedRegion(region)) {
+    const std::string hint = DidYouMean(region, SupportedRegions());
+    out->diags.Error({flag ? "--region" : "TENCENTCLOUD_REGION", 0, 0},
+                     "region \"" + region + "\" is not a region TencentDB for PostgreSQL supports" +
+                         (hint.empty() ? "" : "; did you mean \"" + hint + "\"?"));
+  } else if (!region.empty()) {
+    project.region = region;
+  }
+  if (!o.profile.empty()) project.profile = o.profile;
+  if (!o.endpoint.empty()) {
+    project.endpoint = o.endpoint;
+    project.endpoint_at = {"--endpoint", 0, 0};
+  }
+}
+
 class Loader {
  public:
   Loader(LoadedStack* out, const ParseLimits& limits) : out_(out), limits_(limits) {}
@@ -329,11 +349,12 @@ StackSource ReadStack(const std::string& dir, const ParseLimits& limits) {
   return source;
 }
 
-LoadedStack LoadStack(const StackSource& source, const ParseLimits& limits) {
+LoadedStack LoadStack(const StackSource& source, const ParseLimits& limits, const ProjectOverrides& overrides) {
   LoadedStack out;
   out.diags.Merge(source.read_errors);
   Loader loader(&out, limits);
   loader.LoadProject(source);
+  ApplyOverrides(overrides, &out);
   // Spec files are independent until duplicates and references are checked, so they are
   // parsed on one thread per core.
   std::vector<FileResult> results(source.files.size());
@@ -352,8 +373,8 @@ LoadedStack LoadStack(const StackSource& source, const ParseLimits& limits) {
   return out;
 }
 
-LoadedStack LoadStackDir(const std::string& dir, const ParseLimits& limits) {
-  return LoadStack(ReadStack(dir, limits), limits);
+LoadedStack LoadStackDir(const std::string& dir, const ParseLimits& limits, const ProjectOverrides& overrides) {
+  return LoadStack(ReadStack(dir, limits), limits, overrides);
 }
 
 }  // namespace reconciler::specs

@@ -44,7 +44,19 @@ struct LoadedStack {
   std::string RenderDiagnostics(bool color = false) const { return diags.Render(sources, color); }
 };
 
-LoadedStack LoadStack(const StackSource& source, const ParseLimits& limits = {});
-LoadedStack LoadStackDir(const std::string& dir, const ParseLimits& limits = {});
+// What the command line and the environment say about the project's cloud settings,
+// applied as the project file is read, before any spec takes its region from it.
+struct ProjectOverrides {
+  std::string region;          // --region: beats provider.tencentcloud.region
+  std::string default_region;  // TENCENTCLOUD_REGION: used when the project sets no region
+  std::string profile;         // --profile: beats provider.tencentcloud.profile
+  std::string endpoint;        // --endpoint: beats provider.tencentcloud.endpoint
+};
+
+// A region that TencentDB for PostgreSQL does not serve is an error naming where it was set.
+LoadedStack LoadStack(const StackSource& source, const ParseLimits& limits = {},
+                      const ProjectOverrides& overrides = {});
+LoadedStack LoadStackDir(const std::string& dir, const ParseLimits& limits = {},
+                         const ProjectOverrides& overrides = {});
 
 }  // namespace reconciler::specs

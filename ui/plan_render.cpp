@@ -173,8 +173,20 @@ std::string RenderPlanText(const Plan& plan, bool color) {
   return out.str();
 }
 
+std::string PlanCommentMarker(const std::string& stack) {
+  // An HTML comment ends at "--" in some renderers and at ">" in all; neither may come
+  // from the name.
+  std::string name;
+  for (char c : stack) {
+    if (c == '>' || (c == '-' && !name.empty() && name.back() == '-') || c == '\n') continue;
+    name += c;
+  }
+  return "<!-- reconciler-plan: " + name + " -->";
+}
+
 std::string RenderPlanMarkdown(const Plan& plan) {
   std::ostringstream out;
+  out << PlanCommentMarker(plan.stack) << "\n";
   out << "### reconciler plan for stack `" << plan.stack << "`\n\n";
   auto failures = [&] {
     if (plan.failures.empty()) return;
@@ -191,6 +203,9 @@ std::string RenderPlanMarkdown(const Plan& plan) {
     failures();
     return out.str();
   }
+  // A long table is folded, so the pull request stays readable; the summary stays in view.
+  const bool fold = plan.changes.size() > kMarkdownUnfoldedChanges;
+  if (fold) out << "<details><summary>" << SummaryLine(plan) << " (" << plan.changes.size() << " rows)</summary>\n\n";
   out << "| | Resource | Change | Reason | Preflight | Cost / month |\n|---|---|---|---|---|---|\n";
   auto cell = [](std::string s) {
     // Search on past each replacement: the escaped '|' is still a '|'.
@@ -206,6 +221,7 @@ std::string RenderPlanMarkdown(const Plan& plan) {
     for (const FieldDiff& f : c.fields) out << "<br>`" << cell(f.field) << "`: " << cell(f.before) << " \xe2\x86\x92 " << cell(f.after);
     out << " | " << cell(preflight) << " | " << (c.monthly_cents ? Cost(*c.monthly_cents) : "") << " |\n";
   }
+  if (fold) out << "\n</details>\n";
   failures();
   out << "\n";
   for (const std::string& w : plan.warnings) out << "> **warning:** " << w << "\n";

@@ -107,9 +107,13 @@ void TtyReporter::Redraw() {
   out_ << std::flush;
 }
 
+std::string JsonReporter::Now() const {
+  return UtcTextMillis(clock_ != nullptr ? clock_->Now() : std::chrono::system_clock::now());
+}
+
 void JsonReporter::Progress(const ProgressEvent& e) {
   std::lock_guard<std::mutex> lock(mu_);
-  nlohmann::json j{{"change", e.change_id}, {"resource", e.resource}, {"phase", ProgressPhaseName(e.phase)},
+  nlohmann::ordered_json j{{"time", Now()}, {"change", e.change_id}, {"resource", e.resource}, {"phase", ProgressPhaseName(e.phase)},
                    {"detail", e.detail}, {"final", e.final}};
   if (e.wait) {
     j["waitingFor"] = e.wait->what;
@@ -121,7 +125,7 @@ void JsonReporter::Progress(const ProgressEvent& e) {
 
 void JsonReporter::Note(const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
-  out_ << nlohmann::json{{"note", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
+  out_ << nlohmann::ordered_json{{"time", Now()}, {"note", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"
        << std::flush;
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "engine/reporter.h"
 
 namespace reconciler {
@@ -61,14 +62,19 @@ class TtyReporter : public TextReporter {
 };
 
 // {"at":"...","change":"c1","resource":"...","phase":"...","detail":"..."} per line.
+// One JSON object per line, each with "time" (RFC 3339 UTC with milliseconds) first.
 class JsonReporter : public Reporter {
  public:
-  explicit JsonReporter(std::ostream& out) : out_(out) {}
+  // `clock` dates the lines and must outlive the reporter; nullptr: the system clock.
+  explicit JsonReporter(std::ostream& out, const Clock* clock = nullptr) : out_(out), clock_(clock) {}
   void Progress(const ProgressEvent& event) override;
   void Note(const std::string& message) override;
 
  private:
+  std::string Now() const;
+
   std::ostream& out_;
+  const Clock* clock_;
   std::mutex mu_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "providers/tencentcloud/metadata_role.h"
 #include "providers/tencentcloud/signer.h"
 #include "base/json_input.h"
 
@@ -25,6 +26,11 @@ std::string WithRootPath(const std::string& url) {
   return url.find('/', start) == std::string::npos ? url + "/" : url;
 }
 
+std::string TextField(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 }  // namespace
 
 void RedactSecrets(json* doc) {
@@ -43,9 +49,24 @@ void RedactSecrets(json* doc) {
 }
 
 ApiClient::ApiClient(CloudConfig config, HttpTransport* transport, Clock* clock)
-    : config_(std::move(config)), transport_(transport), clock_(clock) {}
+    : config_(std::move(config)), transport_(transport), clock_(clock), credentials_(config_.credentials) {}
 
-HttpRequest ApiClient::BuildRequest(const ApiCall& call, std::string body) const {
+Result<Credentials> ApiClient::CurrentCredentials() {
+  std::lock_guard<std::mutex> lock(credentials_mu_);
+  const bool due = credentials_.expires_at != 0 && clock_->NowUnixSeconds() >= credentials_.expires_at - kRenewBeforeSeconds;
+  if (due && config_.renew) {
+    // Under the lock: concurrent callers wait for one renewal instead of each making one.
+    Result<Credentials> fresh = config_.renew(*transport_);
+    if (!fresh.ok()) {
+      return Status(fresh.status().code(), "renewing the credentials (" + credentials_.source +
+                                               ") failed: " + fresh.status().message());
+    }
+    credentials_ = std::move(fresh).value();
+  }
+  return credentials_;
+}
+
+HttpRequest ApiClient::BuildRequest(const ApiCall& call, std::string body, const Credentials& credentials) const {
   HttpRequest req;
   req.url = WithRootPath(config_.endpoints.For(call.service));
   req.body = std::move(body);
@@ -60,8 +81,8 @@ HttpRequest ApiClient::BuildRequest(const ApiCall& call, std::string body) const
   in.payload = req.body;
   in.service = call.service;
   in.timestamp = timestamp;
-  in.secret_id = config_.credentials.secret_id;
-  in.secret_key = config_.credentials.secret_key.Reveal();
+  in.secret_id = credentials.secret_id;
+  in.secret_key = credentials.secret_key.Reveal();
   Signature sig = Sign(in);
 
   req.headers = {
@@ -75,8 +96,8 @@ HttpRequest ApiClient::BuildRequest(const ApiCall& call, std::string body) const
       {"X-TC-RequestClient", "reconciler"},
   };
   if (!call.region.empty()) req.headers.emplace_back("X-TC-Region", call.region);
-  if (!config_.credentials.token.empty()) {
-    req.headers.emplace_back("X-TC-Token", config_.credentials.token.Reveal());
+  if (!credentials.token.empty()) {
+    req.headers.emplace_back("X-TC-Token", credentials.token.Reveal());
   }
   return req;
 }
@@ -100,18 +121,24 @@ void ApiClient::Trace(const HttpRequest& request) const {
 }
 
 Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
-  Result<json> result = CallOnce(call, params);
-  if (observer_) {
-    std::string code = "ok";
-    if (!result.ok()) {
-      code = !result.status().api_code().empty() ? result.status().api_code() : CodeName(result.status().code());
-    }
-    observer_(call.action, code);
+  const auto started = std::chrono::steady_clock::now();
+  long http_status = 0;
+  Result<json> result = CallOnce(call, params, &http_status);
+  std::string code = "ok";
+  if (!result.ok()) {
+    code = !result.status().api_code().empty() ? result.status().api_code() : CodeName(result.status().code());
+  }
+  if (observer_) observer_(call.action, code);
+  if (call_log_) {
+    CallRecord record{call.service, call.action, call.region, code, http_status, {}, {}};
+    record.request_id = result.ok() ? TextField(*result, "RequestId") : result.status().request_id();
+    record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    call_log_(record);
   }
   return result;
 }
 
-Result<json> ApiClient::CallOnce(const ApiCall& call, const json& params) {
+Result<json> ApiClient::CallOnce(const ApiCall& call, const json& params, long* http_status) {
   // These travel in headers (and the URL): a control character would end a header early and
   // let the rest be read as another header.
   for (const std::string* field : {&call.service, &call.version, &call.action, &call.region}) {
@@ -122,7 +149,9 @@ Result<json> ApiClient::CallOnce(const ApiCall& call, const json& params) {
       }
     }
   }
-  HttpRequest request = BuildRequest(call, params.dump());
+  Result<Credentials> credentials = CurrentCredentials();
+  if (!credentials.ok()) return credentials.status();
+  HttpRequest request = BuildRequest(call, params.dump(), *credentials);
   // Checked here as well as where the endpoint was configured: this is the one place every
   // request passes, whatever the service name made of the URL.
   Status endpoint = CheckEndpoint(request.url, "", config_.insecure_endpoint);
@@ -135,6 +164,7 @@ Result<json> ApiClient::CallOnce(const ApiCall& call, const json& params) {
     return sent.status().Annotate(call.action);
   }
   const HttpResponse& response = *sent;
+  *http_status = response.status;
   if (trace_) {
     trace_("< HTTP " + std::to_string(response.status) + " (" +
            std::to_string(response.body.size()) + " bytes)\n");
@@ -171,6 +201,8 @@ Result<json> ApiClient::CallOnce(const ApiCall& call, const json& params) {
     }
     std::string api_code = (*err)["Code"];
     std::string message = text(*err, "Message");
+    // Which keys were refused is what the reader needs to fix it; the keys themselves never.
+    if (api_code.rfind("AuthFailure", 0) == 0) message += " (keys from " + credentials->source + ")";
     return Status(ClassifyCloudError(api_code), message, api_code, request_id);
   }
   return std::move(body);

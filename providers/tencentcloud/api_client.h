@@ -8,7 +8,9 @@
 // retry table (reconciler/retry_policy.h); the cloud's code, message and RequestId travel with
 // every error.
 
+#include <chrono>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
@@ -31,13 +33,26 @@ struct ApiCall {
   Effect effect = Effect::kRead;  // a purchase is sent on a fresh connection
 };
 
+// What one call did, for the debug log: never a key, token or parameter.
+struct CallRecord {
+  std::string service;
+  std::string action;
+  std::string region;
+  std::string code;        // "ok", the cloud's Error.Code, or the failure's class
+  long http_status = 0;    // 0 when no answer came
+  std::string request_id;  // empty when no answer came
+  std::chrono::milliseconds duration{0};
+};
+
 class ApiClient {
  public:
   // `transport` and `clock` must outlive the client.
   ApiClient(CloudConfig config, HttpTransport* transport, Clock* clock);
 
   // Makes one signed call. On success returns the envelope's Response object, with every
-  // field the cloud sent, RequestId included.
+  // field the cloud sent, RequestId included. Credentials that expire (config.renew) are
+  // renewed first when they expire within kRenewBeforeSeconds; a renewal that fails fails
+  // the call. An AuthFailure.* answer's message names where the keys came from.
   // Failures: the transport's classes, HTTP statuses and unreadable answers as
   // TransportCode() says, and cloud errors as ClassifyCloudError() says.
   Result<nlohmann::json> Call(const ApiCall& call, const nlohmann::json& params);
@@ -52,11 +67,19 @@ class ApiClient {
     observer_ = std::move(observer);
   }
 
+  // Called after every call with what it did (CallRecord), for --log-level debug. It must be
+  // thread-safe.
+  void SetCallLog(std::function<void(const CallRecord&)> log) { call_log_ = std::move(log); }
+
+  // The configuration; its `credentials` are those loaded, not the latest renewed ones.
   const CloudConfig& config() const { return config_; }
 
  private:
-  Result<nlohmann::json> CallOnce(const ApiCall& call, const nlohmann::json& params);
-  HttpRequest BuildRequest(const ApiCall& call, std::string body) const;
+  // The credentials to sign with now, renewed when due.
+  Result<Credentials> CurrentCredentials();
+  // `*http_status` receives the answer's HTTP status, or 0 when none came.
+  Result<nlohmann::json> CallOnce(const ApiCall& call, const nlohmann::json& params, long* http_status);
+  HttpRequest BuildRequest(const ApiCall& call, std::string body, const Credentials& credentials) const;
   void Trace(const HttpRequest& request) const;
 
   CloudConfig config_;
@@ -64,6 +87,9 @@ class ApiClient {
   Clock* clock_;
   std::function<void(const std::string&)> trace_;
   std::function<void(const std::string&, const std::string&)> observer_;
+  std::function<void(const CallRecord&)> call_log_;
+  std::mutex credentials_mu_;
+  Credentials credentials_;  // guarded by credentials_mu_; renewed in place
 };
 
 // Replaces the value of every field whose name contains "Password" or equals "Token",

@@ -4,9 +4,12 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
+#include "providers/tencentcloud/metadata_role.h"
 #include "providers/tencentcloud/transport.h"
 
 namespace reconciler::tencentcloud {
@@ -32,6 +35,39 @@ Result<json> ReadJsonFile(const std::string& path) {
   return doc;
 }
 
+std::string TrimSpace(const std::string& s) {
+  const size_t begin = s.find_first_not_of(" \t\r");
+  if (begin == std::string::npos) return "";
+  return s.substr(begin, s.find_last_not_of(" \t\r") - begin + 1);
+}
+
+// The keys of [section] in an INI file: `key = value` lines, `#` and `;` comments. kNotFound
+// when the section is absent; a malformed line is kInvalidInput naming its line (never its
+// text, which may hold a key).
+Result<std::map<std::string, std::string>> ReadIniSection(std::istream& in, const std::string& path,
+                                                          const std::string& section) {
+  std::map<std::string, std::string> keys;
+  std::string current, line;
+  bool found = false;
+  for (int number = 1; std::getline(in, line); ++number) {
+    line = TrimSpace(line);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[') {
+      if (line.back() != ']') return Status(Code::kInvalidInput, path + ":" + std::to_string(number) + ": a section header needs a closing ]");
+      current = TrimSpace(line.substr(1, line.size() - 2));
+      found = found || current == section;
+      continue;
+    }
+    const size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      return Status(Code::kInvalidInput, path + ":" + std::to_string(number) + ": expected key = value");
+    }
+    if (current == section) keys[TrimSpace(line.substr(0, eq))] = TrimSpace(line.substr(eq + 1));
+  }
+  if (!found) return Status(Code::kNotFound, path + ": no section [" + section + "]");
+  return keys;
+}
+
 std::string StringField(const json& obj, const char* key) {
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -49,6 +85,118 @@ std::string WithService(std::string url, const std::string& service) {
   return url;
 }
 
+
+// The profile to read, and whether someone chose it (then it must exist).
+struct ProfileName {
+  std::string name;
+  std::string origin;  // for messages: "--profile or the project file", "TENCENTCLOUD_PROFILE", ...
+  bool named = true;
+};
+
+ProfileName ResolveProfile(const ConfigSources& s) {
+  if (!s.profile.empty()) return {s.profile, "--profile or provider.tencentcloud.profile", true};
+  for (const char* var : {"TENCENTCLOUD_PROFILE", "TCCLI_PROFILE"}) {
+    if (std::string v = Env(s, var); !v.empty()) return {v, var, true};
+  }
+  return {"default", "the default", false};
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+// kNotFound when neither variable is set.
+Result<Credentials> FromEnvironment(const ConfigSources& s) {
+  std::string id = Env(s, "TENCENTCLOUD_SECRET_ID");
+  std::string key = Env(s, "TENCENTCLOUD_SECRET_KEY");
+  if (id.empty() && key.empty()) return Status(Code::kNotFound, "unset");
+  if (id.empty() || key.empty()) {
+    return Status(Code::kAuth, std::string("environment has ") +
+                                   (id.empty() ? "TENCENTCLOUD_SECRET_KEY but not TENCENTCLOUD_SECRET_ID"
+                                               : "TENCENTCLOUD_SECRET_ID but not TENCENTCLOUD_SECRET_KEY"));
+  }
+  Credentials c;
+  c.secret_id = id;
+  c.secret_key = Secret(key);
+  c.token = Secret(Env(s, "TENCENTCLOUD_SESSION_TOKEN"));
+  c.source = "environment variables TENCENTCLOUD_SECRET_ID/KEY";
+  return c;
+}
+
+// tccli's JSON file. kNotFound (noted in `checked`) when it does not exist.
+Result<Credentials> FromTccliProfile(const std::string& home, const std::string& profile,
+                                     std::vector<std::string>* checked) {
+  const std::string path = home + "/.tccli/" + profile + ".credential";
+  Result<json> cred = ReadJsonFile(path);
+  if (!cred.ok()) {
+    if (cred.status().code() == Code::kNotFound) checked->push_back("tccli profile '" + profile + "' at " + path + " (not found)");
+    return cred.status();
+  }
+  Credentials c;
+  c.secret_id = StringField(*cred, "secretId");
+  c.secret_key = Secret(StringField(*cred, "secretKey"));
+  c.token = Secret(StringField(*cred, "token"));
+  c.source = "tccli profile '" + profile + "' in " + path;
+  if (c.secret_id.empty() || c.secret_key.empty()) {
+    return Status(Code::kInvalidInput, path + ": needs string fields secretId and secretKey");
+  }
+  return c;
+}
+
+// The SDKs' INI file. kNotFound (noted in `checked`) when the file or its section is absent.
+Result<Credentials> FromIniProfile(const ConfigSources& s, const std::string& home, const std::string& profile,
+                                   std::vector<std::string>* checked) {
+  const char* set = s.getenv ? s.getenv("TENCENTCLOUD_CREDENTIALS_FILE") : std::getenv("TENCENTCLOUD_CREDENTIALS_FILE");
+  const std::string path = set ? std::string(set) : home + "/.tencentcloud/credentials";
+  if (set && path.empty()) return Status(Code::kInvalidInput, "TENCENTCLOUD_CREDENTIALS_FILE is set but empty");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (set) return Status(Code::kInvalidInput, path + " (TENCENTCLOUD_CREDENTIALS_FILE): cannot be read");
+    checked->push_back("profile [" + profile + "] in " + path + " (not found)");
+    return Status(Code::kNotFound, path + ": not found");
+  }
+  Result<std::map<std::string, std::string>> section = ReadIniSection(in, path, profile);
+  if (!section.ok()) {
+    if (section.status().code() == Code::kNotFound) checked->push_back("profile [" + profile + "] in " + path + " (no such section)");
+    return section.status();
+  }
+  Credentials c;
+  c.secret_id = (*section)["secret_id"];
+  c.secret_key = Secret((*section)["secret_key"]);
+  c.token = Secret((*section)["token"]);
+  c.source = "profile '" + profile + "' in " + path;
+  if (c.secret_id.empty() || c.secret_key.empty()) {
+    return Status(Code::kInvalidInput, path + ": section [" + profile + "] needs secret_id and secret_key");
+  }
+  return c;
+}
+
+// The role bound to this machine. kNotFound (noted in `checked`) when there is none.
+Result<Credentials> FromMetadataService(const ConfigSources& s, CredentialRenewer* renew,
+                                        std::vector<std::string>* checked) {
+  std::string base = Env(s, "TENCENTCLOUD_METADATA_ENDPOINT");
+  if (base.empty()) base = kMetadataUrl;
+  std::unique_ptr<HttpTransport> own;
+  HttpTransport* transport = s.metadata_transport;
+  if (!transport) {
+    // Off a CVM the service is not there; the chain's last source must not hang a laptop.
+    TransportOptions quick;
+    quick.connect_timeout = std::chrono::milliseconds(1000);
+    quick.total_timeout = std::chrono::milliseconds(3000);
+    own = NewCurlTransport(quick);
+    transport = own.get();
+  }
+  Result<std::string> role = FetchRoleName(*transport, base);
+  if (!role.ok()) {
+    if (role.status().code() == Code::kNotFound) checked->push_back("a CVM/TKE role from the metadata service at " + base + " (none)");
+    return role.status();
+  }
+  Result<Credentials> c = FetchRoleCredentials(*transport, base, *role);
+  if (c.ok()) *renew = RoleRenewer(base, *role);
+  return c;
+}
 }  // namespace
 
 Status CheckEndpoint(const std::string& url, const std::string& origin, InsecureEndpoint insecure) {
@@ -97,43 +245,26 @@ std::string Endpoints::For(const std::string& service) const {
 
 Result<CloudConfig> LoadCloudConfig(const ConfigSources& sources) {
   CloudConfig config;
-  std::string home = sources.home.empty() ? Env(sources, "HOME") : sources.home;
-  std::string profile = sources.profile;
-  if (profile.empty()) profile = Env(sources, "TCCLI_PROFILE");
-  if (profile.empty()) profile = "default";
-  std::string dir = home + "/.tccli/";
-  std::string cred_path = dir + profile + ".credential";
-  std::string conf_path = dir + profile + ".configure";
+  const std::string home = sources.home.empty() ? Env(sources, "HOME") : sources.home;
+  const ProfileName profile = ResolveProfile(sources);
+  const std::string conf_path = home + "/.tccli/" + profile.name + ".configure";
 
-  std::string id = Env(sources, "TENCENTCLOUD_SECRET_ID");
-  std::string key = Env(sources, "TENCENTCLOUD_SECRET_KEY");
-  if (!id.empty() || !key.empty()) {
-    if (id.empty() || key.empty()) {
-      return Status(Code::kAuth, std::string("environment has ") +
-                                     (id.empty() ? "TENCENTCLOUD_SECRET_KEY but not TENCENTCLOUD_SECRET_ID"
-                                                 : "TENCENTCLOUD_SECRET_ID but not TENCENTCLOUD_SECRET_KEY"));
-    }
-    config.credentials.secret_id = id;
-    config.credentials.secret_key = Secret(key);
-    config.credentials.token = Secret(Env(sources, "TENCENTCLOUD_SESSION_TOKEN"));
-    config.credentials.source = "environment";
-  } else {
-    Result<json> cred = ReadJsonFile(cred_path);
-    if (!cred.ok() && cred.status().code() != Code::kNotFound) return cred.status();
-    if (!cred.ok()) {
-      return Status(Code::kAuth,
-                    "no Tencent Cloud credentials found; checked: environment variables "
-                    "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (unset), tccli profile '" +
-                        profile + "' at " + cred_path + " (not found)");
-    }
-    config.credentials.secret_id = StringField(*cred, "secretId");
-    config.credentials.secret_key = Secret(StringField(*cred, "secretKey"));
-    config.credentials.token = Secret(StringField(*cred, "token"));
-    config.credentials.source = "tccli profile '" + profile + "'";
-    if (config.credentials.secret_id.empty() || config.credentials.secret_key.empty()) {
-      return Status(Code::kInvalidInput, cred_path + ": needs string fields secretId and secretKey");
-    }
+  Result<Credentials> found = FromEnvironment(sources);
+  std::vector<std::string> checked = {"environment variables TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (unset)"};
+  if (found.status().code() == Code::kNotFound) found = FromTccliProfile(home, profile.name, &checked);
+  if (found.status().code() == Code::kNotFound) found = FromIniProfile(sources, home, profile.name, &checked);
+  if (found.status().code() == Code::kNotFound && profile.named) {
+    return Status(Code::kAuth, "profile '" + profile.name + "' (" + profile.origin + ") not found; checked: " +
+                                   Join(checked));
   }
+  if (found.status().code() == Code::kNotFound) {
+    found = FromMetadataService(sources, &config.renew, &checked);
+  }
+  if (found.status().code() == Code::kNotFound) {
+    return Status(Code::kAuth, "no Tencent Cloud credentials found; checked: " + Join(checked));
+  }
+  if (!found.ok()) return found.status();
+  config.credentials = std::move(found).value();
 
   // The profile's configure file is optional; it may give the region and endpoints.
   Result<json> conf = ReadJsonFile(conf_path);
@@ -155,8 +286,8 @@ Result<CloudConfig> LoadCloudConfig(const ConfigSources& sources) {
                                                   : sources.endpoint;
   if (!endpoint.empty()) config.endpoints.SetOverride(WithScheme(endpoint));
   const std::string origin = !sources.endpoint.empty() ? sources.endpoint_origin : "TENCENTCLOUD_ENDPOINT";
-  Status checked = config.endpoints.Check(origin, sources.insecure_endpoint);
-  if (!checked.ok()) return checked;
+  Status endpoints_ok = config.endpoints.Check(origin, sources.insecure_endpoint);
+  if (!endpoints_ok.ok()) return endpoints_ok;
   config.insecure_endpoint = sources.insecure_endpoint;
   return config;
 }

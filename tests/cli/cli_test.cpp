@@ -117,7 +117,8 @@ TEST_CASE("cli: api with bad --data exits 3 and sends nothing") {
 TEST_CASE("cli: api without credentials names the sources it checked") {
   auto r = RunProcess({BinaryPath("reconciler"), "api", "DescribeRegions"},
                       {"-TENCENTCLOUD_SECRET_ID", "-TENCENTCLOUD_SECRET_KEY", "-TCCLI_PROFILE",
-                       "HOME=/nonexistent"});
+                       "-TENCENTCLOUD_PROFILE", "-TENCENTCLOUD_CREDENTIALS_FILE", "HOME=/nonexistent",
+                       "TENCENTCLOUD_METADATA_ENDPOINT=http://127.0.0.1:1/latest/meta-data/"});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("TENCENTCLOUD_SECRET_ID") != std::string::npos);
   CHECK(r.err.find("/nonexistent/.tccli/default.credential") != std::string::npos);

@@ -33,6 +33,8 @@ struct FakeHome {
 ConfigSources Sources(const FakeHome& home, std::map<std::string, std::string> env) {
   ConfigSources s;
   s.home = home.dir.string();
+  // Nothing listens on port 1: no metadata service, as off a CVM.
+  env.try_emplace("TENCENTCLOUD_METADATA_ENDPOINT", "http://127.0.0.1:1/latest/meta-data/");
   auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(env));
   s.getenv = [shared](const char* name) -> const char* {
     auto it = shared->find(name);
@@ -52,7 +54,7 @@ TEST_CASE("credentials: the environment wins") {
   CHECK(r->credentials.secret_id == "AKIDenv");
   CHECK(r->credentials.secret_key.Reveal() == "envkey");
   CHECK(r->credentials.token.Reveal() == "envtoken");
-  CHECK(r->credentials.source == "environment");
+  CHECK(r->credentials.source == "environment variables TENCENTCLOUD_SECRET_ID/KEY");
   CHECK(r->region == "ap-shanghai");
 }
 
@@ -65,7 +67,7 @@ TEST_CASE("credentials: a tccli profile gives keys, region and endpoints") {
   REQUIRE(r.ok());
   CHECK(r->credentials.secret_id == "AKIDwork");
   CHECK(r->credentials.token.Reveal() == "worktoken");
-  CHECK(r->credentials.source == "tccli profile 'work'");
+  CHECK(r->credentials.source == "tccli profile 'work' in " + (home.dir / ".tccli/work.credential").string());
   CHECK(r->region == "ap-beijing");
   CHECK(r->endpoints.For("postgres") == "https://postgres.ap-beijing.tencentcloudapi.com");
   CHECK(r->endpoints.For("tag") == "https://tag.tencentcloudapi.com");
