@@ -31,7 +31,7 @@ int Fail(Io io, const std::string& what, const Status& s) {
 
 std::optional<specs::LoadedStack> Load(const std::string& dir, Io io) {
   specs::LoadedStack stack = specs::LoadStackDir(dir);
-  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
+  io.err << stack.RenderDiagnostics(UseColor(io, STDERR_FILENO));
   if (!stack.ok()) return std::nullopt;
   return stack;
 }
