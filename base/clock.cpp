@@ -3,16 +3,12 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <fmt/chrono.h>
 
 namespace reconciler {
 
 std::string UtcText(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(static_cast<std::time_t>(unix_seconds)));
 }
 
 std::string UtcText(std::chrono::system_clock::time_point t) {

@@ -1,4 +1,4 @@
-// The flag parser. This and cloud_flags.cpp are the only translation units that include CLI11.
+// The flag parser. CLI11 is included here, in cli_help.cpp and in cloud_flags.cpp only.
 
 #include "cli/cli.h"
 
@@ -6,6 +6,8 @@
 #include <functional>
 #include <ostream>
 
+#include "base/version.h"
+#include "cli/cli_help.h"
 #include "cli/cloud_flags.h"
 #include "cli/commands.h"
 
@@ -17,6 +19,32 @@ constexpr const char* kInsecureHelp =
     "Allow a plain http:// endpoint on a host that is not this machine (the session token and signed requests "
     "then cross the network unencrypted)";
 
+// `reconciler help [COMMAND...]`: the command list, or what `COMMAND --help` prints.
+int PrintHelp(const CLI::App& app, const std::vector<std::string>& path, Io io) {
+  if (path.empty()) {
+    io.out << CommandList(app) << "\n" << app.get_footer() << "\n";
+    return kExitOk;
+  }
+  std::string unknown;
+  const CLI::App* parent = nullptr;
+  const CLI::App* command = FindCommand(app, path, &unknown, &parent);
+  if (command == nullptr) {
+    const std::string nearest = ClosestName(unknown, CommandNames(*parent));
+    io.err << "reconciler help: unknown command '" << unknown << "'"
+           << (nearest.empty() ? "" : "; did you mean '" + nearest + "'?") << "\n";
+    return kExitInvalidInput;
+  }
+  std::string prefix = "reconciler";  // help(prefix) names the command as `--help` does
+  for (size_t i = 0; i + 1 < path.size(); ++i) prefix += " " + path[i];
+  io.out << command->help(prefix);
+  return kExitOk;
+}
+
+ColorMode ColorModeOf(const std::string& color, bool no_color) {
+  if (no_color || color == "never") return ColorMode::kNever;
+  return color == "always" ? ColorMode::kAlways : ColorMode::kAuto;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv, Io io) {
@@ -24,6 +52,14 @@ int RunCli(int argc, char** argv, Io io) {
                "read-only groups and serverless instances.",
                "reconciler"};
   app.require_subcommand(1);
+  // Global flags, before or after the command: subcommands (made after this) fall through.
+  app.fallthrough();
+  app.set_version_flag("--version,-V", std::string("reconciler ") + BuildVersion(), "Print the version and exit");
+  std::string color = "auto";
+  bool no_color = false;
+  app.add_option("--color", color, "Colour output: auto (a terminal, NO_COLOR unset), always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_flag("--no-color", no_color, "Do not colour output (as --color=never)");
   app.footer(
       "Exit codes: 0 success (plan: no changes), 1 runtime or API error, 2 plan has changes "
       "(with --detailed-exitcode), 3 invalid input (nothing was sent).\n"
@@ -150,16 +186,36 @@ int RunCli(int argc, char** argv, Io io) {
   api_cmd->add_flag("--insecure-endpoint", api.insecure_endpoint, kInsecureHelp);
   api_cmd->callback([&] { run = [&] { return RunApiCommand(api, io); }; });
 
+  CLI::App* version_cmd = app.add_subcommand("version", "Print the version of reconciler");
+  version_cmd->callback([&] { run = [&] { io.out << "reconciler " << BuildVersion() << "\n"; return int{kExitOk}; }; });
+  std::vector<std::string> help_path;  // for the usage line only: help is answered before parsing
+  CLI::App* help_cmd = app.add_subcommand("help", "List the commands, or show what COMMAND --help shows");
+  help_cmd->add_option("COMMAND", help_path, "A command, e.g. plan or state list");
+
+  // help and __complete (hidden, for the completion scripts in dist/completion/) take the
+  // words after them whole: CLI11 would parse those as the commands to run.
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "help") return PrintHelp(app, {args.begin() + 1, args.end()}, io);
+  if (!args.empty() && args[0] == "__complete") {
+    io.out << CompletionWords(app, {args.begin() + 1, args.end()});
+    return kExitOk;
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e, io.out, io.err);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e, io.out, io.err);
+  } catch (const CLI::Success& e) {  // --version
+    return app.exit(e, io.out, io.err);
   } catch (const CLI::ParseError& e) {
-    app.exit(e, io.out, io.err);
+    const std::string hint = DidYouMean(app, args);
+    if (hint.empty()) app.exit(e, io.out, io.err);
+    else io.err << hint;
     return kExitInvalidInput;
   }
+  io.color = ColorModeOf(color, no_color);
   return run ? run() : kExitInvalidInput;
 }
 

@@ -18,11 +18,15 @@ enum ExitCode : int {
   kExitInvalidInput = 3,
 };
 
+// --color: kAuto colours output to a terminal unless NO_COLOR is set; --no-color is kNever.
+enum class ColorMode { kAuto, kAlways, kNever };
+
 // Where a command reads and writes. Tests pass string streams.
 struct Io {
   std::ostream& out;
   std::ostream& err;
   std::istream* in = nullptr;  // answers to prompts; nullptr: none
+  ColorMode color = ColorMode::kAuto;
 };
 
 int RunCli(int argc, char** argv, Io io);

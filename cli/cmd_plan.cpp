@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "app/stack.h"
+#include "base/version.h"
 #include "cli/cloud_flags.h"
 #include "cli/commands.h"
 #include "engine/engine.h"
@@ -36,7 +38,7 @@ namespace {
 // Loads and validates the stack; on errors prints them and returns nullopt.
 std::optional<specs::LoadedStack> LoadOrReport(const std::string& dir, const CloudFlags& cloud, Io io) {
   specs::LoadedStack stack = specs::LoadStackDir(dir, {}, OverridesFrom(cloud));
-  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
+  io.err << stack.RenderDiagnostics(UseColor(io, STDERR_FILENO));
   if (!stack.ok()) {
     size_t n = stack.diags.error_count();
     io.err << n << (n == 1 ? " error" : " errors") << "; nothing was sent\n";
@@ -144,6 +146,20 @@ bool Confirm(const ApplyCommandOptions& options, Io io) {
   return true;
 }
 
+// The live view moves the cursor: only on a terminal that can (colour is another matter,
+// NO_COLOR and --color decide it alone).
+bool LiveViewFits() {
+  const char* term = std::getenv("TERM");
+  return isatty(STDOUT_FILENO) && !(term && std::string(term) == "dumb");
+}
+
+// The plan as JSON, with the version of reconciler that made it.
+json PlanJson(const Plan& plan) {
+  json j = PlanToJson(plan);
+  j["version"] = BuildVersion();
+  return j;
+}
+
 // Carries out `plan` as a loop of reconcile steps, sleeping between them until the next
 // poll or backoff is due, until every change has ended or `stop` is requested.
 // `io.out` takes the summary; `progress_out` the JSON lines of --json-progress.
@@ -152,7 +168,7 @@ int Execute(Plan plan, const ApplyCommandOptions& options, const specs::Project&
             std::ostream& progress_out) {
   std::unique_ptr<Reporter> reporter;
   if (options.json_progress) reporter = std::make_unique<JsonReporter>(progress_out, clock);
-  else if (isatty(STDOUT_FILENO) && UseColor(STDOUT_FILENO)) reporter = std::make_unique<TtyReporter>(io.out);
+  else if (LiveViewFits()) reporter = std::make_unique<TtyReporter>(io.out, TtyOptions{UseColor(io, STDOUT_FILENO), [] { return TerminalColumns(STDOUT_FILENO); }});
   else reporter = std::make_unique<TextReporter>(io.out);
   StackContext ctx;
   ctx.cloud = cloud;
@@ -240,12 +256,12 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
                                        {{options.allow_destroy, options.retry_failed}, options.insecure_endpoint, true,
                                         *call_log});
   if (!plan.ok()) return ReportError(io, "plan", plan.status());
-  if (options.json) io.out << PlanToJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+  if (options.json) io.out << PlanJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   else if (options.markdown) io.out << RenderPlanMarkdown(*plan);
-  else io.out << RenderPlanText(*plan, UseColor(STDOUT_FILENO));
+  else io.out << RenderPlanText(*plan, UseColor(io, STDOUT_FILENO));
   if (!options.out.empty()) {
     // A plan names the stack's instances and requests: private to its owner, like the state.
-    const std::string text = PlanToJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+    const std::string text = PlanJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     int fd = ::open(options.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
                    ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
@@ -333,7 +349,7 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io machine_io) {
       return kExitError;
     }
   }
-  io.out << RenderPlanText(plan, UseColor(STDOUT_FILENO));
+  io.out << RenderPlanText(plan, UseColor(io, STDOUT_FILENO));
   if (!plan.HasChanges()) return HeldFailures(plan, io) ? kExitError : kExitOk;
   if (std::any_of(plan.changes.begin(), plan.changes.end(),
                   [](const Change& c) { return c.preflight.state == PreflightState::kFailed; })) {

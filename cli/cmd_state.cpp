@@ -32,7 +32,7 @@ int Fail(Io io, const std::string& what, const Status& s) {
 
 std::optional<specs::LoadedStack> Load(const std::string& dir, const CloudFlags& cloud, Io io) {
   specs::LoadedStack stack = specs::LoadStackDir(dir, {}, OverridesFrom(cloud));
-  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
+  io.err << stack.RenderDiagnostics(UseColor(io, STDERR_FILENO));
   if (!stack.ok()) return std::nullopt;
   return stack;
 }

@@ -11,14 +11,16 @@
 
 namespace reconciler {
 
-bool UseColor(int fd) {
+bool UseColor(const Io& io, int fd) {
+  if (io.color != ColorMode::kAuto) return io.color == ColorMode::kAlways;
   const char* no_color = std::getenv("NO_COLOR");
-  return isatty(fd) && !(no_color && *no_color);
+  const char* term = std::getenv("TERM");
+  return isatty(fd) && !(no_color && *no_color) && !(term && std::string(term) == "dumb");
 }
 
 int RunValidateCommand(const ValidateCommandOptions& options, Io io) {
   specs::LoadedStack stack = specs::LoadStackDir(options.stack, {}, OverridesFrom(options.cloud));
-  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
+  io.err << stack.RenderDiagnostics(UseColor(io, STDERR_FILENO));
   if (!stack.ok()) {
     size_t n = stack.diags.error_count();
     io.err << n << (n == 1 ? " error" : " errors") << "; nothing was sent\n";

@@ -48,8 +48,9 @@ struct ValidateCommandOptions {
 // Makes no network call.
 int RunValidateCommand(const ValidateCommandOptions& options, Io io);
 
-// Whether to colour output written to `fd`: a terminal, and NO_COLOR unset.
-bool UseColor(int fd);
+// Whether to colour output written to `fd`: as --color says; with auto, when `fd` is a
+// terminal (not TERM=dumb) and NO_COLOR is unset.
+bool UseColor(const Io& io, int fd);
 
 struct PlanCommandOptions {
   CloudFlags cloud;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <fmt/chrono.h>
 
 #include "emulator/rules.h"
 
@@ -495,12 +496,7 @@ Instance EmulatedCloud::NewInstance(const std::string& id, const std::string& re
 std::string EmulatedCloud::FormatTime(double unix_seconds) const {
   if (unix_seconds <= 0) return "0000-00-00 00:00:00";
   // The API reports Beijing time (UTC+8).
-  std::time_t t = static_cast<std::time_t>(unix_seconds) + 8 * 3600;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}", fmt::gmtime(static_cast<std::time_t>(unix_seconds) + 8 * 3600));
 }
 
 uint64_t EmulatedCloud::MonthlyCents(const SpecClass& k, uint64_t storage_gb) const {

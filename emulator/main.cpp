@@ -1,10 +1,11 @@
-// tcloud-emulator --world FILE [--listen 127.0.0.1:PORT] [--data FILE]
+// tcloud-emulator --world FILE [--listen 127.0.0.1:PORT] [--data FILE] [--version]
 //
 // A local Tencent Cloud: serves the postgres and tag APIs on loopback, verifying real
 // TC3-HMAC-SHA256 signatures. Prints its URL on one line once it listens.
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "base/version.h"
 #include "emulator/server.h"
 
 namespace emu = reconciler::tencentcloud::emulator;
@@ -21,10 +23,7 @@ namespace {
 
 int Usage(const std::string& problem) {
   std::cerr << "tcloud-emulator: " << problem << "\n"
-            << "usage: tcloud-emulator --world FILE [--listen 127.0.0.1:PORT] [--data FILE]\n"
-            << "  --world FILE   the account, catalogue and faults (see emulator/worlds/)\n"
-            << "  --listen ADDR  host:port to serve on; port 0 picks a free one (default 127.0.0.1:9100)\n"
-            << "  --data FILE    persist the account's state here, so it survives a restart\n";
+            << "usage: tcloud-emulator --world FILE [--listen 127.0.0.1:PORT] [--data FILE]; see --help\n";
   return 3;
 }
 
@@ -32,17 +31,21 @@ int Usage(const std::string& problem) {
 
 int main(int argc, char** argv) {
   std::string world_path, listen = "127.0.0.1:9100", data;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      Usage("a local Tencent Cloud for tests and demos");
-      return 0;
-    }
-    if (i + 1 >= argc) return Usage("flag " + arg + " needs a value");
-    if (arg == "--world") world_path = argv[++i];
-    else if (arg == "--listen") listen = argv[++i];
-    else if (arg == "--data") data = argv[++i];
-    else return Usage("unknown flag " + arg);
+  CLI::App app{"A local Tencent Cloud for tests and demos: serves the postgres and tag APIs, verifying real "
+               "TC3-HMAC-SHA256 signatures, and prints its URL on one line once it listens.",
+               "tcloud-emulator"};
+  app.set_version_flag("--version,-V", std::string("tcloud-emulator ") + reconciler::BuildVersion(),
+                       "Print the version and exit");
+  app.add_option("--world", world_path, "The account, catalogue and faults (see emulator/worlds/)");
+  app.add_option("--listen", listen, "host:port to serve on; port 0 picks a free one (default 127.0.0.1:9100)");
+  app.add_option("--data", data, "Persist the account's state here, so it survives a restart");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e, std::cout, std::cerr);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e, std::cout, std::cerr);
+    return 3;
   }
   if (world_path.empty()) return Usage("--world FILE is required (the default world is emulator/worlds/default.yaml)");
   size_t colon = listen.rfind(':');

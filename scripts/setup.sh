@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build pkg-config make
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev
   doctest-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev sqlite3 zlib1g-dev
-  libgit2-dev libsystemd-dev git
+  libgit2-dev libsystemd-dev git help2man
 )
 # Extra sets, asked for by name: `setup.sh fuzz` adds clang's libFuzzer runtime; `setup.sh
 # test` adds what the tests check the daemon with, none of it ours: Chromium (the status

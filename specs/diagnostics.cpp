@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "base/term_style.h"
+
 namespace reconciler::specs {
 
 namespace {
@@ -75,11 +77,11 @@ std::vector<Diagnostic> Diagnostics::Sorted() const {
 }
 
 std::string Diagnostics::Render(const std::map<std::string, std::string>& sources, bool color) const {
-  const char* bold = color ? "\033[1m" : "";
-  const char* red = color ? "\033[1;31m" : "";
-  const char* magenta = color ? "\033[1;35m" : "";
-  const char* green = color ? "\033[1;32m" : "";
-  const char* reset = color ? "\033[0m" : "";
+  const std::string bold = StyleOn({TermStyle::kBold}, color);
+  const std::string red = StyleOn({TermStyle::kBold, TermStyle::kRed}, color);
+  const std::string magenta = StyleOn({TermStyle::kBold, TermStyle::kMagenta}, color);
+  const std::string green = StyleOn({TermStyle::kBold, TermStyle::kGreen}, color);
+  const std::string reset = StyleOff(color);
   std::string out;
   for (const Diagnostic& d : Sorted()) {
     out.append(bold).append(d.at.file);

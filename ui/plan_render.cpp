@@ -3,26 +3,29 @@
 #include <algorithm>
 #include <sstream>
 
+#include "base/term_style.h"
+
 namespace reconciler {
 
 namespace {
 
 struct Palette {
-  const char* green;
-  const char* yellow;
-  const char* red;
-  const char* cyan;
-  const char* bold;
-  const char* dim;
-  const char* reset;
+  std::string green;
+  std::string yellow;
+  std::string red;
+  std::string cyan;
+  std::string bold;
+  std::string dim;
+  std::string reset;
 };
 
 Palette Colors(bool on) {
-  if (!on) return {"", "", "", "", "", "", ""};
-  return {"\033[32m", "\033[33m", "\033[31m", "\033[36m", "\033[1m", "\033[2m", "\033[0m"};
+  return {StyleOn({TermStyle::kGreen}, on), StyleOn({TermStyle::kYellow}, on), StyleOn({TermStyle::kRed}, on),
+          StyleOn({TermStyle::kCyan}, on),  StyleOn({TermStyle::kBold}, on),   StyleOn({TermStyle::kDim}, on),
+          StyleOff(on)};
 }
 
-const char* ColorOf(Action a, const Palette& p) {
+std::string ColorOf(Action a, const Palette& p) {
   switch (a) {
     case Action::kCreate: return p.green;
     case Action::kUpdate:

@@ -1,9 +1,14 @@
 #include "ui/reporters.h"
 
+#include <sys/ioctl.h>
+
 #include <algorithm>
-#include <cstdio>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <ostream>
+
+#include "base/term_style.h"
 
 namespace reconciler {
 
@@ -11,9 +16,7 @@ TextReporter::TextReporter(std::ostream& out) : out_(out), start_(std::chrono::s
 
 std::string TextReporter::Elapsed() const {
   auto s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start_).count();
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%02lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
-  return buf;
+  return fmt::format("{:02}:{:02}", s / 60, s % 60);
 }
 
 void TextReporter::Progress(const ProgressEvent& e) {
@@ -29,7 +32,37 @@ void TextReporter::Note(const std::string& message) {
   out_ << message << "\n" << std::flush;
 }
 
-TtyReporter::TtyReporter(std::ostream& out) : TextReporter(out) {
+namespace {
+
+// Columns a UTF-8 string takes: one per code point (the view prints no wide characters of
+// its own; a wide one in a name or detail makes the line one column shorter than it could be).
+size_t Columns(const std::string& s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+// `s` cut to at most `columns` columns, ending in an ellipsis when cut; never splits a code point.
+std::string FitTo(const std::string& s, size_t columns) {
+  if (Columns(s) <= columns) return s;
+  if (columns == 0) return "";
+  std::string out;
+  size_t used = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool starts = (s[i] & 0xC0) != 0x80;
+    if (starts && ++used > columns - 1) break;
+    out += s[i];
+  }
+  return out + "\xe2\x80\xa6";
+}
+
+}  // namespace
+
+int TerminalColumns(int fd) {
+  winsize size{};
+  if (ioctl(fd, TIOCGWINSZ, &size) != 0) return 0;
+  return size.ws_col;
+}
+
+TtyReporter::TtyReporter(std::ostream& out, TtyOptions options) : TextReporter(out), options_(std::move(options)) {
   ticker_ = std::thread([this] {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
@@ -78,30 +111,52 @@ void TtyReporter::Progress(const ProgressEvent& e) {
 
 void TtyReporter::Note(const std::string& message) {
   std::lock_guard<std::mutex> lock(mu_);
+  // The note takes the live block's place and the block is drawn again below it, so no
+  // stale copy of the block stays above.
+  EraseBlock();
   out_ << message << "\n";
-  drawn_ = 0;  // the live block starts again below the note
   Redraw();
 }
 
+std::string TtyReporter::Body(const Line& l, std::chrono::steady_clock::time_point now) {
+  std::string body = l.resource + "  " + ProgressPhaseName(l.phase);
+  if (!l.detail.empty()) body += " (" + l.detail + ")";
+  if (l.wait && !l.final) {
+    // Counts on from the last report, which came from the engine's clock.
+    ProgressEvent::Wait w = *l.wait;
+    w.waited += std::chrono::duration_cast<std::chrono::seconds>(now - l.heard);
+    body += "  " + FormatWait(w);
+  } else if (!l.final) {
+    body += fmt::format("  {}", std::chrono::duration_cast<std::chrono::seconds>(now - l.since));
+  }
+  return body;
+}
+
+void TtyReporter::EraseBlock() {
+  if (drawn_ > 0) out_ << "\033[" << drawn_ << "A\r\033[J";
+  drawn_ = 0;
+}
+
 void TtyReporter::Redraw() {
-  // Move up over the block drawn last time and draw it again, a line per resource.
-  if (drawn_ > 0) out_ << "\033[" << drawn_ << "A";
-  auto now = std::chrono::steady_clock::now();
+  // Erase the block drawn last time and draw it again, a line per resource. A line is cut one
+  // column short of the width: one that filled the row would wrap onto a row the next move up
+  // does not count, and a copy would stay behind. The width is asked each time, so after a
+  // resize the next redraw fits the new width.
+  const int columns = options_.columns ? options_.columns() : 0;
+  EraseBlock();
+  const auto now = std::chrono::steady_clock::now();
   for (const std::string& key : order_) {
     const Line& l = lines_[key];
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - l.since).count();
-    out_ << "\033[2K  " << (l.final ? (l.phase == ProgressPhase::kComplete ? "\033[32m\xe2\x9c\x93\033[0m " : "\033[31m\xe2\x9c\x97\033[0m ") : "\xe2\x80\xa6 ")
-         << l.resource << "  " << ProgressPhaseName(l.phase);
-    if (!l.detail.empty()) out_ << " (" << l.detail << ")";
-    if (l.wait && !l.final) {
-      // Counts on from the last report, which came from the engine's clock.
-      ProgressEvent::Wait w = *l.wait;
-      w.waited += std::chrono::duration_cast<std::chrono::seconds>(now - l.heard);
-      out_ << "  " << FormatWait(w);
-    } else if (!l.final) {
-      out_ << "  " << secs << "s";
+    std::string mark = "\xe2\x80\xa6";  // in progress
+    if (l.final) {
+      const bool done = l.phase == ProgressPhase::kComplete;
+      mark = done ? "\xe2\x9c\x93" : "\xe2\x9c\x97";
+      mark = Styled(mark, {done ? TermStyle::kGreen : TermStyle::kRed}, options_.color);
     }
-    out_ << "\n";
+    std::string body = Body(l, now);
+    constexpr size_t kMarkColumns = 4;  // "  ✓ "
+    if (columns > 0) body = FitTo(body, static_cast<size_t>(std::max<int>(columns - 1 - kMarkColumns, 0)));
+    out_ << "  " << mark << " " << body << "\n";
   }
   drawn_ = order_.size();
   out_ << std::flush;

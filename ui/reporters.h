@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <mutex>
@@ -33,17 +34,31 @@ class TextReporter : public Reporter {
   std::chrono::steady_clock::time_point start_;
 };
 
+// The width in columns of the terminal on `fd` (TIOCGWINSZ); 0 when `fd` is not a terminal.
+int TerminalColumns(int fd);
+
+struct TtyOptions {
+  bool color = true;  // colour the done and failed marks (--color, NO_COLOR)
+  // The terminal's width in columns, asked before every redraw, so a resize takes effect at
+  // the next one (within a second). Unset or 0: lines are not cut.
+  std::function<int()> columns;
+};
+
 // A live line per resource with its phase and elapsed time, redrawn in place on every event
-// and once a second while anything is still in progress.
+// and once a second while anything is still in progress. Each line is cut to fit the
+// terminal's width, so none wraps.
 class TtyReporter : public TextReporter {
  public:
-  explicit TtyReporter(std::ostream& out);
+  explicit TtyReporter(std::ostream& out, TtyOptions options = {});
   ~TtyReporter() override;
   void Progress(const ProgressEvent& event) override;
   void Note(const std::string& message) override;
 
  private:
   void Redraw();
+  // Moves up over the block drawn last and erases from there to the end of the screen.
+  void EraseBlock();
+  TtyOptions options_;
   std::condition_variable tick_cv_;
   bool stopping_ = false;
   std::thread ticker_;
@@ -56,6 +71,8 @@ class TtyReporter : public TextReporter {
     std::chrono::steady_clock::time_point heard;  // ... at this time
     bool final = false;
   };
+  // The line's text after its mark: resource, phase, detail, and the wait or time so far.
+  static std::string Body(const Line& line, std::chrono::steady_clock::time_point now);
   std::vector<std::string> order_;
   std::map<std::string, Line> lines_;
   size_t drawn_ = 0;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <ctime>
+#include <fmt/chrono.h>
 
 namespace reconciler::tencentcloud {
 
@@ -35,12 +36,7 @@ std::string HmacSha256(std::string_view key, std::string_view msg) {
 }
 
 std::string UtcDate(int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
+  return fmt::format("{:%Y-%m-%d}", fmt::gmtime(static_cast<std::time_t>(unix_seconds)));
 }
 
 Signature Sign(const SignInput& in) {

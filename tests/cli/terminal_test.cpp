@@ -3,18 +3,18 @@
 // once with exit 130, printing nothing, whichever thread the kernel picks.
 
 #include <doctest/doctest.h>
-#include <poll.h>
-#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
 #include "tests/support/emulator_fixture.h"
 #include "tests/support/process.h"
+#include "tests/support/pty_child.h"
 #include "tests/support/temp_dir.h"
 
 namespace reconciler::testing {
@@ -22,83 +22,6 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-// A child on the slave side of a new pty, as its session leader with the pty as its
-// controlling terminal; the test holds the master side, as a terminal emulator would.
-class PtyChild {
- public:
-  PtyChild(const std::vector<std::string>& argv, const std::vector<std::string>& env, const std::string& cwd) {
-    winsize size{40, 160, 0, 0};
-    pid_ = forkpty(&master_, nullptr, nullptr, &size);
-    if (pid_ == 0) {
-      if (chdir(cwd.c_str()) != 0) _exit(126);
-      for (const std::string& kv : env) putenv(const_cast<char*>(kv.c_str()));
-      std::vector<char*> args;
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~PtyChild() {
-    if (pid_ > 0 && status_ < 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (master_ >= 0) close(master_);
-  }
-  bool started() const { return pid_ > 0; }
-
-  // Reads what the terminal shows until `text` appears or the deadline passes.
-  bool WaitFor(const std::string& text, std::chrono::seconds deadline) {
-    const auto until = Clock::now() + deadline;
-    while (screen_.find(text, mark_) == std::string::npos) {
-      if (Clock::now() >= until || !ReadSome(until)) return false;
-    }
-    return true;
-  }
-  // Types `keys` at the terminal; whatever shows from now on is after().
-  void Type(const std::string& keys) {
-    mark_ = screen_.size();
-    CHECK(write(master_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size()));
-  }
-  // Waits for the child to end, reading the terminal meanwhile; -1 past the deadline.
-  int Wait(std::chrono::seconds deadline) {
-    const auto until = Clock::now() + deadline;
-    while (Clock::now() < until) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        status_ = status;
-        while (ReadSome(Clock::now())) {
-        }
-        return status;
-      }
-      ReadSome(std::min(until, Clock::now() + std::chrono::milliseconds(50)));
-    }
-    return -1;
-  }
-  std::string after() const { return screen_.substr(mark_); }
-  const std::string& screen() const { return screen_; }
-
- private:
-  bool ReadSome(Clock::time_point until) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
-    pollfd p{master_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(std::max<int64_t>(left, 0))) <= 0) return false;
-    char buf[4096];
-    ssize_t n = read(master_, buf, sizeof buf);
-    if (n <= 0) return false;
-    screen_.append(buf, static_cast<size_t>(n));
-    return true;
-  }
-
-  int pid_ = -1;
-  int master_ = -1;
-  int status_ = -1;
-  std::string screen_;
-  size_t mark_ = 0;
-};
 
 // What the program printed after the keys were typed: the terminal's own echo of ^C and
 // the live view's cursor movements and redraws of lines it already showed are not output.
@@ -185,6 +108,150 @@ TEST_CASE("terminal: typing yes at the prompt applies") {
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(child.after().find("Apply complete: 1 done") != std::string::npos);
   CHECK(rig.RealCreates() == 1);
+}
+
+// Enough of a terminal for what apply writes: text, \r, \n, cursor up (ESC[nA), erase
+// below (ESC[J) and erase line (ESC[2K); colours are ignored. Text past the last column
+// wraps to the next row, as on a real terminal, and a resize cuts rows without reflowing
+// them, as xterm does. A cell holds one UTF-8 code point.
+class Screen {
+ public:
+  explicit Screen(size_t columns) : columns_(columns) {}
+
+  void Feed(const std::string& bytes) {
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(bytes[i]);
+      if (c == 0x1b && i + 1 < bytes.size() && bytes[i + 1] == '[') {
+        size_t end = i + 2;
+        while (end < bytes.size() && !(bytes[end] >= 0x40 && bytes[end] <= 0x7e)) ++end;
+        if (end < bytes.size()) Csi(bytes.substr(i + 2, end - i - 2), bytes[end]);
+        i = end;
+      } else if (c == '\r') {
+        col_ = 0;
+      } else if (c == '\n') {
+        ++row_;
+      } else if ((c & 0xC0) == 0x80) {
+        if (col_ > 0 && Row(row_).size() >= col_) Row(row_)[col_ - 1] += static_cast<char>(c);  // continues the last code point
+      } else if (c >= 0x20) {
+        Put(std::string(1, static_cast<char>(c)));
+      }
+    }
+  }
+  void Resize(size_t columns) {
+    columns_ = columns;
+    for (auto& row : rows_) row.resize(std::min(row.size(), columns));
+    col_ = std::min(col_, columns - 1);
+  }
+  // The rows as text, trailing blanks dropped.
+  std::vector<std::string> Rows() const {
+    std::vector<std::string> out;
+    for (const auto& row : rows_) {
+      std::string text;
+      for (const std::string& cell : row) text += cell.empty() ? " " : cell;
+      out.push_back(text.substr(0, text.find_last_not_of(' ') + 1));
+    }
+    return out;
+  }
+  // Rows of the live view (they start with a mark) that overflowed and wrapped.
+  int live_wraps() const { return live_wraps_; }
+
+ private:
+  std::vector<std::string>& Row(size_t r) {
+    if (rows_.size() <= r) rows_.resize(r + 1);
+    return rows_[r];
+  }
+  void Put(const std::string& cell) {
+    if (col_ >= columns_) {
+      live_wraps_ += IsLive(Row(row_));
+      ++row_;
+      col_ = 0;
+    }
+    std::vector<std::string>& row = Row(row_);
+    if (row.size() <= col_) row.resize(col_ + 1);
+    row[col_++] = cell;
+  }
+  static bool IsLive(const std::vector<std::string>& row) {
+    return row.size() > 2 && (row[2] == "\xe2\x80\xa6" || row[2] == "\xe2\x9c\x93" || row[2] == "\xe2\x9c\x97");
+  }
+  void Csi(const std::string& params, char final) {
+    const int n = params.empty() || params[0] == '?' ? 0 : std::atoi(params.c_str());
+    if (final == 'A') {
+      row_ -= std::min<size_t>(row_, std::max(n, 1));
+    } else if (final == 'J' && n == 0) {
+      rows_.resize(std::min(rows_.size(), row_ + 1));
+      Row(row_).resize(std::min(Row(row_).size(), col_));
+    } else if (final == 'K' && n == 2) {
+      Row(row_).clear();
+    }
+  }
+
+  size_t columns_;
+  size_t row_ = 0, col_ = 0;
+  std::vector<std::vector<std::string>> rows_;
+  int live_wraps_ = 0;
+};
+
+// Checks the final screen of an apply of the prepaid stack: the live view's rows fit in
+// `columns`, none wrapped, and its one resource shows on exactly one row, done.
+void CheckLiveView(const Screen& screen, size_t columns) {
+  std::vector<std::string> live;
+  for (const std::string& row : screen.Rows()) {
+    // A live row starts with its mark (three UTF-8 bytes from 0xe2); the plan's rows do not.
+    if (row.rfind("  \xe2", 0) == 0 && row.find("ReadOnlyInstance/billing-ro  ") != std::string::npos) live.push_back(row);
+  }
+  CHECK(screen.live_wraps() == 0);
+  REQUIRE(live.size() == 1);
+  CHECK(live[0].rfind("  \xe2\x9c\x93 ReadOnlyInstance/billing-ro  complete", 0) == 0);
+  for (const std::string& row : screen.Rows()) {
+    const size_t cells = static_cast<size_t>(std::count_if(row.begin(), row.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+    if (row.rfind("  \xe2", 0) == 0) CHECK(cells < columns);
+  }
+}
+
+TEST_CASE("terminal: the live view fits an 80-column terminal and leaves no copies, with NO_COLOR too") {
+  TerminalRig rig;
+  std::vector<std::string> env = rig.env;
+  env.push_back("NO_COLOR=1");
+  PtyChild child({BinaryPath("reconciler"), "apply", "--auto-approve"}, env, rig.stack(), 80);
+  REQUIRE(child.started());
+  const int status = child.Wait(std::chrono::seconds(120));
+  INFO(child.screen());
+  REQUIRE(status != -1);
+  CHECK(WEXITSTATUS(status) == 0);
+  // NO_COLOR turns colour off, not the live view: the cursor still moves up to redraw.
+  CHECK(child.screen().find("\033[1A") != std::string::npos);
+  CHECK(child.screen().find("\033[3") == std::string::npos);
+  Screen screen(80);
+  screen.Feed(child.screen());
+  CheckLiveView(screen, 80);
+  // A line of the view was longer than the terminal, so the fitting was put to the test.
+  CHECK(child.screen().find("\xe2\x80\xa6\r\n") != std::string::npos);
+}
+
+TEST_CASE("terminal: after a resize to 60 columns the live view redraws to fit") {
+  TerminalRig rig;
+  PtyChild child({BinaryPath("reconciler"), "apply", "--auto-approve", "--color=always"}, rig.env, rig.stack(), 80);
+  REQUIRE(child.started());
+  REQUIRE_MESSAGE(child.WaitFor("ordered", std::chrono::seconds(60)), child.screen());
+  // Stopped, the child writes nothing more: what it wrote at 80 columns is all read before
+  // the size changes, as a window resized between two redraws would show it.
+  REQUIRE(kill(child.pid(), SIGSTOP) == 0);
+  int stopped = 0;
+  REQUIRE(waitpid(child.pid(), &stopped, WUNTRACED) == child.pid());
+  child.Drain();
+  const size_t before_resize = child.screen().size();
+  child.Resize(60);
+  REQUIRE(kill(child.pid(), SIGCONT) == 0);
+  const int status = child.Wait(std::chrono::seconds(120));
+  INFO(child.screen());
+  REQUIRE(status != -1);
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(child.screen().find("\033[32m") != std::string::npos);  // --color=always: the done mark is green
+  Screen screen(80);
+  screen.Feed(child.screen().substr(0, before_resize));
+  screen.Resize(60);
+  screen.Feed(child.screen().substr(before_resize));
+  CheckLiveView(screen, 60);
 }
 
 }  // namespace
