@@ -139,6 +139,10 @@ Result<Plan> MakePlan(cloud::Cloud* cloud, StateStore* store, Clock* clock, cons
   if (scoped) {
     std::erase_if(diff.changes, [&](const Change& c) { return !scoped->count(c.key.ToString()); });
     std::erase_if(diff.failures, [&](const Failure& f) { return !scoped->count(f.key.ToString()); });
+    // A change left out is not waited for: it is not part of this plan.
+    std::set<std::string> kept;
+    for (const Change& c : diff.changes) kept.insert(c.id);
+    for (Change& c : diff.changes) std::erase_if(c.after, [&](const std::string& id) { return !kept.count(id); });
   }
   HoldPurchasesAfterRebuild(*rebuilt_at, desired.project.purchase_search_window_seconds, clock, &diff.changes);
   RunPreflight(cloud, *observed, &diff.changes);
