@@ -1,5 +1,6 @@
 #include "app/stack.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "state/sqlite/sqlite_state_store.h"
@@ -76,12 +77,19 @@ Result<OpenedStack> OpenStack(const std::string& stack_dir, const specs::Project
   }
   if (options.access == StackAccess::kWrite) {
     std::filesystem::create_directories(std::filesystem::path(s.state_path).parent_path(), ec);
-    Result<std::unique_ptr<StackLock>> lease = StackLock::Acquire(s.state_path + ".lock", clock);
+    // One deadline for both leases.
+    const auto deadline = std::chrono::steady_clock::now() + options.lock_timeout;
+    auto left = [&] {
+      return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                        deadline - std::chrono::steady_clock::now()));
+    };
+    Result<std::unique_ptr<StackLock>> lease = StackLock::Acquire(s.state_path + ".lock", clock, "", left(), options.on_lock_wait);
     if (!lease.ok()) return lease.status();
     s.state_lease = std::move(lease).value();
     if (s.session) {
       Result<std::unique_ptr<StackLock>> host = AcquireHostStackLock(
-          project.stack, s.session->endpoint, std::filesystem::absolute(s.state_path, ec).string(), clock);
+          project.stack, s.session->endpoint, std::filesystem::absolute(s.state_path, ec).string(), clock, left(),
+          options.on_lock_wait);
       if (!host.ok()) return host.status();
       s.host_lease = std::move(host).value();
     }

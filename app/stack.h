@@ -4,6 +4,8 @@
 // in one place and in one order. The commands (and the daemon to come) call OpenStack; no
 // other code creates a cloud session, a state store or a stack lease.
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -56,6 +58,10 @@ struct StackOpenOptions {
   bool create_state = true;       // false: a state file that does not exist yet is kNotFound
   tencentcloud::InsecureEndpoint insecure = tencentcloud::InsecureEndpoint::kRefuse;
   std::stop_token stop;  // the stack's own: stops its cloud session's waits (OpenCloud)
+  // kWrite: how long to wait for the leases held by another process (-lock-timeout); 0
+  // fails at once.
+  std::chrono::milliseconds lock_timeout{0};
+  std::function<void(const std::string& holder)> on_lock_wait;  // told when a wait for a lease begins
 };
 
 // A stack opened by OpenStack. Members are destroyed in reverse order: the store closes
@@ -76,8 +82,8 @@ struct OpenedStack {
 // leaves nothing behind:
 //   1. the state path (a scheme not built is refused);
 //   2. the cloud session (refused credentials or endpoints create no state file);
-//   3. for kWrite: the state's directory and lease, then the host-wide lease; each fails at
-//      once with kConflict naming the holder;
+//   3. for kWrite: the state's directory and lease, then the host-wide lease; each fails
+//      with kConflict naming the holder, at once or when `lock_timeout` has passed;
 //   4. the state store (created when absent unless `create_state` is false).
 // Errors come back as they are, to be printed by the caller.
 Result<OpenedStack> OpenStack(const std::string& stack_dir, const specs::Project& project, Clock* clock,

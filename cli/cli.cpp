@@ -3,8 +3,11 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <functional>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "base/version.h"
 #include "cli/cli_help.h"
@@ -43,6 +46,24 @@ int PrintHelp(const CLI::App& app, const std::vector<std::string>& path, Io io) 
 ColorMode ColorModeOf(const std::string& color, bool no_color) {
   if (no_color || color == "never") return ColorMode::kNever;
   return color == "always" ? ColorMode::kAlways : ColorMode::kAuto;
+}
+
+constexpr const char* kTargetHelp =
+    "Only this resource (KIND/NAME) and what it depends on; repeatable. Also -target";
+constexpr const char* kLockTimeoutHelp =
+    "Wait this long for the stack's lock (0, 500ms, 30s, 5m; default 0: fail at once). Also -lock-timeout";
+
+// Terraform's single-dash long flags (-target X, -lock-timeout=5s, -force, -auto-approve)
+// as the double-dash ones CLI11 knows.
+std::vector<std::string> TerraformFlags(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    for (const char* name : {"-target", "-lock-timeout", "-force", "-auto-approve", "-destroy"}) {
+      const std::string n = name;
+      if (args[i] == n || args[i].rfind(n + "=", 0) == 0) args[i] = "-" + args[i];
+    }
+  }
+  return args;
 }
 
 }  // namespace
@@ -88,6 +109,9 @@ int RunCli(int argc, char** argv, Io io) {
                      "Buy again for resources whose last purchase failed (refused, or past its deadline)");
   plan_cmd->add_flag("--insecure-endpoint", plan.insecure_endpoint, kInsecureHelp);
   AddCloudFlags(plan_cmd, &plan.cloud);
+  plan_cmd->add_option("--target", plan.targets, kTargetHelp)->allow_extra_args(false);
+  plan_cmd->add_flag("--destroy", plan.destroy, "Plan the destruction of the stack (or of the targets)");
+  plan_cmd->add_option("--lock-timeout", plan.lock_timeout, "Accepted as Terraform's; a plan takes no lock");
   plan_cmd->callback([&] { run = [&] { return RunPlanCommand(plan, io); }; });
 
   ApplyCommandOptions apply;
@@ -100,7 +124,24 @@ int RunCli(int argc, char** argv, Io io) {
   apply_cmd->add_flag("--json-progress", apply.json_progress, "Report progress as JSON lines");
   apply_cmd->add_flag("--insecure-endpoint", apply.insecure_endpoint, kInsecureHelp);
   AddCloudFlags(apply_cmd, &apply.cloud);
+  apply_cmd->add_option("--target", apply.targets, kTargetHelp)->allow_extra_args(false);
+  apply_cmd->add_option("--lock-timeout", apply.lock_timeout, kLockTimeoutHelp);
   apply_cmd->callback([&] { run = [&] { return RunApplyCommand(apply, io); }; });
+
+  ApplyCommandOptions destroy;
+  destroy.destroy = true;
+  CLI::App* destroy_cmd = app.add_subcommand(
+      "destroy", "Delete (or, by deletionPolicy, orphan) every resource of a stack, or the targets, after confirmation");
+  destroy_cmd->add_option("STACK", destroy.target, "Stack directory (default: .)");
+  destroy_cmd->add_flag("--auto-approve", destroy.auto_approve, "Destroy without asking for confirmation");
+  destroy_cmd->add_flag("--allow-destroy", destroy.allow_destroy,
+                        "Allow deleting instances (without it, deletionPolicy Delete resources are blocked)");
+  destroy_cmd->add_option("--target", destroy.targets, kTargetHelp)->allow_extra_args(false);
+  destroy_cmd->add_option("--lock-timeout", destroy.lock_timeout, kLockTimeoutHelp);
+  destroy_cmd->add_flag("--json-progress", destroy.json_progress, "Report progress as JSON lines");
+  destroy_cmd->add_flag("--insecure-endpoint", destroy.insecure_endpoint, kInsecureHelp);
+  AddCloudFlags(destroy_cmd, &destroy.cloud);
+  destroy_cmd->callback([&] { run = [&] { return RunApplyCommand(destroy, io); }; });
 
   RunCommandOptions run_opts;
   CLI::App* run_cmd = app.add_subcommand("run", "Reconcile continuously as a daemon, from a directory or a git branch");
@@ -137,14 +178,45 @@ int RunCli(int argc, char** argv, Io io) {
   CLI::App* state_show = state_cmd->add_subcommand("show", "Everything recorded for one resource, as JSON");
   state_show->add_option("KEY", state.key, "KIND/NAME")->required();
   CLI::App* state_rebuild = state_cmd->add_subcommand("rebuild", "Recover the state from the cloud's tags");
+  CLI::App* state_rm = state_cmd->add_subcommand("rm", "Forget a resource and its instances; the cloud is not touched");
+  state_rm->add_option("KEY", state.key, "KIND/NAME")->required();
+  state_rm->add_flag("--force", state.force, "Even while a purchase of it is in flight");
   state_cmd->require_subcommand(1);
   state_list->callback([&] { state.action = "list"; });
   state_show->callback([&] { state.action = "show"; });
   state_rebuild->callback([&] { state.action = "rebuild"; });
-  for (CLI::App* sub : {state_list, state_show, state_rebuild}) sub->add_option("--stack", state.stack, "Stack directory (default: .)");
-  for (CLI::App* sub : {state_list, state_show, state_rebuild}) AddCloudFlags(sub, &state.cloud);
+  state_rm->callback([&] { state.action = "rm"; });
+  for (CLI::App* sub : {state_list, state_show, state_rebuild, state_rm}) sub->add_option("--stack", state.stack, "Stack directory (default: .)");
+  for (CLI::App* sub : {state_list, state_show, state_rebuild, state_rm}) AddCloudFlags(sub, &state.cloud);
   state_rebuild->add_flag("--insecure-endpoint", state.insecure_endpoint, kInsecureHelp);
+  for (CLI::App* sub : {state_rebuild, state_rm}) sub->add_option("--lock-timeout", state.lock_timeout, kLockTimeoutHelp);
+
+  ForceUnlockCommandOptions unlock;
+  CLI::App* unlock_cmd = app.add_subcommand("force-unlock", "Remove the lock of a stack whose holder is stuck: force-unlock LOCK_ID");
+  unlock_cmd->add_option("LOCK_ID", unlock.lock_id, "The lock id a locked-out command named")->required();
+  unlock_cmd->add_option("--stack", unlock.stack, "Stack directory (default: .)");
+  unlock_cmd->add_flag("--force", unlock.force, "Do not ask for confirmation");
+  unlock_cmd->callback([&] { run = [&] { return RunForceUnlockCommand(unlock, io); }; });
   state_cmd->final_callback([&] { run = [&] { return RunStateCommand(state, io); }; });
+
+  OutputCommandOptions output;
+  CLI::App* output_cmd =
+      app.add_subcommand("output", "Each resource's instances: id, status, private address and port");
+  output_cmd->add_option("STACK", output.target, "Stack directory (default: .)");
+  OutputCommandOptions show;
+  show.show = true;
+  CLI::App* show_cmd = app.add_subcommand("show", "Render a saved plan, or show the stack's resources as output does");
+  show_cmd->add_option("TARGET", show.target, "A plan file from `plan --out`, or a stack directory (default: .)");
+  for (auto [cmd, opts] : {std::pair{output_cmd, &output}, std::pair{show_cmd, &show}}) {
+    cmd->add_flag("--json", opts->json, "Print JSON");
+    cmd->add_flag("--insecure-endpoint", opts->insecure_endpoint, kInsecureHelp);
+  }
+  output_cmd->callback([&] { run = [&] { return RunOutputCommand(output, io); }; });
+  show_cmd->callback([&] { run = [&] { return RunOutputCommand(show, io); }; });
+  GraphCommandOptions graph;
+  CLI::App* graph_cmd = app.add_subcommand("graph", "Write the dependency graph (resources, groups, masters) in DOT");
+  graph_cmd->add_option("STACK", graph.stack, "Stack directory (default: .)");
+  graph_cmd->callback([&] { run = [&] { return RunGraphCommand(graph, io); }; });
 
   ImportCommandOptions import;
   CLI::App* import_cmd = app.add_subcommand("import", "Adopt an existing instance: import KIND/NAME INSTANCE_ID");
@@ -202,7 +274,10 @@ int RunCli(int argc, char** argv, Io io) {
   }
 
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> parsed = TerraformFlags(argc, argv);
+    parsed.erase(parsed.begin());
+    std::reverse(parsed.begin(), parsed.end());  // CLI11 takes the arguments last first, without the program
+    app.parse(std::move(parsed));
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e, io.out, io.err);
   } catch (const CLI::CallForAllHelp& e) {

@@ -131,12 +131,15 @@ bool HeldFailures(const Plan& plan, Io io) {
 
 bool Confirm(const ApplyCommandOptions& options, Io io) {
   if (options.auto_approve) return true;
+  const char* command = options.destroy ? "destroy" : "apply";
   if (!isatty(STDIN_FILENO) || !io.in) {
-    io.err << "reconciler apply: stdin is not a terminal, so nobody can confirm; pass --auto-approve to apply "
-              "without asking\n";
+    io.err << "reconciler " << command << ": stdin is not a terminal, so nobody can confirm; pass --auto-approve to "
+           << command << " without asking\n";
     return false;
   }
-  io.out << "\nApply these changes? Only 'yes' is accepted: " << std::flush;
+  io.out << (options.destroy ? "\nDestroy these resources? Only 'yes' is accepted: "
+                             : "\nApply these changes? Only 'yes' is accepted: ")
+         << std::flush;
   std::string answer;
   std::getline(*io.in, answer);
   if (answer != "yes") {
@@ -250,11 +253,14 @@ int RunPlanCommand(const PlanCommandOptions& options, Io io) {
   }
   Result<CallLog> call_log = CallLogFor(options.cloud, io.err);
   if (!call_log.ok()) return ReportError(io, "plan", call_log.status());
+  std::optional<std::vector<specs::ResourceKey>> targets = ParseTargets(options.targets, "plan", io);
+  if (!targets || !ParseLockTimeout(options.lock_timeout, "plan", io)) return kExitInvalidInput;
   std::optional<specs::LoadedStack> stack = LoadOrReport(options.stack, options.cloud, io);
   if (!stack) return kExitInvalidInput;
-  Result<Plan> plan = PlanDesiredState(stack->desired, options.stack,
-                                       {{options.allow_destroy, options.retry_failed}, options.insecure_endpoint, true,
-                                        *call_log});
+  Result<Plan> plan = PlanDesiredState(
+      stack->desired, options.stack,
+      {{options.allow_destroy, options.retry_failed, *targets, options.destroy}, options.insecure_endpoint, true,
+       *call_log});
   if (!plan.ok()) return ReportError(io, "plan", plan.status());
   if (options.json) io.out << PlanJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
   else if (options.markdown) io.out << RenderPlanMarkdown(*plan);
@@ -303,19 +309,55 @@ std::optional<Plan> ReadPlanFile(const std::string& path, Io io) {
   return std::move(plan).value();
 }
 
+std::optional<std::vector<specs::ResourceKey>> ParseTargets(const std::vector<std::string>& targets,
+                                                            const std::string& command, Io io) {
+  std::vector<specs::ResourceKey> keys;
+  for (const std::string& t : targets) {
+    std::optional<specs::ResourceKey> key = specs::ParseResourceKey(t);
+    if (!key) {
+      io.err << "reconciler " << command << ": -target " << t
+             << " is not KIND/NAME (kinds: ReadOnlyInstance, ReadOnlyGroup, ServerlessInstance)\n";
+      return std::nullopt;
+    }
+    keys.push_back(*key);
+  }
+  return keys;
+}
+
 int RunApplyCommand(const ApplyCommandOptions& options, Io machine_io) {
   // Under --json-progress stdout carries the JSON lines only; the plan, prompts and summary
   // are for people and go to stderr.
   Io io{options.json_progress ? machine_io.err : machine_io.out, machine_io.err, machine_io.in};
   InterruptGuard guard(io);
+  const std::string command = options.destroy ? "destroy" : "apply";
+  std::optional<std::vector<specs::ResourceKey>> targets = ParseTargets(options.targets, command, io);
+  std::optional<std::chrono::milliseconds> lock_timeout = ParseLockTimeout(options.lock_timeout, command, io);
+  if (!targets || !lock_timeout) return kExitInvalidInput;
   std::error_code ec;
-  const bool from_file = std::filesystem::is_regular_file(options.target, ec);
+  const bool from_file = !options.destroy && std::filesystem::is_regular_file(options.target, ec);
   std::optional<Plan> saved;
   std::string stack_dir = options.target;
+  bool destroy = options.destroy;
   if (from_file) {
+    if (!targets->empty()) {
+      io.err << "reconciler apply: a saved plan carries its own targets; apply " << options.target
+             << " without -target\n";
+      return kExitInvalidInput;
+    }
     saved = ReadPlanFile(options.target, io);
     if (!saved) return kExitInvalidInput;
+    for (const std::string& t : saved->targets) targets->push_back(*specs::ParseResourceKey(t));
+    destroy = saved->destroy;
     stack_dir = saved->stack_dir;
+    if (!std::filesystem::is_directory(stack_dir, ec)) {
+      io.err << "reconciler apply: " << options.target << " is for the stack in " << stack_dir
+             << " (relative to the directory it was planned in), which is not a directory here; run apply from the "
+                "same directory of a checkout of the same commit\n";
+      return kExitInvalidInput;
+    }
+  } else if (!options.destroy && !std::filesystem::is_directory(options.target, ec)) {
+    io.err << "reconciler apply: " << options.target << " is neither a stack directory nor a plan file\n";
+    return kExitInvalidInput;
   }
   Result<CallLog> call_log = CallLogFor(options.cloud, io.err);
   if (!call_log.ok()) return ReportError(io, "apply", call_log.status());
@@ -329,16 +371,21 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io machine_io) {
 
   SystemClock clock;
   std::stop_source stop;  // this stack's: Ctrl-C stops its steps and its cloud session's waits
-  Result<OpenedStack> opened = OpenStack(stack_dir, stack->desired.project, &clock,
-                                         {StackAccess::kWrite, true, true, InsecureOf(options), stop.get_token()});
-  if (!opened.ok()) return ReportError(io, "apply", opened.status());
+  Result<OpenedStack> opened = OpenStack(
+      stack_dir, stack->desired.project, &clock,
+      {StackAccess::kWrite, true, true, InsecureOf(options), stop.get_token(), *lock_timeout,
+       [&](const std::string& holder) {
+         io.err << "Waiting up to " << options.lock_timeout << " for the stack's lock, held by " << holder << "\n"
+                << std::flush;
+       }});
+  if (!opened.ok()) return ReportError(io, command, opened.status());
   if (*call_log) opened->session->client->SetCallLog(*call_log);
 
   // A saved plan is applied only if it is exactly what would be planned now: the plan that
   // runs is always derived from today's specs, cloud and state, with today's flags.
   Result<Plan> made = MakePlan(opened->cloud(), opened->store.get(), &clock, stack->desired, stack_dir,
-                               {options.allow_destroy, options.retry_failed});
-  if (!made.ok()) return ReportError(io, "apply", made.status());
+                               {options.allow_destroy, options.retry_failed, *targets, destroy});
+  if (!made.ok()) return ReportError(io, command, made.status());
   Plan plan = std::move(made).value();
   if (saved) {
     std::vector<std::string> differences = PlanDifferences(*saved, plan);
@@ -353,7 +400,7 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io machine_io) {
   if (!plan.HasChanges()) return HeldFailures(plan, io) ? kExitError : kExitOk;
   if (std::any_of(plan.changes.begin(), plan.changes.end(),
                   [](const Change& c) { return c.preflight.state == PreflightState::kFailed; })) {
-    io.err << "reconciler apply: refusing to apply a plan with failed preflights; nothing was sent\n";
+    io.err << "reconciler " << command << ": refusing to apply a plan with failed preflights; nothing was sent\n";
     return kExitError;
   }
   // A blocked change holds its resource only: the rest is applied, and apply exits 1.
@@ -376,7 +423,8 @@ int RunApplyCommand(const ApplyCommandOptions& options, Io machine_io) {
     io.err << "reconciler apply: " << held.size() << (held.size() == 1 ? " resource is" : " resources are")
            << " left alone; the rest is applied\n";
   }
-  if (!Confirm(options, io)) return kExitError;
+  // A saved plan was reviewed when it was made, and is applied only if nothing changed since.
+  if (!saved && !Confirm(options, io)) return kExitError;
   return Execute(std::move(plan), options, stack->desired.project, opened->cloud(), opened->store.get(), &clock, &guard,
                  &stop, io, machine_io.out);
 }

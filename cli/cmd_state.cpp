@@ -146,28 +146,87 @@ int Rebuild(const specs::LoadedStack& stack, StateStore* store, cloud::Cloud* cl
   return kExitOk;
 }
 
+// Forgets a resource and its instances; the cloud is not touched. A purchase in flight for it
+// would buy instances nobody follows, so it is refused unless forced.
+int Remove(StateStore* store, const specs::ResourceKey& key, bool force, Io io) {
+  Result<std::vector<ResourceRecord>> resources = store->Resources();
+  Result<std::vector<InstanceRecord>> instances = store->Instances();
+  Result<std::vector<Operation>> in_flight = store->InFlight();
+  if (!resources.ok()) return Fail(io, "state rm", resources.status());
+  if (!instances.ok()) return Fail(io, "state rm", instances.status());
+  if (!in_flight.ok()) return Fail(io, "state rm", in_flight.status());
+  const std::string name = key.ToString();
+  std::vector<std::string> ids;
+  for (const InstanceRecord& i : *instances) {
+    if (i.resource_key == name) ids.push_back(i.id);
+  }
+  std::string group;
+  bool recorded = !ids.empty();
+  for (const ResourceRecord& r : *resources) {
+    if (r.key != name) continue;
+    recorded = true;
+    group = r.group_id;
+  }
+  if (!recorded) {
+    io.err << "reconciler state rm: nothing is recorded for " << name << "\n";
+    return kExitError;
+  }
+  for (const Operation& op : *in_flight) {
+    if (op.resource_key != name || force) continue;
+    io.err << "reconciler state rm: a purchase of " << name << " is in flight (" << op.id << ", "
+           << PhaseName(op.phase) << "): forgetting it now leaves what it buys followed by nobody. Let apply finish "
+           << "it, or pass --force to forget the resource anyway (the purchase stays recorded)\n";
+    return kExitError;
+  }
+  Status s = store->DeleteResource(name);
+  if (!s.ok()) return Fail(io, "state rm", s);
+  if (!group.empty()) ids.insert(ids.begin(), group);
+  io.out << "Removed " << name << " from the state" << (ids.empty() ? "" : " (" + Join(ids) + ")")
+         << ". The cloud was not touched: what still carries the stack's tags is adopted again by the next plan while "
+            "the spec remains.\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunStateCommand(const StateCommandOptions& options, Io io) {
+  const std::string command = "state " + options.action;
+  std::optional<specs::ResourceKey> key;
+  if (options.action == "rm" && !(key = specs::ParseResourceKey(options.key))) {
+    io.err << "reconciler state rm: " << options.key
+           << " is not KIND/NAME (kinds: ReadOnlyInstance, ReadOnlyGroup, ServerlessInstance)\n";
+    return kExitInvalidInput;
+  }
+  std::optional<std::chrono::milliseconds> lock_timeout = ParseLockTimeout(options.lock_timeout, command, io);
+  if (!lock_timeout) return kExitInvalidInput;
   Result<CallLog> call_log = CallLogFor(options.cloud, io.err);
   if (!call_log.ok()) return Fail(io, "state", call_log.status());
   std::optional<specs::LoadedStack> stack = Load(options.stack, options.cloud, io);
   if (!stack) return kExitInvalidInput;
   SystemClock clock;
   StackOpenOptions open;
+  open.lock_timeout = *lock_timeout;
+  open.on_lock_wait = [&](const std::string& holder) {
+    io.err << "Waiting up to " << options.lock_timeout << " for the stack's lock, held by " << holder << "\n" << std::flush;
+  };
   if (options.action == "rebuild") {
     open.access = StackAccess::kWrite;
     open.insecure = options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow : tencentcloud::InsecureEndpoint::kRefuse;
+  } else if (options.action == "rm") {
+    open.access = StackAccess::kWrite;  // the state's lease only: no cloud session, so no host-wide lease
+    open.cloud = false;
+    open.create_state = false;
   } else {
     open.cloud = false;
     open.create_state = false;
   }
   Result<OpenedStack> opened = OpenStack(options.stack, stack->desired.project, &clock, open);
-  if (!opened.ok()) return Fail(io, options.action == "rebuild" ? "state rebuild" : "state", opened.status());
+  if (!opened.ok()) return Fail(io, options.action == "list" || options.action == "show" ? "state" : command, opened.status());
   if (*call_log && opened->session) opened->session->client->SetCallLog(*call_log);
   StateStore* store = opened->store.get();
   if (options.action == "list") return List(store, io);
   if (options.action == "show") return Show(store, options.key, io);
+  if (options.action == "rm") return Remove(store, *key, options.force, io);
   return Rebuild(*stack, store, opened->cloud(), io);
 }
 

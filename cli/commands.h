@@ -3,8 +3,11 @@
 // Each subcommand is a function over a plain options struct, so the flag parser (cli.cpp)
 // is the only place that knows about CLI11 and tests can call commands directly.
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "cli/cli.h"
@@ -62,6 +65,9 @@ struct PlanCommandOptions {
   bool allow_destroy = false;
   bool retry_failed = false;  // buy again for resources whose last purchase failed terminally
   bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
+  std::vector<std::string> targets;  // -target KIND/NAME, repeatable
+  bool destroy = false;              // --destroy: plan the destruction of the stack (or the targets)
+  std::string lock_timeout = "0s";   // -lock-timeout: accepted for Terraform's scripts; a plan takes no lock
 };
 
 // `reconciler plan`: 0 no changes (or changes without --detailed-exitcode), 2 changes with
@@ -91,16 +97,61 @@ struct ApplyCommandOptions {
   bool retry_failed = false;   // buy again for resources whose last purchase failed terminally
   bool json_progress = false;  // progress as JSON lines
   bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
+  std::vector<std::string> targets;  // -target KIND/NAME, repeatable
+  bool destroy = false;              // `reconciler destroy`: plan and apply the destruction
+  std::string lock_timeout = "0s";   // -lock-timeout: wait this long for the stack's lock
 };
 
+// `reconciler apply [STACK|PLANFILE]` and `reconciler destroy [STACK]`. A plan file applies
+// without a prompt (it was reviewed when it was made), as Terraform's does.
 int RunApplyCommand(const ApplyCommandOptions& options, Io io);
+
+// "-target" values as resource keys; on a malformed one says why on stderr and returns nullopt.
+std::optional<std::vector<specs::ResourceKey>> ParseTargets(const std::vector<std::string>& targets,
+                                                            const std::string& command, Io io);
+
+// A -lock-timeout such as 0, 500ms, 30s, 5m or 1h; on a malformed one says why on stderr.
+std::optional<std::chrono::milliseconds> ParseLockTimeout(const std::string& text, const std::string& command, Io io);
+
+// A saved plan, read and bounded (apply and show share it).
+Result<Plan> ParsePlanFile(const std::string& path);
+
+struct OutputCommandOptions {
+  std::string target = ".";  // a stack directory, or for show a plan file
+  bool show = false;         // `show`: a plan file is rendered; a directory shows as output does
+  bool json = false;
+  bool insecure_endpoint = false;
+};
+
+// `reconciler output [STACK]`: per resource its instances, status and private address and
+// port, from the listings the plan reads (no call per instance). `show [PLANFILE|STACK]`.
+int RunOutputCommand(const OutputCommandOptions& options, Io io);
+
+struct GraphCommandOptions {
+  std::string stack = ".";
+};
+
+// `reconciler graph [STACK]`: the resources, their groups and masters as a DOT digraph; no network.
+int RunGraphCommand(const GraphCommandOptions& options, Io io);
+
+struct ForceUnlockCommandOptions {
+  std::string lock_id;  // as named by the message of a command that found the stack locked
+  std::string stack = ".";
+  bool force = false;   // -force: do not ask for confirmation
+};
+
+// `reconciler force-unlock LOCK_ID`: removes a stack lock whose holder is stuck, as
+// Terraform's; the cloud and the state are not touched.
+int RunForceUnlockCommand(const ForceUnlockCommandOptions& options, Io io);
 
 struct StateCommandOptions {
   CloudFlags cloud;
-  std::string action;  // list | show | rebuild
-  std::string key;     // show KEY
+  std::string action;  // list | show | rebuild | rm
+  std::string key;     // show KEY, rm KEY
   std::string stack = ".";
   bool insecure_endpoint = false;  // --insecure-endpoint: allow plain http to a host that is not loopback
+  std::string lock_timeout = "0s";  // rebuild, rm: wait this long for the stack's lock
+  bool force = false;               // rm: even while a purchase of it is in flight
 };
 
 int RunStateCommand(const StateCommandOptions& options, Io io);

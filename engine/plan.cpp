@@ -88,10 +88,29 @@ PlanSummary Plan::Summary() const {
       case Action::kRestore: ++s.restore; break;
       case Action::kResume: ++s.resume; break;
     }
-    if (c.monthly_cents) s.monthly_cents += *c.monthly_cents;
-    else if (c.action == Action::kCreate || c.action == Action::kReplace || c.action == Action::kDelete) s.price_complete = false;
+    if (c.cost) {
+      for (const auto& [key, cents] : *c.cost) s.cost[key] += cents;
+    } else if (c.action == Action::kCreate || c.action == Action::kReplace || c.action == Action::kDelete) s.price_complete = false;
   }
   return s;
+}
+
+std::string CostKey(const std::string& currency, const std::string& unit) {
+  return (currency.empty() ? std::string("CNY") : currency) + "/" + unit;
+}
+
+std::string FormatCost(const std::map<std::string, int64_t>& cost) {
+  std::string out;
+  if (cost.empty()) return out.append("+").append(FormatYuan(0));
+  for (const auto& [key, cents] : cost) {
+    const size_t slash = key.find('/');
+    const std::string currency = key.substr(0, slash);
+    const std::string unit = slash == std::string::npos ? "" : key.substr(slash);
+    std::string amount = FormatYuan(cents);  // "¥1.00" or "-¥1.00"
+    if (currency != "CNY") amount.replace(amount.find("\xc2\xa5"), 2, currency + " ");
+    out += (out.empty() ? "" : ", ") + std::string(cents >= 0 ? "+" : "") + amount + unit;
+  }
+  return out;
 }
 
 std::string FormatYuan(int64_t cents) {
@@ -304,7 +323,7 @@ json ChangeToJson(const Change& c) {
             {"preflight", {{"state", PreflightStateName(c.preflight.state)}, {"calls", c.preflight.calls},
                            {"code", c.preflight.code}, {"message", c.preflight.message},
                            {"requestId", c.preflight.request_id}, {"note", c.preflight.note}}},
-            {"monthlyCents", c.monthly_cents ? json(*c.monthly_cents) : json(nullptr)},
+            {"cost", c.cost ? json(*c.cost) : json(nullptr)},
             {"priceNote", c.price_note},
             {"drift", c.drift},
             {"blocked", c.blocked},
@@ -338,9 +357,11 @@ json PlanToJson(const Plan& plan) {
           {"warnings", plan.warnings},
           {"failures", failures},
           {"retryFailed", plan.retry_failed},
+          {"targets", plan.targets},
+          {"destroy", plan.destroy},
           {"summary", {{"create", s.create}, {"update", s.update}, {"destroy", s.destroy}, {"orphan", s.orphan},
                        {"adopt", s.adopt}, {"restore", s.restore}, {"resume", s.resume},
-                       {"monthlyCents", s.monthly_cents}, {"priceComplete", s.price_complete},
+                       {"cost", s.cost}, {"priceComplete", s.price_complete},
                        {"hasErrors", plan.HasErrors()}}},
           {"observed", plan.observed},
           {"stateGeneration", plan.state_generation}};
@@ -368,6 +389,11 @@ Result<Plan> PlanFromJson(const json& j) {
     plan.allow_destroy = j.at("allowDestroy");
     plan.warnings = j.at("warnings").get<std::vector<std::string>>();
     plan.retry_failed = j.value("retryFailed", false);  // added within version 1
+    plan.targets = j.value("targets", std::vector<std::string>{});
+    for (const std::string& t : plan.targets) {
+      if (!specs::ParseResourceKey(t)) return Status(Code::kInvalidInput, "bad target " + Shown(json(t)));
+    }
+    plan.destroy = j.value("destroy", false);
     for (const json& fj : j.value("failures", json::array())) {
       Failure f;
       auto key = specs::ParseResourceKey(fj.at("resource").get<std::string>());
@@ -410,7 +436,7 @@ Result<Plan> PlanFromJson(const json& j) {
       Result<PreflightState> state = PreflightFrom(pf.at("state"));
       if (!state.ok()) return state.status();
       c.preflight = {*state, pf.at("calls"), pf.at("code"), pf.at("message"), pf.at("requestId"), pf.at("note")};
-      if (!cj.at("monthlyCents").is_null()) c.monthly_cents = cj.at("monthlyCents").get<int64_t>();
+      if (cj.contains("cost") && !cj.at("cost").is_null()) c.cost = cj.at("cost").get<std::map<std::string, int64_t>>();
       c.price_note = cj.at("priceNote");
       c.drift = cj.value("drift", false);  // absent in plans saved before it existed
       c.blocked = cj.at("blocked");
@@ -432,7 +458,7 @@ namespace {
 // price, why it is blocked) is left out, since it may differ without changing what is done.
 json EffectOf(const Change& c) {
   json j = ChangeToJson(c);
-  for (const char* key : {"reason", "fields", "preflight", "monthlyCents", "priceNote", "drift", "blocked", "blockedReason"}) {
+  for (const char* key : {"reason", "fields", "preflight", "cost", "priceNote", "drift", "blocked", "blockedReason"}) {
     j.erase(key);
   }
   return j;
@@ -448,6 +474,10 @@ std::vector<std::string> PlanDifferences(const Plan& saved, const Plan& now) {
   if (saved.retry_failed != now.retry_failed) {
     out.push_back(saved.retry_failed ? "the plan was made with --retry-failed: pass it to apply the plan"
                                      : "the plan was made without --retry-failed: apply it without the flag");
+  }
+  if (saved.targets != now.targets) out.push_back("the plan was made for other targets");
+  if (saved.destroy != now.destroy) {
+    out.push_back(saved.destroy ? "the plan is a destroy plan" : "the plan is not a destroy plan");
   }
   if (saved.state_generation != now.state_generation) {
     out.push_back("the state was written since the plan was made (generation " +

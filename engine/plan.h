@@ -103,8 +103,11 @@ struct Change {
   bool destroys = false;        // deletes something: needs --allow-destroy
 
   Preflight preflight;
-  std::optional<int64_t> monthly_cents;  // + costs more, - saves; unset when unknown
-  std::string price_note;                // "postpaid ¥0.36/hour", for the reader
+  // The price as InquiryPriceCreateDBInstances answers it, never converted: cents per unit
+  // and currency, keyed "CNY/hour" (postpaid) or "CNY/month", "CNY/12 months" (a prepaid
+  // period). + costs more, - saves; empty when free; unset when unknown.
+  std::optional<std::map<std::string, int64_t>> cost;
+  std::string price_note;                // "postpaid, as quoted", for the reader
   // The cloud moved away from a spec that has not changed since it was last applied (an
   // update, a missing instance bought again, an isolated one restored): drift, which the
   // daemon corrects or, under `drift: report`, only reports.
@@ -130,7 +133,7 @@ struct Failure {
 
 struct PlanSummary {
   int create = 0, update = 0, destroy = 0, orphan = 0, adopt = 0, restore = 0, resume = 0;
-  int64_t monthly_cents = 0;
+  std::map<std::string, int64_t> cost;  // the changes' costs summed per currency and unit
   bool price_complete = true;
 };
 
@@ -138,7 +141,9 @@ struct Plan {
   static constexpr int kFormatVersion = 1;
   std::string stack;
   std::string created_at;
-  std::string stack_dir;  // where the stack lives, for apply PLANFILE
+  // Where the stack lives, for apply PLANFILE: relative to the working directory the plan
+  // was made in, so it resolves in another checkout of the same commit.
+  std::string stack_dir;
   std::vector<std::string> regions;
   std::vector<std::pair<std::string, std::string>> masters;  // region, master: the groups observed
   bool allow_destroy = false;
@@ -146,6 +151,8 @@ struct Plan {
   std::vector<std::string> warnings;
   std::vector<Failure> failures;  // terminal failures that hold their resources
   bool retry_failed = false;      // made with --retry-failed
+  std::vector<std::string> targets;  // -target KIND/NAME: only these were planned (engine.h)
+  bool destroy = false;              // a destroy plan: the targets (or all) as if removed
   // What the plan was made against, so a saved plan can tell when the world moved:
   std::map<std::string, std::string> observed;  // instance or group id -> digest
   // Resource key -> the instances (a group: the group) the observation found for it, not
@@ -181,5 +188,11 @@ cloud::GroupRequest GroupRequestFromJson(const nlohmann::json& j);
 
 // "¥1,234.56"
 std::string FormatYuan(int64_t cents);
+
+// The key of a cost: "CNY/hour".
+std::string CostKey(const std::string& currency, const std::string& unit);
+// "+¥0.73/hour, -¥300.00/month": each amount in its currency (¥ for CNY, else the code) and
+// unit; "+¥0.00" when empty.
+std::string FormatCost(const std::map<std::string, int64_t>& cost);
 
 }  // namespace reconciler

@@ -11,7 +11,6 @@ namespace reconciler {
 namespace {
 
 constexpr uint64_t kMaxPerCall = 6;
-constexpr int64_t kHoursPerMonth = 720;
 
 class Preflighter {
  public:
@@ -161,7 +160,7 @@ class Preflighter {
     } else if (!r.ok()) {
       return Fail(c, r.status());
     }
-    c->monthly_cents = 0;
+    c->cost.emplace();
     c->price_note = "serverless is billed by use";
   }
 
@@ -176,7 +175,7 @@ class Preflighter {
       return Fail(c, Status(Code::kPermanent, "master " + q.master_id + " is " + master->status + ", not running",
                             "OperationDenied.InstanceStatusLimitOpError"));
     }
-    c->monthly_cents = 0;
+    c->cost.emplace();
     c->price_note = "read-only groups are free";
   }
 
@@ -219,12 +218,13 @@ class Preflighter {
 
   void PriceRemoval(Change* c) {
     if (c->key.kind == specs::Kind::kReadOnlyInstance) PriceInstances(c, c->instance_ids, -1);
-    else c->monthly_cents = 0;
+    else c->cost.emplace();
   }
 
   void PriceRestore(Change* c) { PriceInstances(c, c->instance_ids, +1); }
 
-  // Adds sign * the monthly price of `count` instances like `q` to the change.
+  // Adds sign * the price of `count` instances like `q` to the change, as the cloud quotes
+  // it: postpaid per hour, prepaid for the period. Never converted to another unit.
   void PriceReplicas(Change* c, const cloud::ReplicaRequest& q, uint64_t count, int sign) {
     cloud::PriceQuery pq{q.region, q.zone, q.spec_code, q.storage_gb, count, q.prepaid ? q.period_months : 1, q.prepaid};
     auto key = std::make_tuple(pq.region, pq.zone, pq.spec_code, pq.storage_gb, pq.count, pq.period_months, pq.prepaid);
@@ -239,13 +239,14 @@ class Preflighter {
       cached = prices_.emplace(key, *price).first;
     }
     const cloud::Price& p = cached->second;
-    int64_t monthly = q.prepaid ? static_cast<int64_t>(p.cents / std::max<uint64_t>(1, pq.period_months))
-                                : static_cast<int64_t>(p.cents) * kHoursPerMonth;
-    c->monthly_cents = c->monthly_cents.value_or(0) + sign * monthly;
+    const std::string unit = !q.prepaid               ? "hour"
+                             : pq.period_months == 1 ? "month"
+                                                     : std::to_string(pq.period_months) + " months";
+    if (!c->cost) c->cost.emplace();
+    (*c->cost)[CostKey(p.currency, unit)] += sign * static_cast<int64_t>(p.cents);
     if (sign > 0) {
-      c->price_note = q.prepaid ? FormatYuan(static_cast<int64_t>(p.cents)) + " prepaid for " +
-                                      std::to_string(pq.period_months) + " month(s)"
-                                : "postpaid " + FormatYuan(static_cast<int64_t>(p.cents)) + "/hour";
+      c->price_note = std::string(q.prepaid ? "prepaid" : "postpaid") + ", as InquiryPriceCreateDBInstances quotes it";
+      if (p.original_cents != p.cents) c->price_note += " (list price " + FormatYuan(static_cast<int64_t>(p.original_cents)) + ")";
     }
   }
 

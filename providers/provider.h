@@ -91,6 +91,11 @@ struct Instance {
   std::string charset;
   std::string create_time;
   std::string read_only_group_id;  // filled from the group listing; the instance listing lacks it
+  // The private network address of DBInstanceNetInfo (NetType "private", else "inner"), from
+  // the listing.
+  std::string private_address;  // host name
+  std::string private_ip;
+  uint64_t private_port = 0;
   // Set by the engine (reconciler/identity.h): the instance carries only the tag it was
   // bought with, and the stack, resource and user tags still have to go on.
   bool tagging_incomplete = false;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "base/sha256.h"
 
@@ -23,13 +24,17 @@ std::string LockDir() {
 
 // Only letters, digits, '-' and '_' of the stack name go into the file name; the hash
 // keeps names apart that differ elsewhere.
-std::string FileName(const std::string& stack, const std::string& endpoint) {
+std::string SafeName(const std::string& stack) {
   std::string safe;
   for (char c : stack.substr(0, 64)) {
     bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     safe += plain ? c : '_';
   }
-  return "stack-" + safe + "-" + Sha256Hex(stack + "\n" + endpoint).substr(0, 16) + ".lock";
+  return safe;
+}
+
+std::string FileName(const std::string& stack, const std::string& endpoint) {
+  return "stack-" + SafeName(stack) + "-" + Sha256Hex(stack + "\n" + endpoint).substr(0, 16) + ".lock";
 }
 
 }  // namespace
@@ -52,11 +57,25 @@ Result<std::string> HostStackLockPath(const std::string& stack, const std::strin
   return dir + "/" + FileName(stack, endpoint);
 }
 
+std::vector<std::string> HostStackLockPaths(const std::string& stack) {
+  std::vector<std::string> out;
+  const std::string prefix = "stack-" + SafeName(stack) + "-";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(LockDir(), ec)) {
+    const std::string name = entry.path().filename().string();
+    // The prefix, 16 hex digits and ".lock": a longer stack name with this one as prefix does not match.
+    if (name.rfind(prefix, 0) == 0 && name.size() == prefix.size() + 16 + 5) out.push_back(entry.path().string());
+  }
+  return out;
+}
+
 Result<std::unique_ptr<StackLock>> AcquireHostStackLock(const std::string& stack, const std::string& endpoint,
-                                                        const std::string& state_path, Clock* clock) {
+                                                        const std::string& state_path, Clock* clock,
+                                                        std::chrono::milliseconds wait,
+                                                        const std::function<void(const std::string&)>& waiting) {
   Result<std::string> path = HostStackLockPath(stack, endpoint);
   if (!path.ok()) return path.status();
-  Result<std::unique_ptr<StackLock>> lock = StackLock::Acquire(*path, clock, "state " + state_path);
+  Result<std::unique_ptr<StackLock>> lock = StackLock::Acquire(*path, clock, "state " + state_path, wait, waiting);
   if (!lock.ok() && lock.status().code() == Code::kConflict) {
     return Status(Code::kConflict, "stack " + stack + " is being applied on this host from another checkout or state "
                                    "file (" + lock.status().message() + "); two state files must never buy for one "

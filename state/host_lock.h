@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "state/stack_lease.h"
@@ -23,9 +24,14 @@ namespace reconciler {
 // Fails when the directory is not a directory owned by this user and closed to others.
 Result<std::string> HostStackLockPath(const std::string& stack, const std::string& endpoint);
 
-// Takes the host-wide lock of `stack` at `endpoint`; fails at once with kConflict naming
-// the holder and the state file it applies from.
+// Every host-wide lock file of `stack`, whatever endpoint it was applied to.
+std::vector<std::string> HostStackLockPaths(const std::string& stack);
+
+// Takes the host-wide lock of `stack` at `endpoint`; fails with kConflict naming the holder
+// and the state file it applies from, at once or after `wait` (StackLock::Acquire).
 Result<std::unique_ptr<StackLock>> AcquireHostStackLock(const std::string& stack, const std::string& endpoint,
-                                                        const std::string& state_path, Clock* clock);
+                                                        const std::string& state_path, Clock* clock,
+                                                        std::chrono::milliseconds wait = std::chrono::milliseconds(0),
+                                                        const std::function<void(const std::string&)>& waiting = {});
 
 }  // namespace reconciler

@@ -39,11 +39,6 @@ std::string ColorOf(Action a, const Palette& p) {
   return "";
 }
 
-std::string Cost(int64_t cents) {
-  std::string out = cents >= 0 ? "+" : "";
-  out.append(FormatYuan(cents)).append("/month");
-  return out;
-}
 
 std::string Title(const Change& c) {
   std::string t = c.key.ToString();
@@ -114,7 +109,7 @@ std::string SummaryLine(const Plan& plan) {
   if (s.orphan) out << ", " << s.orphan << " to orphan";
   if (s.adopt) out << ", " << s.adopt << " to adopt";
   if (s.resume) out << ", " << s.resume << " to resume";
-  out << ". Cost: " << Cost(s.monthly_cents) << (s.price_complete ? "" : " (some prices unknown)") << ".";
+  out << ". Cost: " << FormatCost(s.cost) << (s.price_complete ? "" : " (some prices unknown)") << ".";
   return out.str();
 }
 
@@ -156,8 +151,8 @@ std::string RenderPlanText(const Plan& plan, bool color) {
         out << "      " << p.dim << "preflight: " << c.preflight.note << p.reset << "\n";
       }
     }
-    if (c.monthly_cents) {
-      out << "      " << p.dim << "price: " << p.reset << Cost(*c.monthly_cents);
+    if (c.cost) {
+      out << "      " << p.dim << "price: " << p.reset << FormatCost(*c.cost);
       if (!c.price_note.empty()) out << " (" << c.price_note << ")";
       out << "\n";
     } else if (!c.price_note.empty()) {
@@ -209,7 +204,7 @@ std::string RenderPlanMarkdown(const Plan& plan) {
   // A long table is folded, so the pull request stays readable; the summary stays in view.
   const bool fold = plan.changes.size() > kMarkdownUnfoldedChanges;
   if (fold) out << "<details><summary>" << SummaryLine(plan) << " (" << plan.changes.size() << " rows)</summary>\n\n";
-  out << "| | Resource | Change | Reason | Preflight | Cost / month |\n|---|---|---|---|---|---|\n";
+  out << "| | Resource | Change | Reason | Preflight | Cost |\n|---|---|---|---|---|---|\n";
   auto cell = [](std::string s) {
     // Search on past each replacement: the escaped '|' is still a '|'.
     for (size_t at = 0; (at = s.find('|', at)) != std::string::npos; at += 2) s.replace(at, 1, "\\|");
@@ -222,7 +217,7 @@ std::string RenderPlanMarkdown(const Plan& plan) {
     if (c.blocked) preflight += (preflight.empty() ? "" : "<br>") + std::string("\xe2\x9b\x94 ") + c.blocked_reason;
     out << "| `" << ActionSymbol(c.action) << "` | `" << cell(Title(c)) << "` | " << What(c) << " | " << cell(c.reason);
     for (const FieldDiff& f : c.fields) out << "<br>`" << cell(f.field) << "`: " << cell(f.before) << " \xe2\x86\x92 " << cell(f.after);
-    out << " | " << cell(preflight) << " | " << (c.monthly_cents ? Cost(*c.monthly_cents) : "") << " |\n";
+    out << " | " << cell(preflight) << " | " << (c.cost ? FormatCost(*c.cost) : "") << " |\n";
   }
   if (fold) out << "\n</details>\n";
   failures();

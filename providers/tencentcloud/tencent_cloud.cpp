@@ -95,6 +95,17 @@ c::Instance InstanceOf(const json& d) {
   i.db_version = Str(d, "DBVersion");
   i.charset = Str(d, "DBCharset");
   i.create_time = Str(d, "CreateTime");
+  if (auto nets = d.find("DBInstanceNetInfo"); nets != d.end() && nets->is_array()) {
+    // "private" is the VPC address; "inner" (the basic network's) only when there is none.
+    for (const json& n : *nets) {
+      const std::string type = n.is_object() ? Str(n, "NetType") : "";
+      if (type != "private" && (type != "inner" || !i.private_ip.empty())) continue;
+      i.private_address = Str(n, "Address");
+      i.private_ip = Str(n, "Ip");
+      i.private_port = U64(n, "Port");
+      if (type == "private") break;
+    }
+  }
   return i;
 }
 

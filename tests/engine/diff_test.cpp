@@ -155,7 +155,9 @@ TEST_CASE("plan: a spec change goes through ModifyDBInstanceSpec and is tracked 
   const Change& c = plan.changes[0];
   REQUIRE(c.update.spec);
   CHECK(c.update.spec->memory_gb == 4);  // from DescribeClasses
-  CHECK(c.monthly_cents.value_or(0) == 36000 - 18000);
+  // The hourly prices the cloud quotes (FakeCloud: monthly / 720, rounded up), never times 720.
+  REQUIRE(c.cost);
+  CHECK(*c.cost == std::map<std::string, int64_t>{{"CNY/hour", (36000 + 719) / 720 - (18000 + 719) / 720}});
   CHECK(f.Apply(plan).ok());
   CHECK(f.fake.Calls("ModifyDBInstanceSpec") == 1);
   Operation op = f.store->Operations()->back();

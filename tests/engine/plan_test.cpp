@@ -35,7 +35,7 @@ Plan Sample() {
   create.replica->tags = {{"team", "data"}};
   create.replica->activity_id = 7;
   create.preflight = {PreflightState::kPassed, 1, "", "", "", "DryRun passed for 1 call(s)"};
-  create.monthly_cents = 123456;
+  create.cost = std::map<std::string, int64_t>{{"CNY/month", 123456}};
   Change update;
   update.id = "c2";
   update.action = Action::kUpdate;
@@ -55,7 +55,7 @@ TEST_CASE("plan: JSON round-trips every field apply needs") {
   CHECK(j["formatVersion"] == 1);
   CHECK(j["summary"]["create"] == 1);
   CHECK(j["summary"]["update"] == 1);
-  CHECK(j["summary"]["monthlyCents"] == 123456);
+  CHECK(j["summary"]["cost"]["CNY/month"] == 123456);
   Result<Plan> back = PlanFromJson(json::parse(j.dump()));
   REQUIRE(back.ok());
   CHECK(PlanToJson(*back) == j);
@@ -91,7 +91,7 @@ TEST_CASE("plan: the human rendering shows symbols, fields, reasons, prices and 
 
 TEST_CASE("plan: the Markdown rendering is a table for pull requests") {
   std::string md = RenderPlanMarkdown(Sample());
-  CHECK(md.find("| | Resource | Change | Reason | Preflight | Cost / month |") != std::string::npos);
+  CHECK(md.find("| | Resource | Change | Reason | Preflight | Cost |") != std::string::npos);
   CHECK(md.find("| `+` | `ReadOnlyInstance/reports` | create 2 replica(s) |") != std::string::npos);
   CHECK(md.find("**Plan: 1 to create") != std::string::npos);
 }
