@@ -58,7 +58,7 @@ bool ConfirmBreak(Io io) {
 
 int RunForceUnlockCommand(const ForceUnlockCommandOptions& options, Io io) {
   specs::LoadedStack stack = specs::LoadStackDir(options.stack);
-  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
+  io.err << stack.RenderDiagnostics(UseColor(io, STDERR_FILENO));
   if (!stack.ok()) return kExitInvalidInput;
   Result<std::string> state = StatePath(options.stack, stack.desired.project);
   if (!state.ok()) {

@@ -31,7 +31,7 @@ int Fail(Io io, const std::string& what, const Status& s) {
 
 std::optional<specs::LoadedStack> Load(const std::string& dir, Io io) {
   specs::LoadedStack stack = specs::LoadStackDir(dir);
-  io.err << stack.RenderDiagnostics(UseColor(STDERR_FILENO));
+  io.err << stack.RenderDiagnostics(UseColor(io, STDERR_FILENO));
   if (!stack.ok()) return std::nullopt;
   return stack;
 }
@@ -118,7 +118,7 @@ int RunOutputCommand(const OutputCommandOptions& options, Io io) {
       return kExitInvalidInput;
     }
     if (options.json) io.out << PlanToJson(*plan).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
-    else io.out << RenderPlanText(*plan, UseColor(STDOUT_FILENO));
+    else io.out << RenderPlanText(*plan, UseColor(io, STDOUT_FILENO));
     return kExitOk;
   }
   if (!std::filesystem::is_directory(options.target, ec)) {
