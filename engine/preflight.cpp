@@ -307,7 +307,8 @@ void Generalize(nlohmann::json* j, bool keep_name) {
 }  // namespace
 
 std::string DryRunShape(const cloud::ReplicaRequest& q) {
-  nlohmann::json j = ReplicaRequestJson(q);
+  nlohmann::json j = ReplicaRequestJson(q);  // the request's JSON form leaves the count to its operation
+  j["count"] = q.count;
   Generalize(&j, false);
   return "replicas " + j.dump();
 }

@@ -125,7 +125,7 @@ TEST_CASE("cli help: completion offers the commands and flags that may come next
   }
   CHECK(top.out.find("__complete") == std::string::npos);
   ProcessResult state = Reconciler({"__complete", "state"});
-  CHECK(state.out == "list\nshow\nrebuild\n--help\n--stack\n");
+  CHECK(state.out == "list\nshow\nrebuild\nrm\n--help\n--stack\n");
   ProcessResult apply = Reconciler({"__complete", "--no-color", "apply", "--auto-approve"});
   CHECK(apply.out.find("--allow-destroy\n") != std::string::npos);
   // After a flag that takes a value, the shell offers files: no words.

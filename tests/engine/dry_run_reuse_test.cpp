@@ -21,7 +21,7 @@ specs::DesiredState ThreeAlike(EngineFixture& f) {
   return f.Load(ReplicaYaml("a", 13) + "---\n" + ReplicaYaml("b", 13) + "---\n" + ReplicaYaml("c", 13));
 }
 
-int Creates(EngineFixture& f) { return f.fake.Calls("CreateReadOnlyDBInstance") - f.fake.Calls(kDryRuns); }
+int Creates(EngineFixture& f) { return f.fake.Calls("CreateReadOnlyDBInstance"); }  // DryRuns count apart
 
 }  // namespace
 
