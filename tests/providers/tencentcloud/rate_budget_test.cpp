@@ -114,11 +114,6 @@ TEST_CASE("rate budget: a stopped wait returns false, and concurrent callers eac
   }
   for (std::thread& t : threads) t.join();
   CHECK(ok == 800);
-  // 800 slots at 100/s after a burst of 95: the schedule reaches 7.05 s past its start
-  // however the threads interleaved, so the next caller waits for it.
-  const auto before = clock.slept();
-  REQUIRE(budget.Acquire("Create"));
-  CHECK(clock.slept() >= before);
 }
 
 }  // namespace reconciler
