@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/parallel.h"
 #include "engine/executor/handlers.h"
 #include "engine/executor/journal.h"
 #include "engine/executor/order_tracker.h"
@@ -208,18 +209,7 @@ void Executor::Impl::RunAll(const std::vector<size_t>& which, bool stopping) {
     s.next = handlers_.Run(s.run, stopping);
   };
   const size_t workers = std::min<size_t>(std::max(1, ctx_.options.workers), which.size());
-  if (workers <= 1) {
-    for (size_t i : which) call(i);
-  } else {
-    std::atomic<size_t> next{0};
-    std::vector<std::thread> threads;
-    for (size_t t = 0; t < workers; ++t) {
-      threads.emplace_back([&] {
-        for (size_t k; (k = next++) < which.size();) call(which[k]);
-      });
-    }
-    for (std::thread& t : threads) t.join();
-  }
+  ParallelFor(which.size(), workers, [&](size_t k) { call(which[k]); });
   for (size_t i : which) {
     if (slots_[i].next.kind == Next::kFinished) End(i, slots_[i].run.outcome, slots_[i].run.message, slots_[i].run.code);
   }
@@ -234,14 +224,19 @@ StepReport Executor::Impl::Step(std::stop_token stop) {
   handlers_.SetStopCheck([this, stop] { return stop.stop_requested() || interrupted.load(); });
   for (;;) {
     const bool stopping = stop.stop_requested() || interrupted.load();
-    tracker_.PollIfDue();
     SkipOrFree(stopping);
     const TimePoint now = ctx_.clock->Now();
     std::vector<size_t> runnable;
     for (size_t i = 0; i < slots_.size(); ++i) {
       if (slots_[i].state == State::kActive && (stopping || Runnable(slots_[i], now))) runnable.push_back(i);
     }
-    if (runnable.empty()) break;
+    if (runnable.empty()) {
+      if (tracker_.PollIfDue()) continue;  // a round may have ended what changes wait for
+      break;
+    }
+    // The tracker's round (orders, tags, statuses) goes on beside the handlers, so that
+    // neither holds up the other: purchases keep going out while bought instances are tagged.
+    std::jthread round([this] { tracker_.PollIfDue(); });
     RunAll(runnable, stopping);
   }
   // When to step again: the earliest of each waiting change's time and the tracker's round.

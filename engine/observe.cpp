@@ -2,11 +2,11 @@
 
 #include <functional>
 #include <map>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "base/parallel.h"
 #include "base/retry_policy.h"
 #include "engine/identity.h"
 
@@ -94,10 +94,7 @@ Status CheckRecordedListed(cloud::Cloud* cloud, const std::string& stack, const 
 
 // Runs every task at once, each on its own thread, and waits for all.
 void RunAll(std::vector<std::function<void()>>& tasks) {
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < tasks.size(); ++i) threads.emplace_back(tasks[i]);
-  if (!tasks.empty()) tasks[0]();
-  for (std::thread& t : threads) t.join();
+  ParallelFor(tasks.size(), tasks.size(), [&](size_t i) { tasks[i](); });
 }
 
 }  // namespace
@@ -147,16 +144,22 @@ Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, con
 
 std::vector<Operation> TerminalFailures(const std::vector<Operation>& operations) {
   // `operations` is in creation order (Operations()), so the last one seen per resource is
-  // its newest purchase.
+  // its newest purchase. Purchases one change sent at once are one attempt: the newest
+  // attempt is that purchase's whole batch, and its first refusal holds the resource.
   std::map<std::string, const Operation*> newest;
   for (const Operation& op : operations) {
     if (op.kind != OperationKind::kModifySpec) newest[op.resource_key] = &op;
   }
   std::vector<Operation> out;
+  std::set<std::string> held;
   for (const Operation& op : operations) {
     auto it = newest.find(op.resource_key);
-    if (it == newest.end() || it->second != &op) continue;
-    if (op.phase == Phase::kFailed && HoldsResource(op.error_code)) out.push_back(op);
+    if (it == newest.end() || held.count(op.resource_key)) continue;
+    const bool in_newest = it->second == &op || (!op.batch.empty() && op.batch == it->second->batch);
+    if (in_newest && op.phase == Phase::kFailed && HoldsResource(op.error_code)) {
+      out.push_back(op);
+      held.insert(op.resource_key);
+    }
   }
   return out;
 }

@@ -80,6 +80,9 @@ struct Operation {
   // kRunningDeadlineExceeded; empty when it failed for a reason of ours (interrupted, gave up
   // after attempts that each provably bought nothing).
   std::string error_code;
+  // Purchases one change sent at once share a batch (empty: a batch of its own). They are
+  // one attempt at the resource: a refusal of any of them holds it (TerminalFailures).
+  std::string batch;
   std::string created_at;
   std::string updated_at;
 };

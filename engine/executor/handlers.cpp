@@ -4,6 +4,7 @@
 #include <random>
 #include <nlohmann/json.hpp>
 
+#include "base/parallel.h"
 #include "engine/diff.h"
 #include "engine/identity.h"
 #include "engine/preflight.h"
@@ -24,6 +25,10 @@ std::string NewOperationId() {
 }
 
 Next Again() { return {Next::kWaitOps, {}}; }
+
+// At most this many purchases of one change are sent at once: enough for one resource to
+// hold the create rate limit (100/s) at round trips up to about 50 ms.
+constexpr size_t kPurchasesInFlight = 8;
 
 }  // namespace
 
@@ -221,30 +226,11 @@ Next Handlers::CreateReplicas(ChangeRun& run, bool stopping) {
     RecordResource(c);
     run.chunks = SplitCount(c.count);
     run.next_chunk = 0;
+    run.batch = NewOperationId();  // any id unique to this attempt
     run.stage = 1;
   }
   if (run.stage == 1) {  // send every purchase first, then follow them all: their deals are tracked together
-    for (;;) {
-      if (!run.op) {
-        if (run.next_chunk >= run.chunks.size() || run.outcome != Outcome::kDone) break;  // no more after a refusal
-        if (Stopping(stopping)) {  // nothing new once stopping
-          uint64_t left = 0;
-          for (size_t k = run.next_chunk; k < run.chunks.size(); ++k) left += run.chunks[k];
-          Note(run, Outcome::kFailed, "interrupted before buying " + std::to_string(left) + " more replica(s)");
-          break;
-        }
-        cloud::ReplicaRequest chunk = *c.replica;
-        if (chunk.group_id.empty() && !c.group_ref.empty()) chunk.group_id = GroupIdOf(c.group_ref);
-        const uint64_t n = run.chunks[run.next_chunk++];
-        chunk.count = n;
-        if (!Begin(run, NewOperation(OperationKind::kCreateReplicas, c, chunk, static_cast<int64_t>(n)),
-                   "buy " + std::to_string(n) + " replica(s)")) {
-          Note(run, Outcome::kFailed, "cannot record the purchase of " + std::to_string(n) + " replica(s)");
-          break;
-        }
-      }
-      if (std::optional<Next> wait = SendPurchase(run, stopping)) return *wait;
-    }
+    if (std::optional<Next> wait = SendChunks(run, stopping)) return *wait;
     run.stage = 2;
   }
   if (std::optional<Next> wait = AwaitPurchases(run, stopping)) return *wait;
@@ -254,6 +240,88 @@ Next Handlers::CreateReplicas(ChangeRun& run, bool stopping) {
     else if (!op.error.empty()) Note(run, Outcome::kFailed, op.error);  // delivered short: the count is short
   }
   return Finish(run, run.outcome, run.notes.empty() ? "running: " + Join(run.bought) : Join(run.notes));
+}
+
+void Handlers::Merge(ChangeRun& run, ChangeRun& part) {
+  if (part.outcome == Outcome::kPending) run.outcome = Outcome::kPending;
+  else if (part.outcome == Outcome::kFailed && run.outcome == Outcome::kDone) run.outcome = Outcome::kFailed;
+  run.notes.insert(run.notes.end(), part.notes.begin(), part.notes.end());
+  if (run.code.empty()) run.code = part.code;
+  run.wait_ops.insert(run.wait_ops.end(), part.wait_ops.begin(), part.wait_ops.end());
+  run.ended_ops.insert(run.ended_ops.end(), part.ended_ops.begin(), part.ended_ops.end());
+}
+
+// One resource's purchases go out several at once, so that a single large resource holds
+// the create rate limit at any round trip (the rate budget paces them). Each has its own
+// intent, committed before it is sent, exactly as when they went one after another. After a
+// refusal no new one begins; those already begun are carried to their end. The cloud decides
+// which of the purchases in flight a quota refuses.
+std::optional<Next> Handlers::SendChunks(ChangeRun& run, bool stopping) {
+  const Change& c = *run.change;
+  const TimePoint now = ctx_.clock->Now();
+  // The parts to step now: those begun whose time has come, then new ones.
+  std::vector<ChangeRun> parts;
+  std::vector<uint64_t> fresh;  // each new part's count
+  std::vector<Operation> waiting;
+  std::vector<TimePoint> waiting_due;
+  for (size_t i = 0; i < run.sending.size(); ++i) {
+    if (!stopping && run.sending_due[i] > now) {
+      waiting.push_back(std::move(run.sending[i]));
+      waiting_due.push_back(run.sending_due[i]);
+      continue;
+    }
+    parts.emplace_back().change = &c;
+    parts.back().op = std::move(run.sending[i]);
+    fresh.push_back(0);
+  }
+  const size_t begun = parts.size();
+  if (run.next_chunk < run.chunks.size() && run.outcome == Outcome::kDone) {
+    if (Stopping(stopping)) {  // nothing new once stopping
+      uint64_t left = 0;
+      for (size_t k = run.next_chunk; k < run.chunks.size(); ++k) left += run.chunks[k];
+      Note(run, Outcome::kFailed, "interrupted before buying " + std::to_string(left) + " more replica(s)");
+      run.next_chunk = run.chunks.size();
+    } else {
+      while (parts.size() + waiting.size() < kPurchasesInFlight && run.next_chunk < run.chunks.size()) {
+        parts.emplace_back().change = &c;
+        fresh.push_back(run.chunks[run.next_chunk++]);
+      }
+    }
+  }
+  std::vector<std::optional<Next>> waits(parts.size());
+  ParallelFor(parts.size(), parts.size(), [&](size_t i) {
+    ChangeRun& part = parts[i];
+    if (i >= begun) {
+      cloud::ReplicaRequest chunk = *c.replica;
+      if (chunk.group_id.empty() && !c.group_ref.empty()) chunk.group_id = GroupIdOf(c.group_ref);
+      const uint64_t n = fresh[i];
+      chunk.count = n;
+      Operation op = NewOperation(OperationKind::kCreateReplicas, c, chunk, static_cast<int64_t>(n));
+      op.batch = run.batch;
+      if (!Begin(part, std::move(op), "buy " + std::to_string(n) + " replica(s)")) {
+        Note(part, Outcome::kFailed, "cannot record the purchase of " + std::to_string(n) + " replica(s)");
+        return;
+      }
+    }
+    waits[i] = SendPurchase(part, stopping);
+  });
+  run.sending = std::move(waiting);
+  run.sending_due = std::move(waiting_due);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    Merge(run, parts[i]);
+    if (parts[i].op) {  // it waits (a backoff, or a search for its outcome)
+      run.sending.push_back(std::move(*parts[i].op));
+      run.sending_due.push_back(waits[i] ? waits[i]->at : now);
+    }
+  }
+  const bool more = run.next_chunk < run.chunks.size() && run.outcome == Outcome::kDone;
+  // More to begin while there is room: called again at once, after the scheduler has given
+  // the tracker its round (tags and statuses of what is already bought).
+  if (more && run.sending.size() < kPurchasesInFlight) return Next{Next::kWaitUntil, now};
+  if (!run.sending.empty()) {
+    return Next{Next::kWaitUntil, *std::min_element(run.sending_due.begin(), run.sending_due.end())};
+  }
+  return std::nullopt;
 }
 
 Next Handlers::CreateServerless(ChangeRun& run, bool stopping) {

@@ -43,7 +43,10 @@ struct ChangeRun {
   std::vector<std::string> wait_ops;    // purchases the tracker follows for this task
   std::vector<Operation> ended_ops;     // purchases of this task that have ended, as they ended
   std::vector<uint64_t> chunks;         // create-replicas: the purchases to make ...
-  size_t next_chunk = 0;                // ... and the next to send
+  size_t next_chunk = 0;                // ... the next to begin ...
+  std::vector<Operation> sending;       // ... those begun and still being sent, at once ...
+  std::vector<TimePoint> sending_due;   // ... and when each may take its next step
+  std::string batch;                    // the batch they share (Operation::batch)
   std::vector<std::string> bought;      // instances this change's purchases delivered
 
   // A wait for instances to reach a status (isolated, running), polled by the handler.
@@ -97,6 +100,11 @@ class Handlers {
 
   // The purchase machinery every purchasing task shares.
   std::optional<Next> SendPurchase(ChangeRun& run, bool stopping);
+  // Sends run.sending, and begins more of run.chunks, up to kPurchasesInFlight at once.
+  // nullopt once every chunk has left the sender; otherwise when to call again.
+  std::optional<Next> SendChunks(ChangeRun& run, bool stopping);
+  // Folds what one purchase's sending noted (in `part`) into `run`.
+  static void Merge(ChangeRun& run, ChangeRun& part);
   std::optional<Next> AwaitPurchases(ChangeRun& run, bool stopping);
   Operation NewOperation(OperationKind kind, const Change& c, PurchaseRequest request, int64_t expected);
   // Commits `op`'s intent, saying `detail`, and makes it run's purchase to send. False when

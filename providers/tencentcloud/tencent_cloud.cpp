@@ -6,6 +6,8 @@
 #include <unordered_set>
 #include <nlohmann/json.hpp>
 
+#include "base/parallel.h"
+
 namespace reconciler::tencentcloud {
 
 using nlohmann::json;
@@ -244,20 +246,13 @@ Result<std::vector<c::Instance>> TencentCloud::ListAllPages(const std::string& a
                                           std::to_string(first_total) + " to " + std::to_string(total) + " instances)");
     }
     if (pages.size() < needed) pages.resize(needed);
-    std::atomic<size_t> next{0};
     std::atomic<bool> failed{false};  // one failed page fails the listing: fetch no more
-    auto work = [&] {
-      for (size_t k; !failed && (k = next++) < todo.size();) {
-        const size_t i = todo[k];
-        pages[i] = FetchPage(action, region, params, i * kPageSize);
-        if (!pages[i].status.ok()) failed = true;
-      }
-    };
-    const size_t threads = std::min<size_t>(todo.size(), static_cast<size_t>(std::max(1, options_.page_parallelism)));
-    std::vector<std::thread> pool;
-    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (std::thread& t : pool) t.join();
+    ParallelFor(todo.size(), static_cast<size_t>(std::max(1, options_.page_parallelism)), [&](size_t k) {
+      if (failed) return;
+      const size_t i = todo[k];
+      pages[i] = FetchPage(action, region, params, i * kPageSize);
+      if (!pages[i].status.ok()) failed = true;
+    });
     for (size_t i : todo) {
       if (!pages[i].status.ok()) return pages[i].status;
     }

@@ -94,6 +94,11 @@ const char* const kMigrations[] = {
     ALTER TABLE operations ADD COLUMN deadline_at INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE operations ADD COLUMN error_code TEXT NOT NULL DEFAULT '';
     )sql",
+    // 7: the purchases one change sends at once share a batch, so that a refusal among them
+    // holds the resource although a sibling was begun after it (TerminalFailures).
+    R"sql(
+    ALTER TABLE operations ADD COLUMN batch TEXT NOT NULL DEFAULT '';
+    )sql",
 };
 
 // A prepared statement that finalizes itself.
@@ -182,12 +187,13 @@ Result<Operation> OperationFrom(const Stmt& s) {
   op.waiting_since = s.Int(17);
   op.deadline_at = s.Int(18);
   op.error_code = s.Text(19);
+  op.batch = s.Text(20);
   return op;
 }
 
 constexpr const char* kOperationColumns =
     "id, resource_key, kind, region, request, expected, phase, attempts, deal_names, bill_id, instance_ids, "
-    "error, created_at, updated_at, settled, tags_pending, sent_at, waiting_since, deadline_at, error_code";
+    "error, created_at, updated_at, settled, tags_pending, sent_at, waiting_since, deadline_at, error_code, batch";
 
 Result<std::vector<Operation>> ReadOperations(sqlite3* db, Stmt* s) {
   std::vector<Operation> out;
@@ -598,7 +604,7 @@ Status SqliteStateStore::PutOperation(const Operation& op, const std::string& de
 Status SqliteStateStore::WriteOperation(const Operation& op, const std::string& detail) {
   const std::string now = NowText();
   Stmt st(db_, (std::string("INSERT INTO operations (") + kOperationColumns +
-                ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET phase=excluded.phase, "
+                ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET phase=excluded.phase, "
                 "attempts=excluded.attempts, settled=excluded.settled, tags_pending=excluded.tags_pending, "
                 "sent_at=excluded.sent_at, waiting_since=excluded.waiting_since, deadline_at=excluded.deadline_at, "
                 "error_code=excluded.error_code, "
@@ -610,7 +616,7 @@ Status SqliteStateStore::WriteOperation(const Operation& op, const std::string& 
   st.Bind(9, json(op.deal_names).dump()).Bind(10, op.bill_id).Bind(11, json(op.instance_ids).dump());
   st.Bind(12, op.error).Bind(13, op.created_at.empty() ? now : op.created_at).Bind(14, now).Bind(15, op.settled);
   st.Bind(16, static_cast<int64_t>(op.tags_pending ? 1 : 0)).Bind(17, op.sent_at);
-  st.Bind(18, op.waiting_since).Bind(19, op.deadline_at).Bind(20, op.error_code);
+  st.Bind(18, op.waiting_since).Bind(19, op.deadline_at).Bind(20, op.error_code).Bind(21, op.batch);
   Stmt ev(db_, "INSERT INTO events (at, operation_id, resource_key, phase, detail) VALUES (?,?,?,?,?)");
   ev.Bind(1, now).Bind(2, op.id).Bind(3, op.resource_key).Bind(4, std::string(PhaseName(op.phase))).Bind(5, detail);
   if (st.Step() != SQLITE_DONE || ev.Step() != SQLITE_DONE || !Bump().ok()) {

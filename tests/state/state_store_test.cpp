@@ -32,7 +32,7 @@ TEST_CASE("state store: a new store is private, in WAL mode, at the latest schem
   std::string path = (dir.path() / "sub" / "state.db").string();
   auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE(store.ok());
-  CHECK((*store)->SchemaVersion() == 6);
+  CHECK((*store)->SchemaVersion() == 7);
   struct stat st {};
   REQUIRE(stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
@@ -70,7 +70,7 @@ TEST_CASE("state store: an old file is migrated forward, keeping its data") {
   }
   auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE(store.ok());
-  CHECK((*store)->SchemaVersion() == 6);
+  CHECK((*store)->SchemaVersion() == 7);
   CHECK(*(*store)->Generation() == 7);
   auto ops = (*store)->InFlight();
   REQUIRE(ops->size() == 1);
@@ -196,7 +196,7 @@ TEST_CASE("state store: a schema 5 file migrates to 6 and its purchases in fligh
   }
   auto store = OpenSqliteStateStore(path, &clock);
   REQUIRE(store.ok());
-  CHECK((*store)->SchemaVersion() == 6);
+  CHECK((*store)->SchemaVersion() == 7);
   CHECK(*(*store)->Generation() == 12);
   Result<Operation> op = (*store)->GetOperation("op-five");
   REQUIRE(op.ok());
@@ -213,7 +213,7 @@ TEST_CASE("state store: a schema 5 file migrates to 6 and its purchases in fligh
   store->reset();
   auto again = OpenSqliteStateStore(path, &clock);
   REQUIRE(again.ok());
-  CHECK((*again)->SchemaVersion() == 6);
+  CHECK((*again)->SchemaVersion() == 7);
 }
 
 TEST_CASE("state store: a wait's start and deadline and a failure's code round-trip") {
@@ -276,6 +276,36 @@ TEST_CASE("state store: only the newest purchase of a resource can hold it") {
   REQUIRE(held.size() == 2);
   CHECK(held[0].id == "op-b2");
   CHECK(held[1].id == "op-e");
+}
+
+TEST_CASE("state store: a refusal among purchases sent at once holds the resource, whichever was begun last") {
+  TempDir dir("state");
+  FakeClock clock;
+  auto store = std::move(OpenSqliteStateStore((dir.path() / "s.db").string(), &clock)).value();
+  auto batched = [](Operation op, const std::string& batch) {
+    op.batch = batch;
+    return op;
+  };
+  const std::string limit = "OperationDenied.RoInstanceCountExeedError";
+  // a: the refused purchase was begun first, its sibling (bought) after it.
+  REQUIRE(store->PutOperation(batched(Op("op-a1", "ReadOnlyInstance/a", Phase::kFailed, limit), "b-1"), "").ok());
+  REQUIRE(store->PutOperation(batched(Op("op-a2", "ReadOnlyInstance/a", Phase::kDone, ""), "b-1"), "").ok());
+  // b: an older batch's refusal, then a newer attempt (another batch) that bought: released.
+  REQUIRE(store->PutOperation(batched(Op("op-b1", "ReadOnlyInstance/b", Phase::kFailed, limit), "b-2"), "").ok());
+  REQUIRE(store->PutOperation(batched(Op("op-b2", "ReadOnlyInstance/b", Phase::kDone, ""), "b-3"), "").ok());
+  // c: two refusals in one batch hold it once, by the first.
+  REQUIRE(store->PutOperation(batched(Op("op-c1", "ReadOnlyInstance/c", Phase::kFailed, limit), "b-4"), "").ok());
+  REQUIRE(store->PutOperation(batched(Op("op-c2", "ReadOnlyInstance/c", Phase::kFailed, limit), "b-4"), "").ok());
+  // d: unbatched purchases (made before schema 7) keep the newest-purchase rule.
+  REQUIRE(store->PutOperation(Op("op-d1", "ReadOnlyInstance/d", Phase::kFailed, limit), "").ok());
+  REQUIRE(store->PutOperation(Op("op-d2", "ReadOnlyInstance/d", Phase::kDone, ""), "").ok());
+  std::vector<Operation> ops = *store->Operations();
+  REQUIRE(ops.size() == 8);
+  CHECK(ops[0].batch == "b-1");  // the batch survives the store
+  std::vector<Operation> held = TerminalFailures(ops);
+  REQUIRE(held.size() == 2);
+  CHECK(held[0].id == "op-a1");
+  CHECK(held[1].id == "op-c1");
 }
 
 }  // namespace
