@@ -210,6 +210,7 @@ int RunCli(int argc, char** argv, Io io) {
   for (auto [cmd, opts] : {std::pair{output_cmd, &output}, std::pair{show_cmd, &show}}) {
     cmd->add_flag("--json", opts->json, "Print JSON");
     cmd->add_flag("--insecure-endpoint", opts->insecure_endpoint, kInsecureHelp);
+    AddCloudFlags(cmd, &opts->cloud);
   }
   output_cmd->callback([&] { run = [&] { return RunOutputCommand(output, io); }; });
   show_cmd->callback([&] { run = [&] { return RunOutputCommand(show, io); }; });
@@ -217,6 +218,13 @@ int RunCli(int argc, char** argv, Io io) {
   CLI::App* graph_cmd = app.add_subcommand("graph", "Write the dependency graph (resources, groups, masters) in DOT");
   graph_cmd->add_option("STACK", graph.stack, "Stack directory (default: .)");
   graph_cmd->callback([&] { run = [&] { return RunGraphCommand(graph, io); }; });
+  SchemaCommandOptions schema;
+  CLI::App* schema_cmd =
+      app.add_subcommand("schema", "Print a JSON Schema for editors, or write all five into a directory");
+  schema_cmd->add_option("NAME", schema.name,
+                         "resource (default), project, readonlyinstance, readonlygroup or serverlessinstance");
+  schema_cmd->add_option("--out", schema.out, "Write the schemas into DIR (made if missing) instead of printing one");
+  schema_cmd->callback([&] { run = [&] { return RunSchemaCommand(schema, io); }; });
 
   ImportCommandOptions import;
   CLI::App* import_cmd = app.add_subcommand("import", "Adopt an existing instance: import KIND/NAME INSTANCE_ID");

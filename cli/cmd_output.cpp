@@ -9,6 +9,7 @@
 #include <set>
 
 #include "app/stack.h"
+#include "cli/cloud_flags.h"
 #include "cli/commands.h"
 #include "engine/diff.h"
 #include "engine/engine.h"
@@ -29,8 +30,8 @@ int Fail(Io io, const std::string& what, const Status& s) {
   return s.code() == Code::kInvalidInput ? kExitInvalidInput : kExitError;
 }
 
-std::optional<specs::LoadedStack> Load(const std::string& dir, Io io) {
-  specs::LoadedStack stack = specs::LoadStackDir(dir);
+std::optional<specs::LoadedStack> Load(const std::string& dir, const specs::ProjectOverrides& overrides, Io io) {
+  specs::LoadedStack stack = specs::LoadStackDir(dir, {}, overrides);
   io.err << stack.RenderDiagnostics(UseColor(io, STDERR_FILENO));
   if (!stack.ok()) return std::nullopt;
   return stack;
@@ -126,7 +127,9 @@ int RunOutputCommand(const OutputCommandOptions& options, Io io) {
            << (options.show ? " nor a plan file" : "") << "\n";
     return kExitInvalidInput;
   }
-  std::optional<specs::LoadedStack> stack = Load(options.target, io);
+  Result<CallLog> call_log = CallLogFor(options.cloud, io.err);
+  if (!call_log.ok()) return Fail(io, command, call_log.status());
+  std::optional<specs::LoadedStack> stack = Load(options.target, OverridesFrom(options.cloud), io);
   if (!stack) return kExitInvalidInput;
   SystemClock clock;
   Result<OpenedStack> opened =
@@ -135,6 +138,7 @@ int RunOutputCommand(const OutputCommandOptions& options, Io io) {
                  options.insecure_endpoint ? tencentcloud::InsecureEndpoint::kAllow : tencentcloud::InsecureEndpoint::kRefuse,
                  {}});
   if (!opened.ok()) return Fail(io, command, opened.status());
+  if (*call_log) opened->session->client->SetCallLog(*call_log);
   Result<RecordedState> recorded = LoadRecorded(opened->store.get());
   if (!recorded.ok()) return Fail(io, command, recorded.status());
   // The listings the plan reads, once per region and master: no call per instance.
@@ -161,7 +165,7 @@ std::string Quoted(const std::string& s) {
 }  // namespace
 
 int RunGraphCommand(const GraphCommandOptions& options, Io io) {
-  std::optional<specs::LoadedStack> stack = Load(options.stack, io);
+  std::optional<specs::LoadedStack> stack = Load(options.stack, {}, io);
   if (!stack) return kExitInvalidInput;
   const specs::DesiredState& desired = stack->desired;
   io.out << "digraph " << Quoted(desired.project.stack) << " {\n  rankdir=LR;\n  node [fontname=\"sans-serif\"];\n";

@@ -117,6 +117,7 @@ std::optional<std::chrono::milliseconds> ParseLockTimeout(const std::string& tex
 Result<Plan> ParsePlanFile(const std::string& path);
 
 struct OutputCommandOptions {
+  CloudFlags cloud;
   std::string target = ".";  // a stack directory, or for show a plan file
   bool show = false;         // `show`: a plan file is rendered; a directory shows as output does
   bool json = false;
@@ -133,6 +134,17 @@ struct GraphCommandOptions {
 
 // `reconciler graph [STACK]`: the resources, their groups and masters as a DOT digraph; no network.
 int RunGraphCommand(const GraphCommandOptions& options, Io io);
+
+struct SchemaCommandOptions {
+  std::string name;  // resource | project | readonlyinstance | readonlygroup | serverlessinstance; "": all
+  std::string out;   // --out DIR: write the files there (made if missing); "": print one to stdout
+};
+
+// `reconciler schema [NAME] [--out DIR]`: the JSON Schemas of specs/schema/, compiled in.
+// Without --out prints NAME's schema (default resource) to stdout; with it writes NAME's (default
+// all five) into DIR, byte for byte, and lists them. 3 for an unknown NAME or a DIR that is not
+// a directory, 1 when a file cannot be written. No network.
+int RunSchemaCommand(const SchemaCommandOptions& options, Io io);
 
 struct ForceUnlockCommandOptions {
   std::string lock_id;  // as named by the message of a command that found the stack locked

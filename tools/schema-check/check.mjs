@@ -6,7 +6,8 @@
 //
 // Prints one JSON line per file: {"file": F, "valid": true|false, "errors": [...]}.
 // reconciler.yaml is checked against project.schema.json, every other file's documents
-// against resource.schema.json. A file with no document is invalid, as it is to the loader.
+// against resource.schema.json, each found by its $id. A file with no document is invalid, as
+// it is to the loader.
 
 import { readFileSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -15,11 +16,19 @@ import YAML from "yaml";
 
 const [schemaDir, ...files] = process.argv.slice(2);
 const ajv = new Ajv2020({ allErrors: true, strict: false });
+// Each schema is registered under its own $id, as an editor that fetched it would know it, so
+// the relative $refs between them resolve against that URL and not against a file name.
+const ids = new Map();  // file name -> $id
 for (const name of readdirSync(schemaDir).filter((n) => n.endsWith(".schema.json"))) {
-  ajv.addSchema(JSON.parse(readFileSync(join(schemaDir, name), "utf8")), name);
+  const schema = JSON.parse(readFileSync(join(schemaDir, name), "utf8"));
+  if (typeof schema.$id !== "string" || !schema.$id.endsWith("/" + name)) {
+    throw new Error(`${name}: its $id must be a URL ending in /${name}, got ${JSON.stringify(schema.$id)}`);
+  }
+  ajv.addSchema(schema);
+  ids.set(name, schema.$id);
 }
-const project = ajv.getSchema("project.schema.json");
-const resource = ajv.getSchema("resource.schema.json");
+const project = ajv.getSchema(ids.get("project.schema.json"));
+const resource = ajv.getSchema(ids.get("resource.schema.json"));
 
 function check(file) {
   let text;
