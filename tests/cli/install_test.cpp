@@ -46,6 +46,11 @@ TEST_CASE("cli install: cmake --install puts binaries, man pages and completion 
   CHECK(man.find("apply") != std::string::npos);  // the commands, from --help
   CHECK(ReadAll(prefix / "share/man/man1/tcloud-emulator.1").find("\\-\\-world") != std::string::npos);
   CHECK(ReadAll(prefix / "share/zsh/site-functions/_reconciler").rfind("#compdef reconciler", 0) == 0);
+  // The schemas, where a modeline in a stack anywhere can name them.
+  for (const char* schema : {"resource", "project", "readonlyinstance", "readonlygroup", "serverlessinstance"}) {
+    CHECK(ReadAll(prefix / "share/reconciler/schema" / (std::string(schema) + ".schema.json")).find("\"$id\"") !=
+          std::string::npos);
+  }
   // The installed binary answers the installed completion.
   CHECK(BashCompletes(prefix, "reconciler st") == "state\n");
   CHECK(BashCompletes(prefix, "reconciler state l") == "list\n");
