@@ -289,7 +289,23 @@ std::optional<Next> Handlers::SendChunks(ChangeRun& run, bool stopping) {
     }
   }
   std::vector<std::optional<Next>> waits(parts.size());
+  const int most = std::max(1, ctx_.options.workers);
   ParallelFor(parts.size(), parts.size(), [&](size_t i) {
+    {
+      std::unique_lock<std::mutex> lock(sending_mu_);
+      sending_cv_.wait(lock, [&] { return sending_ < most; });
+      ++sending_;
+    }
+    struct Release {
+      Handlers* h;
+      ~Release() {
+        {
+          std::lock_guard<std::mutex> lock(h->sending_mu_);
+          --h->sending_;
+        }
+        h->sending_cv_.notify_one();
+      }
+    } release{this};
     ChangeRun& part = parts[i];
     if (i >= begun) {
       cloud::ReplicaRequest chunk = *c.replica;

@@ -6,6 +6,7 @@
 // a backoff), it records what it waits for in the ChangeRun and returns, and the scheduler
 // calls it again once that has happened or that time has come.
 
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -130,6 +131,12 @@ class Handlers {
   Purchaser* purchaser_;
   OrderTracker* tracker_;
   std::function<bool()> stop_check_;
+
+  // Purchases being sent, across all changes, at most ctx_.options.workers at once: one
+  // change may send several, but together they keep no more calls open than the workers did.
+  std::mutex sending_mu_;
+  std::condition_variable sending_cv_;
+  int sending_ = 0;
 
   std::mutex record_mu_;  // a resource record's read-modify-write (RecordPolicy) against its writes
   std::mutex groups_mu_;
