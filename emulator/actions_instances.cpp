@@ -253,47 +253,54 @@ Reply EmulatedCloud::DescribeDBInstances(const std::string& region, const json& 
     return false;
   };
 
-  // A lagging listing leaves recent instances out, or shows them without their tags.
+  // A lagging listing leaves recent instances out, or shows them without their tags. It
+  // depends on the clock, so it is never cached; every other listing depends only on the
+  // instances and these parameters, and is kept until the next change (see CacheListing).
   std::optional<FaultRule> lag = faults_->Take(FaultType::kListingLag, "DescribeDBInstances");
-  const double now = clock_.Now();
+  const std::string key = "DescribeDBInstances\n" + region + "\n" + order_by + "\n" + order_type + "\n" +
+                          p.value("Filters", json::array()).dump();
+  const std::vector<const Instance*>* listing = lag ? nullptr : CachedListing(key);
   std::deque<Instance> untagged;
   std::vector<const Instance*> hits;
-  for (const Instance* listed : InRegion(region)) {
-    if (listed->type == "serverless") continue;
-    const bool lags = lag && LagsBehind(*lag, listed->created_at, now);
-    if (lags && lag->lag_mode == LagMode::kAbsent) continue;
-    if (lags) {
-      untagged.push_back(*listed);
-      untagged.back().tags.clear();
+  if (listing == nullptr) {
+    const double now = clock_.Now();
+    for (const Instance* listed : InRegion(region)) {
+      if (listed->type == "serverless") continue;
+      const bool lags = lag && LagsBehind(*lag, listed->created_at, now);
+      if (lags && lag->lag_mode == LagMode::kAbsent) continue;
+      if (lags) {
+        untagged.push_back(*listed);
+        untagged.back().tags.clear();
+      }
+      const Instance* inst = lags ? &untagged.back() : listed;
+      bool keep = true;
+      for (const auto& [field, values] : filters) {
+        bool any = false;
+        for (const std::string& v : values) any = any || matches(*inst, field, v);
+        keep = keep && any;
+      }
+      if (keep) hits.push_back(inst);
     }
-    const Instance* inst = lags ? &untagged.back() : listed;
-    bool keep = true;
-    for (const auto& [field, values] : filters) {
-      bool any = false;
-      for (const std::string& v : values) any = any || matches(*inst, field, v);
-      keep = keep && any;
-    }
-    if (keep) hits.push_back(inst);
+    // The index is in creation order, the default; the other orders break ties by creation
+    // too, so the whole listing has one order however it is paged.
+    auto sort = [&](auto less) {
+      std::stable_sort(hits.begin(), hits.end(), [&](const Instance* a, const Instance* b) {
+        return order_type == "desc" ? less(b, a) : less(a, b);
+      });
+    };
+    if (order_by == "DBInstanceId") sort([](const Instance* a, const Instance* b) { return a->id < b->id; });
+    else if (order_by == "Name") sort([](const Instance* a, const Instance* b) { return std::tie(a->name, a->serial) < std::tie(b->name, b->serial); });
+    else if (order_by == "EndTime") sort([](const Instance* a, const Instance* b) { return std::tie(a->expire_at, a->serial) < std::tie(b->expire_at, b->serial); });
+    else if (order_type == "desc") std::reverse(hits.begin(), hits.end());
+    listing = lag ? &hits : &CacheListing(key, std::move(hits));
   }
-  // Only the requested page needs to be in order: find its bounds, then sort it. The
-  // index is already in creation order, the default.
-  const size_t first = std::min<size_t>(hits.size(), offset);
-  const size_t end = std::min<size_t>(hits.size(), offset + limit);
-  auto sort_page = [&](auto less) {
-    auto cmp = [&](const Instance* a, const Instance* b) { return order_type == "desc" ? less(b, a) : less(a, b); };
-    std::nth_element(hits.begin(), hits.begin() + first, hits.end(), cmp);
-    std::nth_element(hits.begin() + first, hits.begin() + end, hits.end(), cmp);
-    std::sort(hits.begin() + first, hits.begin() + end, cmp);
-  };
-  if (order_by == "DBInstanceId") sort_page([](const Instance* a, const Instance* b) { return a->id < b->id; });
-  else if (order_by == "Name") sort_page([](const Instance* a, const Instance* b) { return std::tie(a->name, a->serial) < std::tie(b->name, b->serial); });
-  else if (order_by == "EndTime") sort_page([](const Instance* a, const Instance* b) { return std::tie(a->expire_at, a->serial) < std::tie(b->expire_at, b->serial); });
-  else if (order_type == "desc") std::reverse(hits.begin(), hits.end());
+  const size_t first = std::min<size_t>(listing->size(), offset);
+  const size_t end = std::min<size_t>(listing->size(), offset + limit);
 
   Reply reply;
   JsonWriter w(&reply.raw);
-  w.Key("TotalCount").Uint(hits.size()).Key("DBInstanceSet").BeginArray();
-  for (size_t i = first; i < end; ++i) WriteDBInstance(*hits[i], w);
+  w.Key("TotalCount").Uint(listing->size()).Key("DBInstanceSet").BeginArray();
+  for (size_t i = first; i < end; ++i) WriteDBInstance(*(*listing)[i], w);
   w.EndArray();
   return reply;
 }

@@ -108,43 +108,54 @@ Reply EmulatedCloud::DescribeServerlessDBInstances(const std::string& region, co
   if (order_type != "asc" && order_type != "desc") {
     return Error("InvalidParameterValue.InvalidParameterValueError", "OrderByType must be asc or desc.");
   }
-  // A lagging listing leaves recent instances out, or shows them without their tags.
+  // A lagging listing leaves recent instances out, or shows them without their tags. It
+  // depends on the clock, so it is never cached; every other listing is kept until the next
+  // change (see CacheListing).
   std::optional<FaultRule> lag = faults_->Take(FaultType::kListingLag, "DescribeServerlessDBInstances");
-  const double now = clock_.Now();
+  const std::string key = "DescribeServerlessDBInstances\n" + region + "\n" + order_type + "\n" +
+                          p.value("Filter", json::array()).dump();
+  const std::vector<const Instance*>* listing = lag ? nullptr : CachedListing(key);
   std::deque<Instance> untagged;
   std::vector<const Instance*> hits;
-  for (const auto& [id, listed] : state_.instances) {
-    if (listed.type != "serverless" || listed.region != region) continue;
-    const bool lags = lag && LagsBehind(*lag, listed.created_at, now);
-    if (lags && lag->lag_mode == LagMode::kAbsent) continue;
-    if (lags) {
-      untagged.push_back(listed);
-      untagged.back().tags.clear();
-    }
-    const Instance& inst = lags ? untagged.back() : listed;
-    bool keep = true;
-    for (const json& f : p.value("Filter", json::array())) {
-      const std::string name = f["Name"];
-      std::vector<std::string> values = f.value("Values", std::vector<std::string>{});
-      auto any = [&](auto pred) { return std::any_of(values.begin(), values.end(), pred); };
-      if (name == "db-instance-id") keep = keep && any([&](const std::string& v) { return inst.id == v; });
-      else if (name == "db-instance-name") keep = keep && any([&](const std::string& v) { return inst.name == v; });
-      else if (name == "db-tag-key") {
-        keep = keep && any([&](const std::string& v) {
-                 return std::any_of(inst.tags.begin(), inst.tags.end(), [&](const TagPair& t) { return t.key == v; });
-               });
-      } else {
-        return Error("InvalidParameterValue.InvalidParameterValueError", "Unknown filter name `" + name + "`.");
+  if (listing == nullptr) {
+    const double now = clock_.Now();
+    for (const Instance* in_region : InRegion(region)) {
+      const Instance& listed = *in_region;
+      if (listed.type != "serverless") continue;
+      const bool lags = lag && LagsBehind(*lag, listed.created_at, now);
+      if (lags && lag->lag_mode == LagMode::kAbsent) continue;
+      if (lags) {
+        untagged.push_back(listed);
+        untagged.back().tags.clear();
       }
+      const Instance& inst = lags ? untagged.back() : listed;
+      bool keep = true;
+      for (const json& f : p.value("Filter", json::array())) {
+        const std::string name = f["Name"];
+        std::vector<std::string> values = f.value("Values", std::vector<std::string>{});
+        auto any = [&](auto pred) { return std::any_of(values.begin(), values.end(), pred); };
+        if (name == "db-instance-id") keep = keep && any([&](const std::string& v) { return inst.id == v; });
+        else if (name == "db-instance-name") keep = keep && any([&](const std::string& v) { return inst.name == v; });
+        else if (name == "db-tag-key") {
+          keep = keep && any([&](const std::string& v) {
+                   return std::any_of(inst.tags.begin(), inst.tags.end(), [&](const TagPair& t) { return t.key == v; });
+                 });
+        } else {
+          return Error("InvalidParameterValue.InvalidParameterValueError", "Unknown filter name `" + name + "`.");
+        }
+      }
+      if (keep) hits.push_back(&inst);
     }
-    if (keep) hits.push_back(&inst);
+    // The region index is in creation order already.
+    if (order_type == "desc") std::reverse(hits.begin(), hits.end());
+    listing = lag ? &hits : &CacheListing(key, std::move(hits));
   }
-  std::sort(hits.begin(), hits.end(), [](const Instance* a, const Instance* b) { return a->serial < b->serial; });
-  if (order_type == "desc") std::reverse(hits.begin(), hits.end());
   json set = json::array();
-  for (uint64_t i = offset; i < hits.size() && i < offset + limit; ++i) set.push_back(ServerlessJson(*hits[i]));
+  for (uint64_t i = offset; i < listing->size() && i < offset + limit; ++i) {
+    set.push_back(ServerlessJson(*(*listing)[i]));
+  }
   Reply reply;
-  reply.body = {{"TotalCount", hits.size()}, {"DBInstanceSet", std::move(set)}};
+  reply.body = {{"TotalCount", listing->size()}, {"DBInstanceSet", std::move(set)}};
   return reply;
 }
 
@@ -159,7 +170,7 @@ Reply EmulatedCloud::DeleteServerlessDBInstance(const std::string& region, const
     // The ID wins when both are given.
     if (id.empty() ? inst.name == name : inst.id == id) {
       state_.instances.erase(it);
-      index_dirty_ = true;
+      Changed();
       Reply reply;
       reply.committed = true;
       return reply;

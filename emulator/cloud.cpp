@@ -273,6 +273,9 @@ Reply EmulatedCloud::Handle(const std::string& service, const std::string& actio
     Settle();
     return (this->*spec->handler)(region, params);
   }();
+  // Reads change nothing (by the API's naming: Describe*, InquiryPrice*); anything else may have,
+  // even when it failed halfway, so the cached listings go.
+  if (action.rfind("Describe", 0) != 0 && action.rfind("InquiryPrice", 0) != 0) Changed();
   // A request that asked for DryRun counts as one whether or not it passed.
   if (params.contains("DryRun") && params["DryRun"].is_boolean() && params["DryRun"].get<bool>()) reply.dry_run = true;
   return reply;
@@ -280,6 +283,7 @@ Reply EmulatedCloud::Handle(const std::string& service, const std::string& actio
 
 void EmulatedCloud::Settle() {
   const double now = clock_.Now();
+  bool changed = false;
   for (auto it = unsettled_.begin(); it != unsettled_.end();) {
     auto found = state_.instances.find(*it);
     if (found == state_.instances.end()) {
@@ -289,6 +293,7 @@ void EmulatedCloud::Settle() {
     Instance& inst = found->second;
     while (!inst.phases.empty() && inst.phases.front().until <= now) {
       inst.phases.erase(inst.phases.begin());
+      changed = true;
     }
     if (!inst.phases.empty()) {
       ++it;
@@ -302,12 +307,11 @@ void EmulatedCloud::Settle() {
       inst.storage_gb = inst.pending_storage_gb;
       inst.pending_spec.reset();
     }
-    if (inst.final_status == "gone") {
-      state_.instances.erase(found);
-      index_dirty_ = true;
-    }
+    if (inst.final_status == "gone") state_.instances.erase(found);
     it = unsettled_.erase(it);
+    changed = true;
   }
+  if (changed) Changed();
 }
 
 std::optional<Reply> EmulatedCloud::CheckRegion(const std::string& region) const {
@@ -416,7 +420,25 @@ std::optional<Reply> EmulatedCloud::CheckTags(const std::vector<TagPair>& tags) 
 void EmulatedCloud::AddInstance(Instance inst) {
   std::string id = inst.id;
   state_.instances[id] = std::move(inst);
+  Changed();
+}
+
+void EmulatedCloud::Changed() {
   index_dirty_ = true;
+  listings_.clear();
+}
+
+const std::vector<const Instance*>* EmulatedCloud::CachedListing(const std::string& key) const {
+  auto it = listings_.find(key);
+  return it == listings_.end() ? nullptr : &it->second;
+}
+
+const std::vector<const Instance*>& EmulatedCloud::CacheListing(std::string key,
+                                                                std::vector<const Instance*> listing) {
+  // Bounded, so a client that varies its filters cannot grow the emulator without end.
+  constexpr size_t kMaxListings = 64;
+  if (listings_.size() >= kMaxListings) listings_.clear();
+  return listings_[std::move(key)] = std::move(listing);
 }
 
 const std::vector<const Instance*>& EmulatedCloud::InRegion(const std::string& region) {
@@ -579,7 +601,7 @@ json EmulatedCloud::StateJson() {
 void EmulatedCloud::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
   state_ = world_.initial;
-  index_dirty_ = true;
+  Changed();
   clock_.set_offset(state_.clock_offset);
   unsettled_.clear();
   // The world's own instances were bought before the emulator started.
@@ -607,7 +629,7 @@ Status EmulatedCloud::LoadJson(const json& data) {
   if (!loaded.ok()) return loaded.status();
   std::lock_guard<std::mutex> lock(mu_);
   state_ = std::move(loaded).value();
-  index_dirty_ = true;
+  Changed();
   clock_.set_offset(state_.clock_offset);
   unsettled_.clear();
   for (const auto& [id, inst] : state_.instances) {

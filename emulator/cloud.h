@@ -152,8 +152,18 @@ class EmulatedCloud {
   std::variant<Instance*, Reply> Master(const std::string& region, const std::string& id);
   // Adds or replaces an instance; every insertion goes through here to keep the index true.
   void AddInstance(Instance inst);
+  // Marks everything derived from the instances (the region index, the cached listings) out of
+  // date. Called after anything that may have changed an instance: every action that is not a
+  // read (see Handle), a lifecycle step, a reset or a load.
+  void Changed();
   // The instances of `region` in creation order. Rebuilt after the set of instances changes.
   const std::vector<const Instance*>& InRegion(const std::string& region);
+  // A listing (the filtered instances in the order asked for) kept under `key` since the last
+  // Changed(), or nullptr. Listings hold no status: pages read it from the instances as they
+  // are written, so a listing stays true while time moves statuses along (Settle calls
+  // Changed() anyway when a step completes).
+  const std::vector<const Instance*>* CachedListing(const std::string& key) const;
+  const std::vector<const Instance*>& CacheListing(std::string key, std::vector<const Instance*> listing);
   // An instance visible to DescribeDBInstances-style actions in `region`.
   Instance* FindInstance(const std::string& region, const std::string& id);
 
@@ -182,6 +192,9 @@ class EmulatedCloud {
   std::set<std::string> unsettled_;  // instances with lifecycle phases ahead
   bool index_dirty_ = true;
   std::map<std::string, std::vector<const Instance*>> by_region_;
+  // Listings by action, region, filters and order; cleared by Changed(). Paging through N
+  // instances would otherwise filter and sort all N for every page.
+  std::map<std::string, std::vector<const Instance*>> listings_;
   int64_t next_flow_id_ = 1000;
   mutable std::mutex mu_;
 };
