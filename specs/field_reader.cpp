@@ -36,12 +36,22 @@ FieldReader::FieldReader(const Node& map, std::string what, std::vector<std::str
       fields_(std::move(fields)),
       where_(std::move(where)),
       diags_(diags),
-      prefix_(std::move(prefix)) {}
+      prefix_(std::move(prefix)),
+      read_(map_.members.size(), false) {}
 
-const Node* FieldReader::Get(std::string_view key) {
-  read_.insert(std::string(key));
-  return map_.Find(key);
+// A mapping's keys are unique (the parser rejects duplicates), so marking the member that
+// holds `key` records the read without copying the key for every read of every resource.
+const Node* FieldReader::MarkRead(std::string_view key) {
+  for (size_t i = 0; i < map_.members.size(); ++i) {
+    if (map_.members[i].key.scalar == key) {
+      read_[i] = true;
+      return &map_.members[i].value;
+    }
+  }
+  return nullptr;
 }
+
+const Node* FieldReader::Get(std::string_view key) { return MarkRead(key); }
 
 bool FieldReader::TypeError(std::string_view key, const Node& value, const char* expected) {
   diags_->Error(value.at, Name(key) + " must be " + expected + ", got " + value.Describe());
@@ -120,8 +130,7 @@ bool FieldReader::StringMap(std::string_view key, std::map<std::string, std::str
 }
 
 void FieldReader::Require(std::string_view key, const std::string& hint) {
-  read_.insert(std::string(key));
-  if (!map_.Find(key)) required_.emplace_back(std::string(key), hint);
+  if (!MarkRead(key)) required_.emplace_back(std::string(key), hint);
 }
 
 Location FieldReader::At(std::string_view key) const {
@@ -135,8 +144,9 @@ void FieldReader::Warning(std::string_view key, const std::string& message) { di
 
 void FieldReader::Finish() {
   std::set<std::string> explained;  // missing fields an unknown field is probably a typo of
-  for (const auto& [k, v] : map_.members) {
-    if (read_.count(k.scalar)) continue;
+  for (size_t i = 0; i < map_.members.size(); ++i) {
+    if (read_[i]) continue;
+    const Node& k = map_.members[i].key;
     std::string hint = DidYouMean(k.scalar, fields_);
     if (!hint.empty()) explained.insert(hint);
     diags_->Error(k.at, "unknown field \"" + k.scalar + "\" in " + what_ +
@@ -158,8 +168,8 @@ void FieldReader::Finish() {
 
 std::map<std::string, Location> FieldReader::Locations() const {
   std::map<std::string, Location> out;
-  for (const auto& [k, v] : map_.members) {
-    if (read_.count(k.scalar)) out[k.scalar] = v.at;
+  for (size_t i = 0; i < map_.members.size(); ++i) {
+    if (read_[i]) out[map_.members[i].key.scalar] = map_.members[i].value.at;
   }
   return out;
 }

@@ -54,6 +54,8 @@ class FieldReader {
   std::map<std::string, Location> Locations() const;
 
  private:
+  // The value of `key`, marked as read, or nullptr.
+  const Node* MarkRead(std::string_view key);
   bool TypeError(std::string_view key, const Node& value, const char* expected);
   std::string Name(std::string_view key) const { return prefix_ + std::string(key); }
 
@@ -63,7 +65,7 @@ class FieldReader {
   Location where_;
   Diagnostics* diags_;
   std::string prefix_;
-  std::set<std::string, std::less<>> read_;
+  std::vector<bool> read_;  // per member of map_: asked for by a read
   std::vector<std::pair<std::string, std::string>> required_;  // key, hint
 };
 

@@ -284,22 +284,26 @@ void CheckUniqueCloudNames(const DesiredState& d, Diagnostics* diags) {
 }
 
 void CheckReferences(const DesiredState& d, Diagnostics* diags) {
+  // Groups by name, so a stack of many replicas is not scanned once per reference.
   std::vector<std::string> group_names;
+  std::map<std::string, const Resource*, std::less<>> groups;
   for (const Resource& r : d.resources) {
-    if (r.key.kind == Kind::kReadOnlyGroup) group_names.push_back(r.key.name);
+    if (r.key.kind != Kind::kReadOnlyGroup) continue;
+    group_names.push_back(r.key.name);
+    groups.emplace(r.key.name, &r);
   }
   for (const Resource& r : d.resources) {
     const auto* replica = r.replica();
     if (!replica || replica->read_only_group.empty()) continue;
     Location at = r.fields.count("readOnlyGroup") ? r.fields.at("readOnlyGroup") : r.at;
-    const Resource* target = d.Find({Kind::kReadOnlyGroup, replica->read_only_group});
-    if (!target) {
+    auto found = groups.find(replica->read_only_group);
+    if (found == groups.end()) {
       std::string hint = DidYouMean(replica->read_only_group, group_names);
       diags->Error(at, "readOnlyGroup " + Quote(replica->read_only_group) + " is not a ReadOnlyGroup in this stack" +
                            (hint.empty() ? "" : "; did you mean " + Quote(hint) + "?"));
       continue;
     }
-    const ReadOnlyGroupSpec* g = target->group();
+    const ReadOnlyGroupSpec* g = found->second->group();
     if (g->master_instance_id != replica->master_instance_id) {
       diags->Error(at, "readOnlyGroup " + Quote(replica->read_only_group) + " belongs to master " +
                            g->master_instance_id + ", but this replica's master is " + replica->master_instance_id);
@@ -312,6 +316,9 @@ void CheckReferences(const DesiredState& d, Diagnostics* diags) {
 
 // Orders resources so dependencies come first, reporting cycles.
 void Order(DesiredState* d, Diagnostics* diags) {
+  if (std::all_of(d->resources.begin(), d->resources.end(), [](const Resource& r) { return r.depends_on.empty(); })) {
+    return;  // nothing to order: the resources stay as written
+  }
   std::map<ResourceKey, size_t> index;
   for (size_t i = 0; i < d->resources.size(); ++i) index[d->resources[i].key] = i;
   std::vector<int> mark(d->resources.size(), 0);  // 0 new, 1 on the path, 2 done
@@ -336,6 +343,11 @@ void Order(DesiredState* d, Diagnostics* diags) {
     order.push_back(i);
   };
   for (size_t i = 0; i < d->resources.size(); ++i) visit(i);
+  // Most stacks are already in order (no references, or groups first): moving every
+  // resource would then only cost time.
+  bool in_place = true;
+  for (size_t i = 0; in_place && i < order.size(); ++i) in_place = order[i] == i;
+  if (in_place) return;
   std::vector<Resource> sorted;
   sorted.reserve(order.size());
   for (size_t i : order) sorted.push_back(std::move(d->resources[i]));

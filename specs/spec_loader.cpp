@@ -91,8 +91,9 @@ std::optional<std::string> ReadLimited(const fs::path& path, const std::string& 
 }
 
 // Where a kind is read from the document, with defaults merged in.
-Node MergeDefaults(const Node& spec, const Node& defaults, Kind kind) {
-  Node merged = spec;
+// The spec is taken, not copied: its document is not read again.
+Node MergeDefaults(Node&& spec, const Node& defaults, Kind kind) {
+  Node merged = std::move(spec);
   const std::vector<std::string>& fields = FieldsOf(kind);
   for (const auto& [k, v] : defaults.members) {
     if (std::find(fields.begin(), fields.end(), k.scalar) == fields.end()) continue;
@@ -167,8 +168,9 @@ class Loader {
   // Thread-safe: reads only the project and defaults, writes only `result`.
   void LoadFile(const StackFile& file, FileResult* result) const {
     std::vector<Node> docs = ParseYaml(file.path, file.contents, &result->diags, limits_);
+    result->resources.reserve(docs.size());
     size_t documents = 0;
-    for (const Node& doc : docs) {
+    for (Node& doc : docs) {
       if (doc.IsNull()) continue;
       ++documents;
       LoadDocument(doc, result);
@@ -197,7 +199,8 @@ class Loader {
   void Finish() { CheckStack(&out_->desired, &out_->diags); }
 
  private:
-  void LoadDocument(const Node& doc, FileResult* result) const {
+  // Takes the document's spec for the resource, so `doc` is left without it.
+  void LoadDocument(Node& doc, FileResult* result) const {
     Diagnostics& diags = result->diags;
     if (!doc.IsMap()) {
       diags.Error(doc.at, "a document must be a mapping with apiVersion, kind, metadata and spec, got " + doc.Describe());
@@ -250,7 +253,7 @@ class Loader {
     }
     if (!kind || !spec) return;
 
-    Node merged = MergeDefaults(*spec, defaults_, *kind);
+    Node merged = MergeDefaults(std::move(*doc.Find("spec")), defaults_, *kind);
     Resource resource;
     resource.key = {*kind, name};
     resource.at = doc.at;
@@ -263,7 +266,7 @@ class Loader {
   }
 
   // kind: List holds several manifests in one document, so they can share YAML anchors.
-  void LoadList(const Node& doc, FileResult* result) const {
+  void LoadList(Node& doc, FileResult* result) const {
     Diagnostics& diags = result->diags;
     FieldReader list(doc, "the List", {"apiVersion", "kind", "items"}, doc.at, &diags);
     std::string api_version, kind;
@@ -280,7 +283,7 @@ class Loader {
       diags.Error(items->at, "items must be a list of manifests, got " + items->Describe());
       return;
     }
-    for (const Node& item : items->items) {
+    for (Node& item : doc.Find("items")->items) {
       if (item.IsMap() && item.Find("items")) {
         diags.Error(item.at, "a List may not hold another List");
         continue;
@@ -368,6 +371,9 @@ LoadedStack LoadStack(const StackSource& source, const ParseLimits& limits, cons
   for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
   work();
   for (std::thread& t : threads) t.join();
+  size_t resources = 0;
+  for (const FileResult& r : results) resources += r.resources.size();
+  out.desired.resources.reserve(resources);
   for (size_t i = 0; i < source.files.size(); ++i) loader.Merge(source.files[i], std::move(results[i]));
   loader.Finish();
   return out;

@@ -5,6 +5,7 @@
 #include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -164,7 +165,8 @@ class TreeBuilder : public YAML::EventHandler {
   void FinishMap(Node* map) {
     std::vector<Member> members = std::move(map->members);
     map->members.clear();
-    std::set<std::string> seen;
+    map->members.reserve(members.size());
+    KeySet seen(map->members);
     std::vector<Node> merges;
     for (Member& m : members) {
       if (!m.key.IsScalar()) {
@@ -175,7 +177,7 @@ class TreeBuilder : public YAML::EventHandler {
         merges.push_back(std::move(m.value));
         continue;
       }
-      if (!seen.insert(m.key.scalar).second) {
+      if (!seen.Insert(m.key.scalar)) {
         const Node* first = map->FindKey(m.key.scalar);
         diags_->Error(m.key.at, "duplicate key \"" + m.key.scalar + "\"" +
                                     (first ? " (first set at line " + std::to_string(first->at.line) + ")" : ""));
@@ -195,11 +197,37 @@ class TreeBuilder : public YAML::EventHandler {
       }
       for (Node& source : sources) {
         for (Member& m : source.members) {
-          if (seen.insert(m.key.scalar).second) map->members.push_back(std::move(m));
+          if (seen.Insert(m.key.scalar)) map->members.push_back(std::move(m));
         }
       }
     }
   }
+
+  // The keys of a mapping being finished. Most mappings are small, and scanning their few
+  // members beats building a set (and copying each key into it) for every mapping of every
+  // file; a large mapping gets the set, so it is not quadratic.
+  class KeySet {
+   public:
+    explicit KeySet(const std::vector<Member>& held) : held_(held) {}
+    // True when `key` is not held yet.
+    // REQUIRES: a key this returns true for is appended to `held` before the next call.
+    bool Insert(const std::string& key) {
+      if (!large_ && held_.size() < kSmall) {
+        return std::none_of(held_.begin(), held_.end(), [&](const Member& m) { return m.key.scalar == key; });
+      }
+      if (!large_) {
+        for (const Member& m : held_) set_.insert(m.key.scalar);
+        large_ = true;
+      }
+      return set_.insert(key).second;
+    }
+
+   private:
+    static constexpr size_t kSmall = 16;
+    const std::vector<Member>& held_;
+    bool large_ = false;
+    std::set<std::string, std::less<>> set_;
+  };
 
   const std::string& file_;
   Diagnostics* diags_;
@@ -245,6 +273,13 @@ bool CheckTabs(const std::string& file, const std::string& text, Diagnostics* di
 
 const Node* Node::Find(std::string_view key) const {
   for (const auto& [k, v] : members) {
+    if (k.scalar == key) return &v;
+  }
+  return nullptr;
+}
+
+Node* Node::Find(std::string_view key) {
+  for (auto& [k, v] : members) {
     if (k.scalar == key) return &v;
   }
   return nullptr;

@@ -33,6 +33,7 @@ struct Node {
   bool IsNull() const { return type == Type::kNull; }
   // The value of `key` in a mapping, or nullptr.
   const Node* Find(std::string_view key) const;
+  Node* Find(std::string_view key);
   // The key node of `key` in a mapping, or nullptr.
   const Node* FindKey(std::string_view key) const;
   // "a mapping", "a list", "the string \"x\"", "the number 3", "null": for messages.
