@@ -350,9 +350,11 @@ std::vector<std::string> CredentialsEnv() {
           "TENCENTCLOUD_SECRET_KEY=emulator-demo-secret-key-0000000001"};
 }
 
-void WriteStack(const std::string& dir, const std::string& endpoint, const std::string& specs) {
+void WriteStack(const std::string& dir, const std::string& endpoint, const std::string& specs,
+                const std::string& site) {
   std::ofstream(dir + "/reconciler.yaml")
-      << "stack: bench\nprovider: {tencentcloud: {region: ap-beijing, endpoint: '" << endpoint << "'}}\n"
+      << "stack: bench\nprovider: {tencentcloud: {region: ap-beijing, site: " << site << ", endpoint: '" << endpoint
+      << "'}}\n"
       << "defaults: {zone: ap-beijing-4, vpcId: vpc-8btfafeo, subnetId: subnet-1i9huswn}\n";
   std::ofstream(dir + "/replicas.yaml") << specs;
 }

@@ -139,7 +139,9 @@ class Emulator {
 std::vector<std::string> CredentialsEnv();
 
 // A stack directory: reconciler.yaml naming the emulator, and `specs` as replicas.yaml.
-void WriteStack(const std::string& dir, const std::string& endpoint, const std::string& specs);
+// `site`: the project's provider.tencentcloud.site ("intl", the default, or "china").
+void WriteStack(const std::string& dir, const std::string& endpoint, const std::string& specs,
+                const std::string& site = "intl");
 // `resources` ReadOnlyInstance documents r0, r1, ... of `per_resource` replicas each.
 std::string ReplicaSpecs(int64_t resources, int64_t per_resource, const std::string& master,
                          const std::string& charge_type);

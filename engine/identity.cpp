@@ -1,6 +1,7 @@
 #include "engine/identity.h"
 
 #include <set>
+#include <unordered_set>
 
 #include "specs/desired_state.h"
 #include "specs/rules.h"
@@ -65,7 +66,9 @@ namespace {
 Result<std::vector<cloud::Instance>> Ours(Result<std::vector<cloud::Instance>> listed, const std::string& stack) {
   if (!listed.ok()) return listed.status();
   std::vector<cloud::Instance> out;
-  std::set<std::string> seen;
+  out.reserve(listed->size());
+  std::unordered_set<std::string> seen;
+  seen.reserve(listed->size());
   for (cloud::Instance& i : *listed) {
     if (!i.id.empty() && !seen.insert(i.id).second) {
       return Status(Code::kRetryable, "the listing names " + i.id + " twice, so it cannot be counted from");
