@@ -282,14 +282,18 @@ class InterruptOnOrder : public Reporter {
   void Note(const std::string&) override {}
 };
 
-TEST_CASE("executor: an interrupt leaves sent purchases in flight, and the next apply ends with exactly the count") {
-  EngineFixture f;
-  auto desired = f.Load(ReplicaYaml("reports", 8, "  chargeType: PREPAID\n", "postgres-prepaid1"));
-  Plan plan = f.MakePlan(desired);
+// Applies `plan`, interrupted the moment its first purchase is ordered.
+ApplyResult ApplyInterruptedAtFirstOrder(EngineFixture& f, const Plan& plan) {
   InterruptOnOrder stop;
   Executor executor(&f.cloud, f.store.get(), &f.clock, &stop, plan.stack);
   stop.executor = &executor;
-  ApplyResult r = executor.Apply(plan);
+  return executor.Apply(plan);
+}
+
+TEST_CASE("executor: an interrupt leaves sent purchases in flight, and the next apply ends with exactly the count") {
+  EngineFixture f;
+  auto desired = f.Load(ReplicaYaml("reports", 8, "  chargeType: PREPAID\n", "postgres-prepaid1"));
+  ApplyResult r = ApplyInterruptedAtFirstOrder(f, f.MakePlan(desired));
   CHECK(r.interrupted);
   CHECK_FALSE(r.ok());
   // Both chunks (6 and 2) are begun at once; the interrupt lands when the first is ordered,
@@ -312,11 +316,7 @@ TEST_CASE("executor: an interrupt leaves sent purchases in flight, and the next 
 TEST_CASE("executor: one resource sends eight purchases at once, and an interrupt begins no more") {
   EngineFixture f;
   auto desired = f.Load(ReplicaYaml("big", 60, "  chargeType: PREPAID\n", "postgres-prepaid1"));  // 10 chunks of 6
-  Plan plan = f.MakePlan(desired);
-  InterruptOnOrder stop;
-  Executor executor(&f.cloud, f.store.get(), &f.clock, &stop, plan.stack);
-  stop.executor = &executor;
-  ApplyResult r = executor.Apply(plan);
+  ApplyResult r = ApplyInterruptedAtFirstOrder(f, f.MakePlan(desired));
   CHECK(r.interrupted);
   // The first eight are begun together; the interrupt lands when the first is ordered, so
   // those that had not left yet are not sent, and the last two never begin.
