@@ -97,9 +97,12 @@ ApplyRun ApplyOnce(const Options& options, Emulator* emulator, int latency, cons
 // standing in for `site`. The sites differ in what a create carries: the China site's takes
 // every tag, the international site's one, so there the rest go on through TagResources
 // (20/s, ten instances a call), which then bounds the apply as well as the creates do.
-emu::World ApplyWorld(emu::Site site = emu::Site::kIntl) {
+// The quick run halves the world's durations (the bounds scale with them) to stay under a
+// minute.
+emu::World ApplyWorld(const Options& options, emu::Site site = emu::Site::kIntl) {
   emu::World world = DefaultWorld();
   world.catalogue.site = site;
+  if (options.quick) world.catalogue.clock.time_scale /= 2;
   return world;
 }
 
@@ -115,7 +118,7 @@ int CreateLimit(const emu::World& world) {
 }
 
 void ApplyAtSize(const Options& options, int64_t n, emu::Site site, Results* results) {
-  const emu::World world = ApplyWorld(site);
+  const emu::World world = ApplyWorld(options, site);
   const std::string label = std::string("apply (") + emu::SiteName(site) + " site): ";
   const double lifecycle = LifecycleSeconds(world);
   const double limit = CreateLimit(world);
@@ -194,7 +197,7 @@ void BenchApply(const Options& options, Results* results) {
 // and the replicas run.
 void BenchOrderTracking(const Options& options, Results* results) {
   const int64_t resources = 2, replicas = options.quick ? 6 : 60;
-  Emulator emulator(ApplyWorld());
+  Emulator emulator(ApplyWorld(options));
   const std::string specs = ReplicaSpecs(resources, replicas, "postgres-prepaid1", "PREPAID");
   for (int latency : {0, 30}) {
     std::vector<double> orders, listings, waiting;
