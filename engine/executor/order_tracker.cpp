@@ -149,10 +149,9 @@ bool OrderTracker::DeliverOrders(std::vector<Operation>& open) {
 bool OrderTracker::FinishTagging(std::vector<Operation>& open) {
   constexpr size_t kTagCallsPerRound = 20;
   constexpr size_t kIdsPerCall = 10;
-  struct Call {  // one TagResources call (more, for a purchase of over ten)
+  struct Call {  // one TagResources call
     std::string region;
     const cloud::Tags* tags = nullptr;
-    std::vector<Operation*> ops;
     std::vector<std::string> ids;
     Status result;
   };
@@ -172,36 +171,46 @@ bool OrderTracker::FinishTagging(std::vector<Operation>& open) {
     tags_of[key] = std::move(tags);
     alike[key].push_back(&op);
   }
-  // Whole purchases only, packed ten instances to a call, as many calls as the round allows.
+  // Whole purchases only, their instances packed ten to a call across purchases alike (a
+  // purchase of six and one of four share a call), as many calls as the round allows.
   std::vector<Call> calls;
+  std::vector<std::pair<Operation*, std::vector<size_t>>> covered;  // each purchase, by the calls that tag it
   size_t budget = kTagCallsPerRound;
   for (auto& [key, ops] : alike) {
+    const size_t first = calls.size();  // this key's calls start here
     for (Operation* op : ops) {
-      const bool fits = !calls.empty() && calls.back().tags == &tags_of[key] &&
-                        calls.back().ids.size() + op->instance_ids.size() <= kIdsPerCall;
-      const size_t cost = fits ? 0 : (op->instance_ids.size() + kIdsPerCall - 1) / kIdsPerCall;
-      if (cost > budget) break;
-      budget -= cost;
-      if (!fits) calls.push_back(Call{op->region, &tags_of[key], {}, {}, Status::Ok()});
-      calls.back().ops.push_back(op);
-      calls.back().ids.insert(calls.back().ids.end(), op->instance_ids.begin(), op->instance_ids.end());
+      const size_t room = calls.size() > first ? kIdsPerCall - calls.back().ids.size() : 0;
+      const size_t n = op->instance_ids.size();
+      const size_t more = n > room ? (n - room + kIdsPerCall - 1) / kIdsPerCall : 0;
+      if (more > budget) break;
+      budget -= more;
+      std::vector<size_t> mine;
+      for (const std::string& id : op->instance_ids) {
+        if (calls.size() == first || calls.back().ids.size() == kIdsPerCall) {
+          calls.push_back(Call{op->region, &tags_of[key], {}, Status::Ok()});
+        }
+        calls.back().ids.push_back(id);
+        if (mine.empty() || mine.back() != calls.size() - 1) mine.push_back(calls.size() - 1);
+      }
+      covered.emplace_back(op, std::move(mine));
     }
+    if (budget == 0) break;
   }
   ParallelFor(calls.size(), calls.size(), [&](size_t i) {
     calls[i].result = ctx_.cloud->TagInstances(calls[i].region, calls[i].ids, *calls[i].tags);
   });
   bool progress = false;
-  for (Call& call : calls) {
-    for (Operation* op : call.ops) {
-      if (!call.result.ok()) {
-        journal_->Report(journal_->ChangeOf(op->id), op->resource_key, ProgressPhase::kTagging,
-                         "tagging " + Join(op->instance_ids) + " failed (" + call.result.ToString() + "); trying again");
-        continue;
-      }
-      op->tags_pending = false;
-      Update(*op, "tagged " + Join(op->instance_ids) + " with the stack, resource and user tags");
-      progress = true;
+  for (auto& [op, mine] : covered) {
+    const auto failed = std::find_if(mine.begin(), mine.end(), [&](size_t i) { return !calls[i].result.ok(); });
+    if (failed != mine.end()) {
+      journal_->Report(journal_->ChangeOf(op->id), op->resource_key, ProgressPhase::kTagging,
+                       "tagging " + Join(op->instance_ids) + " failed (" + calls[*failed].result.ToString() +
+                           "); trying again");
+      continue;
     }
+    op->tags_pending = false;
+    Update(*op, "tagged " + Join(op->instance_ids) + " with the stack, resource and user tags");
+    progress = true;
   }
   return progress;
 }
