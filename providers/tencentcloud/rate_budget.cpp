@@ -7,7 +7,10 @@ namespace reconciler {
 
 namespace {
 constexpr double kSlowdownSeconds = 10;
-constexpr double kReserveShare = 0.05;
+// The share of a second's calls held back from the burst: arrivals may jitter this long
+// (100 ms) and still find room in the cloud's bucket.
+constexpr double kReserveShare = 0.1;
+constexpr double kMinReserve = 2;
 }  // namespace
 
 RateBudget::RateBudget(Clock* clock, int (*limit_of)(const std::string&), std::map<std::string, int> overrides)
@@ -28,7 +31,7 @@ RateBudget::Schedule& RateBudget::ScheduleFor(const std::string& action, double 
   if (fresh) {
     s.limit = LimitOf(action);
     s.rate = s.limit;
-    s.burst = std::max(1.0, s.limit - std::max(1.0, std::floor(s.limit * kReserveShare)));
+    s.burst = std::max(1.0, s.limit - std::max(kMinReserve, std::floor(s.limit * kReserveShare)));
     s.next = 0;  // long ago: the whole burst is there
   }
   if (s.rate < s.limit && now >= s.slowed_until) s.rate = s.limit;

@@ -8,8 +8,9 @@
 //
 // The cloud counts calls as they arrive, in a bucket that holds N. Arrival times jitter, so
 // calls sent exactly 1/N s apart can arrive closer together. The budget therefore allows a
-// burst of only N minus a reserve (5%, at least 1). The cloud's bucket then always has that
-// reserve left to absorb jitter, and a sustained run goes at the full rate with no
+// burst of only N minus a reserve (a tenth of a second's calls, at least 2; at least 1 call
+// is still a burst). The cloud's bucket then always has that reserve left to absorb 100 ms
+// of jitter, and a sustained run goes at the full rate with no
 // RequestLimitExceeded. A throttled answer still halves that action's rate for 10 s: the
 // account may be shared with other clients.
 

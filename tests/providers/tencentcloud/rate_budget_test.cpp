@@ -36,29 +36,29 @@ double Seconds(const FakeClock& clock) {
 
 }  // namespace
 
-TEST_CASE("rate budget: a burst of the limit less a 5% reserve, then exactly the limit per second") {
+TEST_CASE("rate budget: a burst of the limit less a 100 ms reserve, then exactly the limit per second") {
   FakeClock clock;
   RateBudget budget(&clock, &Limit100);
   const double start = Seconds(clock);
   std::vector<double> sent;
-  for (int i = 0; i < 1095; ++i) {
+  for (int i = 0; i < 1090; ++i) {
     REQUIRE(budget.Acquire("Create"));
     sent.push_back(Seconds(clock));
   }
-  // 95 at once, then 1,000 more at 100/s: the last goes out 10 s later.
-  CHECK(sent[94] == doctest::Approx(start));
-  CHECK(sent[95] > start);
+  // 90 at once, then 1,000 more at 100/s: the last goes out 10 s later.
+  CHECK(sent[89] == doctest::Approx(start));
+  CHECK(sent[90] > start);
   CHECK(sent.back() - start == doctest::Approx(10.0).epsilon(0.001));
-  // Every other arrival comes 40 ms late (a reserve of 5 at 100/s absorbs 50 ms): the
+  // Every other arrival comes 90 ms late (a reserve of 10 at 100/s absorbs 100 ms): the
   // cloud's bucket refuses none.
   std::vector<double> arrived;
-  for (size_t i = 0; i < sent.size(); ++i) arrived.push_back(sent[i] + (i % 2 ? 0.04 : 0));
+  for (size_t i = 0; i < sent.size(); ++i) arrived.push_back(sent[i] + (i % 2 ? 0.09 : 0));
   std::sort(arrived.begin(), arrived.end());
   CHECK(Refused(arrived, 100) == 0);
   // Without the reserve (all 100 at once, then 100/s), the same jitter is refused.
   std::vector<double> greedy;
   for (int i = 0; i < 100; ++i) greedy.push_back(start);
-  for (int i = 1; i <= 1000; ++i) greedy.push_back(start + i * 0.01 + (i % 2 ? 0 : 0.04));
+  for (int i = 1; i <= 1000; ++i) greedy.push_back(start + i * 0.01 + (i % 2 ? 0 : 0.09));
   std::sort(greedy.begin(), greedy.end());
   CHECK(Refused(greedy, 100) > 0);
 }
@@ -69,7 +69,7 @@ TEST_CASE("rate budget: each action has its own schedule, and a quiet spell refi
   CHECK(budget.LimitOf("Create") == 100);
   CHECK(budget.LimitOf("Other") == 20);
   CHECK(budget.LimitOf("Listed") == 10);
-  for (int i = 0; i < 9; ++i) REQUIRE(budget.Acquire("Listed"));  // burst: 10 less a reserve of 1
+  for (int i = 0; i < 8; ++i) REQUIRE(budget.Acquire("Listed"));  // burst: 10 less a reserve of 2
   const auto before = clock.slept();
   REQUIRE(budget.Acquire("Other"));  // another action is not held up
   CHECK(clock.slept() == before);
@@ -77,7 +77,7 @@ TEST_CASE("rate budget: each action has its own schedule, and a quiet spell refi
   CHECK(clock.slept() - before == std::chrono::milliseconds(100));
   clock.Advance(std::chrono::seconds(60));
   const auto quiet = clock.slept();
-  for (int i = 0; i < 9; ++i) REQUIRE(budget.Acquire("Listed"));
+  for (int i = 0; i < 8; ++i) REQUIRE(budget.Acquire("Listed"));
   CHECK(clock.slept() == quiet);
   REQUIRE(budget.Acquire("Listed"));
   CHECK(clock.slept() - quiet == std::chrono::milliseconds(100));
@@ -94,7 +94,7 @@ TEST_CASE("rate budget: a throttled answer halves the rate for 10 s and takes th
   CHECK(static_cast<double>((clock.slept() - before).count()) == doctest::Approx(1000).epsilon(0.02));
   clock.Advance(std::chrono::seconds(10));
   const auto restored = clock.slept();
-  for (int i = 0; i < 95; ++i) REQUIRE(budget.Acquire("Create"));
+  for (int i = 0; i < 90; ++i) REQUIRE(budget.Acquire("Create"));
   CHECK(clock.slept() == restored);  // the full rate and burst are back
 }
 
