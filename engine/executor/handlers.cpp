@@ -243,10 +243,8 @@ Next Handlers::CreateReplicas(ChangeRun& run, bool stopping) {
 }
 
 void Handlers::Merge(ChangeRun& run, ChangeRun& part) {
-  if (part.outcome == Outcome::kPending) run.outcome = Outcome::kPending;
-  else if (part.outcome == Outcome::kFailed && run.outcome == Outcome::kDone) run.outcome = Outcome::kFailed;
+  Note(run, part.outcome, "", part.code);  // the worse outcome, and the first code
   run.notes.insert(run.notes.end(), part.notes.begin(), part.notes.end());
-  if (run.code.empty()) run.code = part.code;
   run.wait_ops.insert(run.wait_ops.end(), part.wait_ops.begin(), part.wait_ops.end());
   run.ended_ops.insert(run.ended_ops.end(), part.ended_ops.begin(), part.ended_ops.end());
 }

@@ -105,7 +105,7 @@ class Handlers {
   // nullopt once every chunk has left the sender; otherwise when to call again.
   std::optional<Next> SendChunks(ChangeRun& run, bool stopping);
   // Folds what one purchase's sending noted (in `part`) into `run`.
-  static void Merge(ChangeRun& run, ChangeRun& part);
+  void Merge(ChangeRun& run, ChangeRun& part);
   std::optional<Next> AwaitPurchases(ChangeRun& run, bool stopping);
   Operation NewOperation(OperationKind kind, const Change& c, PurchaseRequest request, int64_t expected);
   // Commits `op`'s intent, saying `detail`, and makes it run's purchase to send. False when
