@@ -89,7 +89,7 @@ class Builder {
     c.action = action;
     c.key = r.key;
     c.region = r.region();
-    c.spec_json = SpecJson(r);
+    c.spec_json = SpecJsonOf(r);
     c.deletion_policy = specs::DeletionPolicyName(r.deletion_policy());
     return c;
   }
@@ -144,7 +144,7 @@ class Builder {
     c.instance_ids = op.instance_ids;
     c.count = static_cast<uint64_t>(op.expected);
     if (const Resource* r = desired_.Find(key)) {
-      c.spec_json = SpecJson(*r);
+      c.spec_json = SpecJsonOf(*r);
       c.deletion_policy = specs::DeletionPolicyName(r->deletion_policy());
     }
     if (op.kind != OperationKind::kModifySpec) {  // a spec change records no instance: it covers none
@@ -413,7 +413,7 @@ class Builder {
       RemoveInstances(r.key, r.region(), r.deletion_policy(), extra,
                       "count " + std::to_string(have + static_cast<int64_t>(isolated.size())) + " -> " +
                           std::to_string(need),
-                      SpecJson(r));
+                      SpecJsonOf(r));
     }
   }
 
@@ -520,7 +520,7 @@ class Builder {
     }
     // DescribeDBInstances does not report security groups, so they are compared with what was
     // last applied rather than paid for with a call per instance on every plan.
-    std::vector<std::string> applied = AppliedSecurityGroups(r.key.ToString());
+    const std::vector<std::string>& applied = AppliedSecurityGroups(r.key.ToString());
     if (ListText(applied) != ListText(s.security_group_ids) && !s.security_group_ids.empty()) {
       u.security_groups = s.security_group_ids;
       c.fields.push_back({"securityGroupIds", ListText(applied), ListText(s.security_group_ids)});
@@ -545,16 +545,27 @@ class Builder {
     }
   }
 
-  std::vector<std::string> AppliedSecurityGroups(const std::string& key) const {
+  // Per resource, and asked once for each of its instances: parsed once.
+  const std::vector<std::string>& AppliedSecurityGroups(const std::string& key) {
+    auto [cached, added] = applied_security_groups_.try_emplace(key);
+    std::vector<std::string>& ids = cached->second;
+    if (!added) return ids;
     auto rec = recorded_.resources.find(key);
-    if (rec == recorded_.resources.end()) return {};
+    if (rec == recorded_.resources.end()) return ids;
     json spec = json::parse(rec->second.spec_json, nullptr, false);
-    if (!spec.is_object() || !spec.contains("securityGroupIds") || !spec["securityGroupIds"].is_array()) return {};
-    std::vector<std::string> ids;
+    if (!spec.is_object() || !spec.contains("securityGroupIds") || !spec["securityGroupIds"].is_array()) return ids;
     for (const json& id : spec["securityGroupIds"]) {
       if (id.is_string()) ids.push_back(id.get<std::string>());
     }
     return ids;
+  }
+
+  // A resource's spec as recorded in state. Every change of a resource carries it, and a
+  // resource of 100 replicas makes up to 100 of them: serialized once.
+  const std::string& SpecJsonOf(const Resource& r) {
+    auto [cached, added] = spec_json_.try_emplace(r.key.ToString());
+    if (added) cached->second = SpecJson(r);
+    return cached->second;
   }
 
   void Replace(const Resource& r, const specs::ReadOnlyInstanceSpec& s, const std::vector<std::string>& ids,
@@ -648,7 +659,7 @@ class Builder {
     if (mine.size() > 1) {
       std::vector<const cloud::Instance*> extra(mine.begin() + 1, mine.end());
       RemoveInstances(r.key, r.region(), r.deletion_policy(), extra, "more than one instance carries this resource's tag",
-                      SpecJson(r));
+                      SpecJsonOf(r));
     }
   }
 
@@ -755,6 +766,8 @@ class Builder {
   std::set<std::string> resumed_ops_;                 // operations this plan resumes ...
   std::set<std::string> resumed_ids_;                 // ... the instances they name ...
   std::map<std::string, std::vector<std::string>> resumed_groups_;  // ... and the groups they create, by key
+  std::map<std::string, std::string> spec_json_;                    // SpecJsonOf, by resource key
+  std::map<std::string, std::vector<std::string>> applied_security_groups_;  // by resource key
 };
 
 }  // namespace

@@ -65,8 +65,6 @@ namespace {
 // one) is inconsistent: counted twice, it would make a replica look like one too many.
 Result<std::vector<cloud::Instance>> Ours(Result<std::vector<cloud::Instance>> listed, const std::string& stack) {
   if (!listed.ok()) return listed.status();
-  std::vector<cloud::Instance> out;
-  out.reserve(listed->size());
   std::unordered_set<std::string> seen;
   seen.reserve(listed->size());
   for (cloud::Instance& i : *listed) {
@@ -74,9 +72,10 @@ Result<std::vector<cloud::Instance>> Ours(Result<std::vector<cloud::Instance>> l
       return Status(Code::kRetryable, "the listing names " + i.id + " twice, so it cannot be counted from");
     }
     Normalize(&i);
-    if (BelongsTo(i, stack)) out.push_back(std::move(i));
   }
-  return out;
+  // In place: a listing of 100,000 is not copied to be filtered.
+  std::erase_if(*listed, [&](const cloud::Instance& i) { return !BelongsTo(i, stack); });
+  return listed;
 }
 
 }  // namespace

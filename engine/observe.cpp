@@ -92,6 +92,16 @@ Status CheckRecordedListed(cloud::Cloud* cloud, const std::string& stack, const 
   return Status::Ok();
 }
 
+// Moves `from` to the end of `to`; the first region's listing is taken whole.
+void Append(std::vector<cloud::Instance>* to, std::vector<cloud::Instance> from) {
+  if (to->empty()) {
+    *to = std::move(from);
+    return;
+  }
+  to->reserve(to->size() + from.size());
+  for (cloud::Instance& x : from) to->push_back(std::move(x));
+}
+
 // Runs every task at once, each on its own thread, and waits for all.
 void RunAll(std::vector<std::function<void()>>& tasks) {
   ParallelFor(tasks.size(), tasks.size(), [&](size_t i) { tasks[i](); });
@@ -115,9 +125,9 @@ Result<ObservedState> Observe(cloud::Cloud* cloud, const std::string& stack, con
   for (size_t i = 0; i < n; ++i) {
     const std::string& region = scope.regions[i];
     if (!instances[i].ok()) return instances[i].status().Annotate("listing instances in " + region);
-    for (cloud::Instance& x : *instances[i]) observed.instances.push_back(std::move(x));
+    Append(&observed.instances, std::move(instances[i]).value());
     if (!serverless[i].ok()) return serverless[i].status().Annotate("listing serverless instances in " + region);
-    for (cloud::Instance& x : *serverless[i]) observed.serverless.push_back(std::move(x));
+    Append(&observed.serverless, std::move(serverless[i]).value());
   }
   Status checked = CheckRecordedListed(cloud, stack, scope, observed);
   if (!checked.ok()) return checked;

@@ -120,10 +120,10 @@ void ApiClient::Trace(const HttpRequest& request) const {
   trace_(out);
 }
 
-Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
+Result<json> ApiClient::Call(const ApiCall& call, const json& params, AnswerReader* reader) {
   const auto started = std::chrono::steady_clock::now();
   long http_status = 0;
-  Result<json> result = CallOnce(call, params, &http_status);
+  Result<json> result = CallOnce(call, params, reader, &http_status);
   std::string code = "ok";
   if (!result.ok()) {
     code = !result.status().api_code().empty() ? result.status().api_code() : CodeName(result.status().code());
@@ -138,7 +138,7 @@ Result<json> ApiClient::Call(const ApiCall& call, const json& params) {
   return result;
 }
 
-Result<json> ApiClient::CallOnce(const ApiCall& call, const json& params, long* http_status) {
+Result<json> ApiClient::CallOnce(const ApiCall& call, const json& params, AnswerReader* reader, long* http_status) {
   // These travel in headers (and the URL): a control character would end a header early and
   // let the rest be read as another header.
   for (const std::string* field : {&call.service, &call.version, &call.action, &call.region}) {
@@ -176,6 +176,9 @@ Result<json> ApiClient::CallOnce(const ApiCall& call, const json& params, long* 
     return Status(TransportCode(failure), call.action + ": HTTP status " + std::to_string(response.status));
   }
 
+  if (std::string request_id; reader != nullptr && reader->Read(response.body, &request_id)) {
+    return json{{"RequestId", std::move(request_id)}};
+  }
   Result<json> parsed = ParseJsonInput(response.body);
   if (!parsed.ok()) {
     return Status(TransportCode(TransportFailure::kMalformedAnswer),

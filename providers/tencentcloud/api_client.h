@@ -13,6 +13,7 @@
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <string_view>
 
 #include "providers/tencentcloud/credentials.h"
 #include "providers/tencentcloud/transport.h"
@@ -44,6 +45,18 @@ struct CallRecord {
   std::chrono::milliseconds duration{0};
 };
 
+// Takes in a successful answer while it is parsed, for answers too large to build whole
+// first (listing pages: providers/tencentcloud/listing.h).
+class AnswerReader {
+ public:
+  virtual ~AnswerReader() = default;
+  // Reads `body`, an answer with HTTP status 200. True when it is a success answer the
+  // reader took in whole, with its RequestId in *request_id. False leaves it to the general
+  // path, which parses it again and says what is wrong with it; so a reader declines
+  // anything it is not sure of.
+  virtual bool Read(std::string_view body, std::string* request_id) = 0;
+};
+
 class ApiClient {
  public:
   // `transport` and `clock` must outlive the client.
@@ -55,7 +68,10 @@ class ApiClient {
   // the call. An AuthFailure.* answer's message names where the keys came from.
   // Failures: the transport's classes, HTTP statuses and unreadable answers as
   // TransportCode() says, and cloud errors as ClassifyCloudError() says.
-  Result<nlohmann::json> Call(const ApiCall& call, const nlohmann::json& params);
+  //
+  // With a `reader` that takes the answer in, the Response returned holds its RequestId
+  // only: the rest is in the reader.
+  Result<nlohmann::json> Call(const ApiCall& call, const nlohmann::json& params, AnswerReader* reader = nullptr);
 
   // Called with a redacted description of each request and response, for --verbose.
   void SetTrace(std::function<void(const std::string&)> trace) { trace_ = std::move(trace); }
@@ -78,7 +94,8 @@ class ApiClient {
   // The credentials to sign with now, renewed when due.
   Result<Credentials> CurrentCredentials();
   // `*http_status` receives the answer's HTTP status, or 0 when none came.
-  Result<nlohmann::json> CallOnce(const ApiCall& call, const nlohmann::json& params, long* http_status);
+  Result<nlohmann::json> CallOnce(const ApiCall& call, const nlohmann::json& params, AnswerReader* reader,
+                                  long* http_status);
   HttpRequest BuildRequest(const ApiCall& call, std::string body, const Credentials& credentials) const;
   void Trace(const HttpRequest& request) const;
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/parallel.h"
+#include "providers/tencentcloud/listing.h"
 
 namespace reconciler::tencentcloud {
 
@@ -17,105 +18,10 @@ namespace {
 
 constexpr size_t kPageSize = 100;
 
-std::string Str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// A float is converted only within range: out of it, the conversion is undefined.
-uint64_t U64Of(const json& v) {
-  if (v.is_number_unsigned()) return v.get<uint64_t>();
-  if (v.is_number_integer()) return static_cast<uint64_t>(std::max<int64_t>(0, v.get<int64_t>()));
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    return d > 0 && d < 18446744073709551616.0 ? static_cast<uint64_t>(d) : 0;
-  }
-  return 0;
-}
-
-uint64_t U64(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it == j.end() ? 0 : U64Of(*it);
-}
-
-bool Bool(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return false;
-  if (it->is_boolean()) return it->get<bool>();
-  if (it->is_number_float()) return it->get<double>() != 0;
-  return it->is_number() && it->get<int64_t>() != 0;
-}
-
-// The strings of a list field; a missing field, or anything that is not a string, is left out.
-std::vector<std::string> StringList(const json& j, const char* key) {
-  std::vector<std::string> out;
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_array()) return out;
-  for (const json& v : *it) {
-    if (v.is_string()) out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
-c::Tags TagsOf(const json& list) {
-  c::Tags tags;
-  if (!list.is_array()) return tags;
-  for (const json& t : list) tags[Str(t, "TagKey")] = Str(t, "TagValue");
-  return tags;
-}
-
 json TagList(const c::Tags& tags) {
   json list = json::array();
   for (const auto& [k, v] : tags) list.push_back({{"TagKey", k}, {"TagValue", v}});
   return list;
-}
-
-c::Instance InstanceOf(const json& d) {
-  c::Instance i;
-  i.id = Str(d, "DBInstanceId");
-  i.name = Str(d, "DBInstanceName");
-  i.region = Str(d, "Region");
-  i.zone = Str(d, "Zone");
-  i.type = Str(d, "DBInstanceType");
-  i.master_id = Str(d, "MasterDBInstanceId");
-  i.status = Str(d, "DBInstanceStatus");
-  i.spec_code = Str(d, "DBInstanceClass");
-  i.cpu = U64(d, "DBInstanceCpu");
-  i.memory_gb = U64(d, "DBInstanceMemory");
-  i.storage_gb = U64(d, "DBInstanceStorage");
-  i.pay_type = Str(d, "PayType");
-  i.auto_renew = U64(d, "AutoRenew") == 1;
-  i.project_id = U64(d, "ProjectId");
-  i.vpc_id = Str(d, "VpcId");
-  i.subnet_id = Str(d, "SubnetId");
-  if (auto tags = d.find("TagList"); tags != d.end()) i.tags = TagsOf(*tags);
-  i.deletion_protection = Bool(d, "DeletionProtection");
-  i.ipv6 = U64(d, "SupportIpv6") == 1;
-  if (auto nodes = d.find("DBNodeSet"); nodes != d.end() && nodes->is_array() && !nodes->empty()) {
-    i.dedicated_cluster_id = Str((*nodes)[0], "DedicatedClusterId");
-  }
-  i.db_version = Str(d, "DBVersion");
-  i.charset = Str(d, "DBCharset");
-  i.create_time = Str(d, "CreateTime");
-  if (auto nets = d.find("DBInstanceNetInfo"); nets != d.end() && nets->is_array()) {
-    // "private" is the VPC address; "inner" (the basic network's) only when there is none.
-    for (const json& n : *nets) {
-      const std::string type = n.is_object() ? Str(n, "NetType") : "";
-      if (type != "private" && (type != "inner" || !i.private_ip.empty())) continue;
-      i.private_address = Str(n, "Address");
-      i.private_ip = Str(n, "Ip");
-      i.private_port = U64(n, "Port");
-      if (type == "private") break;
-    }
-  }
-  return i;
-}
-
-// DescribeServerlessDBInstances shares the instance fields it has with DescribeDBInstances.
-c::Instance ServerlessOf(const json& d) {
-  c::Instance i = InstanceOf(d);
-  i.type = "serverless";
-  return i;
 }
 
 c::Group GroupOf(const json& d) {
@@ -166,7 +72,7 @@ TencentCloud::TencentCloud(ApiClient* client, RateBudget* budget, Clock* clock, 
     : client_(client), budget_(budget), clock_(clock), options_(options) {}
 
 Result<json> TencentCloud::Call(const std::string& action, const std::string& region, const json& params,
-                                Effect effect, const std::string& service) {
+                                Effect effect, const std::string& service, AnswerReader* reader) {
   ApiCall call;
   call.service = service;
   call.version = service == "tag" ? "2018-08-13" : "2017-03-12";
@@ -178,7 +84,7 @@ Result<json> TencentCloud::Call(const std::string& action, const std::string& re
   Backoff backoff(options_.backoff, options_.backoff_cap, options_.jitter_seed);
   for (int attempt = 1;; ++attempt) {
     if (!budget_->Acquire(action, options_.stop)) return Status(Code::kCancelled, action + ": interrupted before sending");
-    Result<json> r = client_->Call(call, params);
+    Result<json> r = client_->Call(call, params, reader);
     if (r.ok()) return r;
     if (r.status().code() == Code::kThrottled) budget_->Throttled(action);
     const bool retry = Decide(r.status(), effect) == Verdict::kRetry && effect != Effect::kPurchase;
@@ -198,11 +104,18 @@ TencentCloud::Page TencentCloud::FetchPage(const std::string& action, const std:
   Page page;
   params["Limit"] = kPageSize;
   params["Offset"] = offset;
-  Result<json> r = Call(action, region, params, Effect::kRead);
+  ListingReader reader(action == "DescribeServerlessDBInstances");
+  Result<json> r = Call(action, region, params, Effect::kRead, "postgres", &reader);
   if (!r.ok()) {
     page.status = r.status();
     return page;
   }
+  if (reader.taken()) {
+    page.total = reader.total();
+    page.instances = reader.TakeInstances();
+    return page;
+  }
+  // The reader declined the answer; this path reads it and says what is wrong with it.
   Result<const json*> set = ObjectList(*r, "DBInstanceSet", action);
   if (!set.ok()) {
     page.status = set.status();
@@ -216,7 +129,10 @@ TencentCloud::Page TencentCloud::FetchPage(const std::string& action, const std:
   page.total = total->get<uint64_t>();
   const bool serverless = action == "DescribeServerlessDBInstances";
   page.instances.reserve((*set)->size());
-  for (const json& d : **set) page.instances.push_back(serverless ? ServerlessOf(d) : InstanceOf(d));
+  for (const json& d : **set) {
+    page.instances.push_back(InstanceOf(d));
+    if (serverless) page.instances.back().type = "serverless";
+  }
   return page;
 }
 
@@ -281,10 +197,12 @@ Result<std::vector<c::Instance>> TencentCloud::ListAllPages(const std::string& a
   std::vector<c::Instance> out;
   out.reserve(seen);
   std::unordered_set<std::string> ids;
+  ids.reserve(seen);
   for (Page& p : pages) {
     for (c::Instance& i : p.instances) {
       if (ids.insert(i.id).second) out.push_back(std::move(i));  // one listed twice is counted once
     }
+    p.instances = {};  // a 100,000-instance listing is not held twice
   }
   return out;
 }

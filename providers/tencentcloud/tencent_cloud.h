@@ -73,7 +73,7 @@ class TencentCloud final : public cloud::Cloud {
  private:
   // One call, budgeted. Repeats it per the read policy when `effect` allows.
   Result<nlohmann::json> Call(const std::string& action, const std::string& region, const nlohmann::json& params,
-                              Effect effect, const std::string& service = "postgres");
+                              Effect effect, const std::string& service = "postgres", AnswerReader* reader = nullptr);
   // Every page of an offset-paged action that answers with DBInstanceSet and TotalCount:
   // the first page gives the total, and the rest are fetched concurrently.
   Result<std::vector<cloud::Instance>> ListAllPages(const std::string& action, const std::string& region,
