@@ -1,6 +1,8 @@
 #include "emulator/server.h"
 
 #include <httplib.h>
+#include <memory>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdio>
@@ -131,8 +133,20 @@ Result<int> EmulatorServer::Bind(const std::string& host, int port) {
   http_->set_payload_max_length(std::max<uint64_t>(64u << 20, world_.catalogue.max_request_bytes * 2));
   // httplib gives each keep-alive connection a pool thread for its lifetime.
   http_->new_task_queue = [] { return new httplib::ThreadPool(64); };
+  // Debian's httplib is a compiled library that listens with a backlog of 5. A client that
+  // opens 32 connections at once, as a plan fetching its pages does, had most of its SYNs
+  // dropped and retried a second later: a stall no real endpoint has. Listening again on the
+  // bound socket raises the backlog.
+  auto listening = std::make_shared<int>(-1);
+  http_->set_socket_options([listening](socket_t sock) {
+    httplib::default_socket_options(sock);
+    *listening = sock;
+  });
   int bound = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) return Status(Code::kInternal, "cannot listen on " + host + ":" + std::to_string(port));
+  if (*listening < 0 || ::listen(*listening, SOMAXCONN) != 0) {
+    return Status(Code::kInternal, "cannot raise the listen backlog on " + host + ":" + std::to_string(bound));
+  }
   port_ = bound;
   return bound;
 }
