@@ -159,6 +159,8 @@ ChildRun SpawnAndWait(const json& request) {
   run.wall_s = Seconds(Clock::now() - start);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   run.max_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  run.cpu_s = seconds(usage.ru_utime) + seconds(usage.ru_stime);
   return run;
 }
 
@@ -169,7 +171,7 @@ ChildRun SpawnAndWait(const json& request) {
     if (got <= 0) _exit(0);  // the bench has ended
     const json request = json::parse(buf.substr(0, static_cast<size_t>(got)), nullptr, false);
     ChildRun run = request.is_object() ? SpawnAndWait(request) : ChildRun{};
-    const std::string answer = json{{"exit", run.exit_code}, {"wall", run.wall_s}, {"rss", run.max_rss_mb}}.dump();
+    const std::string answer = json{{"exit", run.exit_code}, {"wall", run.wall_s}, {"rss", run.max_rss_mb}, {"cpu", run.cpu_s}}.dump();
     if (send(fd, answer.data(), answer.size(), 0) < 0) _exit(1);
   }
 }
@@ -202,7 +204,8 @@ ChildRun RunChild(const std::vector<std::string>& argv, const std::vector<std::s
   const ssize_t got = recv(spawner_fd, buf.data(), buf.size(), 0);
   if (got <= 0) Fail("the spawner has gone");
   const json answer = json::parse(buf.substr(0, static_cast<size_t>(got)));
-  return {answer["exit"].get<int>(), answer["wall"].get<double>(), answer["rss"].get<double>()};
+  return {answer["exit"].get<int>(), answer["wall"].get<double>(), answer["rss"].get<double>(),
+          answer["cpu"].get<double>()};
 }
 
 void ExpectExit(const ChildRun& run, int code, const std::string& what, const std::string& log) {

@@ -74,6 +74,7 @@ struct ChildRun {
   int exit_code = -1;      // -1: killed by a signal or could not start
   double wall_s = 0;
   double max_rss_mb = 0;   // the child's own peak resident set (wait4's ru_maxrss)
+  double cpu_s = 0;        // the child's user and system CPU time, all its threads
 };
 
 // Forks the process that starts every child; call first in main(), before threads start.

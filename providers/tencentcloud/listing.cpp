@@ -1,6 +1,9 @@
 #include "providers/tencentcloud/listing.h"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <nlohmann/json.hpp>
@@ -445,21 +448,211 @@ class PageHandler final : public nlohmann::json_sax<json> {
 
 }  // namespace
 
+namespace {
+
+// A JSON scanner for the common case of a listing page, about ten times quicker than
+// nlohmann's lexer, which reads a character at a time. It drives the same SAX handler. It
+// handles strict JSON text whose strings hold no escapes and whose numbers are integers in
+// range; on anything else (an escape, a fraction, an exponent, an integer out of range) it
+// stops with kUnsupported, and nlohmann's parser reads the page instead. Its syntax and UTF-8
+// rules are RFC 8259's and Unicode's (Table 3-7), as nlohmann's are: text either refuses is
+// text the other refuses (listing_reader_test.cpp).
+class FastScanner {
+ public:
+  enum class Result { kDone, kRefused, kUnsupported };
+
+  FastScanner(std::string_view text, nlohmann::json_sax<json>* sax) : p_(text.data()), end_(p_ + text.size()), sax_(sax) {}
+
+  Result Run() {
+    if (end_ - p_ >= 3 && std::string_view(p_, 3) == "\xEF\xBB\xBF") return Result::kUnsupported;  // a BOM
+    SkipSpace();
+    if (Result r = Value(0); r != Result::kDone) return r;
+    SkipSpace();
+    return p_ == end_ ? Result::kDone : Result::kRefused;  // text after the value
+  }
+
+ private:
+  void SkipSpace() {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  // Every nesting level is a call. The handler refuses past kMaxJsonDepth, and so does this,
+  // so the recursion is bounded either way.
+  Result Value(int depth) {
+    if (p_ == end_ || depth > static_cast<int>(kMaxJsonDepth)) return Result::kRefused;
+    switch (*p_) {
+      case '{': return Object(depth);
+      case '[': return Array(depth);
+      case '"': {
+        Result r = String();
+        if (r != Result::kDone) return r;
+        return sax_->string(text_) ? Result::kDone : Result::kRefused;
+      }
+      case 't': return Word("true", [&] { return sax_->boolean(true); });
+      case 'f': return Word("false", [&] { return sax_->boolean(false); });
+      case 'n': return Word("null", [&] { return sax_->null(); });
+      default: return Number();
+    }
+  }
+
+  template <typename Emit>
+  Result Word(std::string_view word, Emit emit) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) return Result::kRefused;
+    p_ += word.size();
+    return emit() ? Result::kDone : Result::kRefused;
+  }
+
+  Result Object(int depth) {
+    ++p_;
+    if (!sax_->start_object(static_cast<std::size_t>(-1))) return Result::kRefused;
+    SkipSpace();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return sax_->end_object() ? Result::kDone : Result::kRefused;
+    }
+    for (;;) {
+      if (p_ == end_ || *p_ != '"') return Result::kRefused;
+      if (Result r = String(); r != Result::kDone) return r;
+      if (!sax_->key(text_)) return Result::kRefused;
+      SkipSpace();
+      if (p_ == end_ || *p_ != ':') return Result::kRefused;
+      ++p_;
+      SkipSpace();
+      if (Result r = Value(depth + 1); r != Result::kDone) return r;
+      SkipSpace();
+      if (p_ == end_) return Result::kRefused;
+      if (*p_ == '}') {
+        ++p_;
+        return sax_->end_object() ? Result::kDone : Result::kRefused;
+      }
+      if (*p_ != ',') return Result::kRefused;
+      ++p_;
+      SkipSpace();
+    }
+  }
+
+  Result Array(int depth) {
+    ++p_;
+    if (!sax_->start_array(static_cast<std::size_t>(-1))) return Result::kRefused;
+    SkipSpace();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      return sax_->end_array() ? Result::kDone : Result::kRefused;
+    }
+    for (;;) {
+      if (Result r = Value(depth + 1); r != Result::kDone) return r;
+      SkipSpace();
+      if (p_ == end_) return Result::kRefused;
+      if (*p_ == ']') {
+        ++p_;
+        return sax_->end_array() ? Result::kDone : Result::kRefused;
+      }
+      if (*p_ != ',') return Result::kRefused;
+      ++p_;
+      SkipSpace();
+    }
+  }
+
+  // A string with no escapes, its UTF-8 checked, into text_.
+  Result String() {
+    const char* start = ++p_;
+    while (p_ != end_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        text_.assign(start, static_cast<size_t>(p_ - start));
+        ++p_;
+        return Result::kDone;
+      }
+      if (c == '\\') return Result::kUnsupported;
+      if (c < 0x20) return Result::kRefused;  // a control character must be escaped
+      if (c < 0x80) {
+        ++p_;
+        continue;
+      }
+      if (!Utf8()) return Result::kRefused;
+    }
+    return Result::kRefused;  // never closed
+  }
+
+  // One multi-byte UTF-8 sequence at p_, well formed per Unicode Table 3-7: no overlong
+  // forms, no surrogates, nothing past U+10FFFF.
+  bool Utf8() {
+    const auto b = [&](ptrdiff_t k) { return static_cast<unsigned char>(p_[k]); };
+    const auto in = [](unsigned char c, unsigned char lo, unsigned char hi) { return c >= lo && c <= hi; };
+    const ptrdiff_t left = end_ - p_;
+    const unsigned char c = b(0);
+    int length = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+    if (in(c, 0xC2, 0xDF)) length = 2;
+    else if (c == 0xE0) length = 3, lo = 0xA0;
+    else if (in(c, 0xE1, 0xEC) || in(c, 0xEE, 0xEF)) length = 3;
+    else if (c == 0xED) length = 3, hi = 0x9F;
+    else if (c == 0xF0) length = 4, lo = 0x90;
+    else if (in(c, 0xF1, 0xF3)) length = 4;
+    else if (c == 0xF4) length = 4, hi = 0x8F;
+    else return false;
+    if (left < length || !in(b(1), lo, hi)) return false;
+    for (int k = 2; k < length; ++k) {
+      if (!in(b(k), 0x80, 0xBF)) return false;
+    }
+    p_ += length;
+    return true;
+  }
+
+  // An integer; a fraction or exponent, or one out of range, is left to nlohmann.
+  Result Number() {
+    const bool negative = *p_ == '-';
+    if (negative) ++p_;
+    if (p_ == end_ || *p_ < '0' || *p_ > '9') return Result::kRefused;
+    const char* digits = p_;
+    if (*p_ == '0') {
+      ++p_;
+    } else {
+      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return Result::kUnsupported;
+    if (p_ != end_ && *p_ >= '0' && *p_ <= '9') return Result::kRefused;  // a leading zero
+    uint64_t value = 0;
+    for (const char* d = digits; d != p_; ++d) {
+      const uint64_t digit = static_cast<uint64_t>(*d - '0');
+      if (value > (UINT64_MAX - digit) / 10) return Result::kUnsupported;  // nlohmann makes it a float
+      value = value * 10 + digit;
+    }
+    if (!negative) return sax_->number_unsigned(value) ? Result::kDone : Result::kRefused;
+    if (value > static_cast<uint64_t>(INT64_MAX) + 1) return Result::kUnsupported;
+    const int64_t v = value == static_cast<uint64_t>(INT64_MAX) + 1 ? INT64_MIN : -static_cast<int64_t>(value);
+    return sax_->number_integer(v) ? Result::kDone : Result::kRefused;
+  }
+
+  const char* p_;
+  const char* end_;
+  nlohmann::json_sax<json>* sax_;
+  std::string text_;
+};
+
+}  // namespace
+
 bool ListingReader::Read(std::string_view body, std::string* request_id) {
   instances_.clear();
   total_ = 0;
   taken_ = false;
-  PageHandler handler(&instances_);
-  const bool parsed = json::sax_parse(body.begin(), body.end(), &handler);
-  if (!parsed || !handler.Complete()) {
+  auto handler = std::make_unique<PageHandler>(&instances_);
+  FastScanner::Result scanned = FastScanner(body, handler.get()).Run();
+  if (scanned == FastScanner::Result::kUnsupported) {
+    instances_.clear();
+    handler = std::make_unique<PageHandler>(&instances_);
+    scanned = json::sax_parse(body.begin(), body.end(), handler.get()) ? FastScanner::Result::kDone
+                                                                         : FastScanner::Result::kRefused;
+  }
+  if (scanned != FastScanner::Result::kDone || !handler->Complete()) {
     instances_.clear();
     return false;
   }
   if (serverless_) {
     for (c::Instance& i : instances_) i.type = "serverless";
   }
-  total_ = handler.total();
-  *request_id = std::move(handler.request_id());
+  total_ = handler->total();
+  *request_id = std::move(handler->request_id());
   taken_ = true;
   return true;
 }

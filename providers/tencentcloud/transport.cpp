@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <mutex>
@@ -19,6 +20,7 @@ void GlobalInitOnce() {
 
 // Per-exchange bookkeeping shared with libcurl's callbacks.
 struct Exchange {
+  CURL* handle = nullptr;
   std::string body;
   size_t max_bytes = 0;
   bool oversize = false;
@@ -32,6 +34,14 @@ size_t OnWrite(char* data, size_t size, size_t count, void* user) {
   if (ex->body.size() + n > ex->max_bytes) {
     ex->oversize = true;
     return 0;  // makes libcurl abort with CURLE_WRITE_ERROR
+  }
+  if (ex->body.empty()) {
+    // A listing page is about 250 KB: grown by doubling, it would be copied over again
+    // several times. The length the answer announces is only a hint, bounded by the limit.
+    curl_off_t announced = -1;
+    if (curl_easy_getinfo(ex->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced) == CURLE_OK && announced > 0) {
+      ex->body.reserve(std::min(static_cast<size_t>(announced), ex->max_bytes));
+    }
   }
   ex->body.append(data, n);
   return n;
@@ -104,6 +114,7 @@ class CurlTransport final : public HttpTransport {
     // Reset clears options but keeps the handle's connection cache, so keep-alive survives.
     curl_easy_reset(h);
     Exchange ex;
+    ex.handle = h;
     ex.max_bytes = options_.max_response_bytes;
 
     curl_slist* headers = nullptr;

@@ -260,6 +260,25 @@ TEST_CASE("listing reader: answers the general path refuses are declined, so the
       R"({"Response":{"TotalCount":1,"DBInstanceSet":[]}}{})",
       R"({"Response":{"TotalCount":1,"DBInstanceSet":[{"DBInstanceId":"a"})",
       R"({"Response":{"TotalCount":1,"DBInstanceSet":[{"DBInstanceId":"a\x"}]}})",
+      // What the quick scanner checks itself: syntax, numbers, control characters, UTF-8.
+      R"({"Response":{"TotalCount":01,"DBInstanceSet":[]}})",
+      R"({"Response":{"TotalCount":-,"DBInstanceSet":[]}})",
+      R"({"Response":{"TotalCount":+1,"DBInstanceSet":[]}})",
+      R"({"Response":{"TotalCount":1.,"DBInstanceSet":[]}})",
+      R"({"Response":{"TotalCount":.5,"DBInstanceSet":[]}})",
+      R"({"Response":{"TotalCount":1,"DBInstanceSet":[],}})",
+      R"({"Response":{"TotalCount":1,"DBInstanceSet":[{"A":tru}]}})",
+      R"({"Response":{"TotalCount":1,"DBInstanceSet":[{"A":nul}]}})",
+      R"({"Response":{"TotalCount":1,"DBInstanceSet":[{"A":1,}]}})",
+      R"({"Response":{"TotalCount":1,"DBInstanceSet":[{"A" 1}]}})",
+      R"({"Response":{"TotalCount":1,"DBInstanceSet":[{1:1}]}})",
+      R"({"Response":{"TotalCount":1,"DBInstanceSet":[{'A':1}]}})",
+      "{\"Response\":{\"TotalCount\":1,\"DBInstanceSet\":[{\"A\":\"tab\tinside\"}]}}",
+      "{\"Response\":{\"TotalCount\":1,\"DBInstanceSet\":[{\"A\":\"\xC0\xAF\"}]}}",      // overlong
+      "{\"Response\":{\"TotalCount\":1,\"DBInstanceSet\":[{\"A\":\"\xED\xA0\x80\"}]}}",  // a surrogate
+      "{\"Response\":{\"TotalCount\":1,\"DBInstanceSet\":[{\"A\":\"\xF4\x90\x80\x80\"}]}}",  // past U+10FFFF
+      "{\"Response\":{\"TotalCount\":1,\"DBInstanceSet\":[{\"A\":\"\xE4\xB8\"}]}}",  // cut short
+      "{\"Response\":{\"TotalCount\":1,\"DBInstanceSet\":[{\"A\":\"\x80\"}]}}",
   };
   for (const std::string& body : refused) {
     CAPTURE(body);
@@ -275,6 +294,25 @@ TEST_CASE("listing reader: answers the general path refuses are declined, so the
   CHECK(Compare(nested(kMaxJsonDepth), true).taken);
   CHECK_FALSE(General(nested(kMaxJsonDepth + 1), false).has_value());
   CHECK_FALSE(Fast(nested(kMaxJsonDepth + 1), false).has_value());
+}
+
+TEST_CASE("listing reader: numbers and strings the quick scanner leaves to nlohmann read alike") {
+  // Escapes, fractions, exponents and integers out of range go to nlohmann's parser; edges
+  // of the ranges and well-formed UTF-8 stay with the scanner. Either way: as the general path.
+  const std::vector<std::string> values = {
+      "0", "-0", "18446744073709551615", "18446744073709551616", "-9223372036854775808", "-9223372036854775809",
+      "1.0", "-2.5", "1e2", "1E+2", "2e-1", "\"a\\\"b\"", "\"\\u00e9\\ud83d\\ude00\"", "\"\\n\"",
+      "\"\xC3\xA9\xE4\xB8\xAD\xF0\x9F\x98\x80\xEF\xBF\xBF\"", "\"\x7F\"", "true", "null", "[]", "{}"};
+  for (const std::string& field : {"DBInstanceId", "DBInstanceCpu", "DeletionProtection", "AutoRenew", "Unread"}) {
+    for (const std::string& v : values) {
+      const std::string body = R"({"Response":{"TotalCount":3,"DBInstanceSet":[{")" + field + "\":" + v +
+                               R"(,"TagList":[{"TagKey":"k","TagValue":)" + v + "}]}]}}";
+      CAPTURE(body);
+      CHECK(Compare(body, true).taken);
+    }
+  }
+  CHECK(Compare("\xEF\xBB\xBF" + std::string(R"({"Response":{"TotalCount":0,"DBInstanceSet":[]}})"), true).taken);
+  CHECK(Compare(" \t\r\n{ \"Response\" : { \"TotalCount\" : 0 , \"DBInstanceSet\" : [ ] } } \n", true).taken);
 }
 
 TEST_CASE("listing reader: corrupted answers are read as the general path reads them, or declined") {
