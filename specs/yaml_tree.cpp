@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <optional>
 #include <set>
@@ -20,6 +21,8 @@ namespace reconciler::specs {
 namespace {
 
 constexpr std::string_view kMergeKey = "<<";
+// Well under yaml-cpp's own nesting limit (DepthGuard<500>, counted per node handled).
+constexpr int kYamlCppDepth = 400;
 
 // Thrown from inside yaml-cpp's parse loop to abandon a file that exceeds a budget; the
 // diagnostic is already recorded.
@@ -298,15 +301,27 @@ class LibyamlReader {
 
   // False when yaml-cpp must parse the file: libyaml reported an error, or the file uses
   // something this reader has not been shown to read as yaml-cpp does.
+  // Throws Abandon, as the builder does, once the whole text has parsed without error:
+  // yaml-cpp reports a syntax error later in the text first.
   bool Read(TreeBuilder* builder) {
     if (Unproven()) return false;
     Parser parser(text_);
     if (!parser.ok) return false;
+    bool abandoned = false;
     for (bool done = false; !done;) {
       Event event;
       if (!yaml_parser_parse(&parser.p, &event.e)) return false;
-      if (!Handle(event.e, builder, &done)) return false;
+      if (abandoned) {
+        done = event.e.type == YAML_STREAM_END_EVENT;
+        continue;
+      }
+      try {
+        if (!Handle(event.e, builder, &done)) return false;
+      } catch (const Abandon&) {
+        abandoned = true;
+      }
     }
+    if (abandoned) throw Abandon();
     return true;
   }
 
@@ -329,18 +344,41 @@ class LibyamlReader {
     yaml_event_t e{};
   };
   // Text-level constructs left to yaml-cpp, each for a reason:
-  //   - a byte-order mark: the two count it differently in marks;
+  //   - a byte-order mark, anywhere: the two count it differently in marks;
   //   - '?' followed by a blank (an explicit key, or text that looks like one): yaml-cpp
-  //     marks a key without ':' at its '?', which libyaml's events do not show;
+  //     marks a key without ':' at its '?', which libyaml's events do not show; and '?' that
+  //     starts a token, which libyaml reads as an explicit key in flow style and yaml-cpp
+  //     refuses;
   //   - a '\r' that is not part of "\r\n", and the Unicode line breaks U+0085, U+2028 and
-  //     U+2029: libyaml counts them as new lines, yaml-cpp does not.
+  //     U+2029: libyaml counts them as new lines, yaml-cpp does not;
+  //   - a last line of only blanks or a comment without a line break after it: yaml-cpp ends
+  //     some collections at that line's end, others at its column 0;
+  //   - an anchor, alias or tag that is not a plain name ([A-Za-z0-9_-]) followed by a blank:
+  //     the two end such names at different characters (`&a:` is "a" to libyaml, "a:" to
+  //     yaml-cpp), and the non-specific tag '!'.
   bool Unproven() {
     const std::string& t = text_;
-    if (t.size() >= 3 && t.compare(0, 3, "\xEF\xBB\xBF") == 0) return true;
-    for (size_t i = t.find('?'); i != std::string::npos; i = t.find('?', i + 1)) {
-      if (i + 1 == t.size() || t[i + 1] == ' ' || t[i + 1] == '\t' || t[i + 1] == '\n' || t[i + 1] == '\r') {
-        return true;
+    if (t.find("\xEF\xBB\xBF") != std::string::npos) return true;
+    size_t last_line = t.rfind('\n');
+    last_line = last_line == std::string::npos ? 0 : last_line + 1;
+    if (last_line < t.size() &&
+        (t.find('#', last_line) != std::string::npos || t.find_first_not_of(" \t\r", last_line) == std::string::npos)) {
+      return true;
+    }
+    for (char indicator : {'&', '*', '!'}) {
+      for (size_t i = t.find(indicator); i != std::string::npos; i = t.find(indicator, i + 1)) {
+        if (i > 0 && !IsBlank(t[i - 1]) && std::string_view("[{,").find(t[i - 1]) == std::string_view::npos) continue;
+        size_t j = i + 1;
+        if (indicator == '!' && j < t.size() && t[j] == '!') ++j;  // !!str
+        size_t name = j;
+        while (j < t.size() && (std::isalnum(static_cast<unsigned char>(t[j])) || t[j] == '-' || t[j] == '_')) ++j;
+        if (j == name) return true;  // also '!' alone, the non-specific tag: not proven alike
+        if (j < t.size() && !IsBlank(t[j])) return true;
       }
+    }
+    for (size_t i = t.find('?'); i != std::string::npos; i = t.find('?', i + 1)) {
+      if (i + 1 == t.size() || IsBlank(t[i + 1])) return true;
+      if (i == 0 || IsBlank(t[i - 1]) || std::string_view("[{,").find(t[i - 1]) != std::string_view::npos) return true;
     }
     for (size_t i = t.find('\r'); i != std::string::npos; i = t.find('\r', i + 1)) {
       if (i + 1 == t.size() || t[i + 1] != '\n') return true;
@@ -357,6 +395,8 @@ class LibyamlReader {
     }
     return false;
   }
+
+  static bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
   bool Handle(const yaml_event_t& e, TreeBuilder* b, bool* done) {
     switch (e.type) {
@@ -384,7 +424,9 @@ class LibyamlReader {
         // An unknown anchor is yaml-cpp's error to report.
         auto it = anchors_.find(reinterpret_cast<const char*>(e.data.alias.anchor));
         if (it == anchors_.end()) return false;
+        if (!BeginNode(e.start_mark)) return false;
         b->Alias(ToMark(e.start_mark), it->second);
+        EndNode(e.end_mark);
         return true;
       }
       case YAML_SCALAR_EVENT:
@@ -393,15 +435,20 @@ class LibyamlReader {
       case YAML_MAPPING_START_EVENT: {
         bool map = e.type == YAML_MAPPING_START_EVENT;
         TextMark mark = ToMark(e.start_mark);
+        if (!BeginNode(e.start_mark)) return false;
         AnchorId anchor = Register(map ? e.data.mapping_start.anchor : e.data.sequence_start.anchor);
+        frames_.push_back({map, map ? e.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+                                    : e.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE});
         if (map) b->MapStart(mark, anchor);
         else b->SequenceStart(mark, anchor);
         return true;
       }
       case YAML_SEQUENCE_END_EVENT:
       case YAML_MAPPING_END_EVENT:
+        frames_.pop_back();
         if (e.type == YAML_MAPPING_END_EVENT) b->MapEnd();
         else b->SequenceEnd();
+        EndNode(e.end_mark);
         return true;
     }
     return false;
@@ -411,11 +458,29 @@ class LibyamlReader {
     const auto& s = e.data.scalar;
     bool plain = s.style == YAML_PLAIN_SCALAR_STYLE;
     TextMark mark = ToMark(e.start_mark);
+    TextMark end = ToMark(e.end_mark);
     // Escapes in double quotes are left to yaml-cpp: the two do not know the same set.
-    if (s.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE &&
-        text_.find('\\', mark.pos) < static_cast<size_t>(ToMark(e.end_mark).pos)) {
+    if (s.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE && text_.find('\\', mark.pos) < static_cast<size_t>(end.pos)) {
       return false;
     }
+    // Plain and quoted scalars over several lines are left to yaml-cpp: where a plain one
+    // ends (at a "- " that starts a line, say) and how blank lines fold are not proven alike.
+    // So are plain scalars in flow style holding '?' or ':', which end one for yaml-cpp and
+    // not for libyaml.
+    bool flow_style = plain || s.style == YAML_SINGLE_QUOTED_SCALAR_STYLE || s.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+    if (flow_style && end.line != mark.line) return false;
+    if (plain && InFlow() && text_.find_first_of("?:", mark.pos) < static_cast<size_t>(end.pos)) return false;
+    // Block scalars that keep their trailing line breaks ('+') are left to yaml-cpp: the two
+    // keep different numbers of them in folded scalars. So are block scalars whose '|' or '>'
+    // starts a line, which the two place in different collections, and tagged ones.
+    if ((s.style == YAML_LITERAL_SCALAR_STYLE || s.style == YAML_FOLDED_SCALAR_STYLE) &&
+        (KeepsBreaks(mark.pos) || StartsLine(mark.pos) || s.tag != nullptr)) {
+      return false;
+    }
+    // A tag with nothing after it at the end of the text: yaml-cpp gives a null there, and
+    // an empty string elsewhere.
+    if (s.length == 0 && s.tag != nullptr && NextToken(end).pos == static_cast<long>(text_.size())) return false;
+    if (!BeginNode(e.start_mark)) return false;
     // yaml-cpp's tag for a node without one: "!" when quoted or a block scalar, "?" when plain.
     std::string_view tag = s.tag != nullptr ? reinterpret_cast<const char*>(s.tag) : plain ? "?" : "!";
     std::string_view value(reinterpret_cast<const char*>(s.value), s.length);
@@ -428,7 +493,54 @@ class LibyamlReader {
     } else {
       b->Scalar(mark, tag, anchor, value);
     }
+    EndNode(e.end_mark);
     return true;
+  }
+
+  // Whether the block scalar header at or after `pos` (past any properties) says '+'.
+  bool KeepsBreaks(size_t pos) const {
+    size_t header = text_.find_first_of("|>", pos);
+    size_t eol = text_.find('\n', header);
+    size_t plus = text_.find('+', header);
+    return header != std::string::npos && plus < eol;
+  }
+
+  bool StartsLine(size_t pos) const {
+    while (pos > 0 && (text_[pos - 1] == ' ' || text_[pos - 1] == '\t')) --pos;
+    return pos == 0 || text_[pos - 1] == '\n';
+  }
+
+  bool InFlow() const { return !frames_.empty() && frames_.back().flow; }
+
+  // A node starts in the innermost collection. False when it is the value of a key that
+  // yaml-cpp may not read as one: a key longer than 1000 bytes (libyaml's limit on simple
+  // keys is 1024 characters, yaml-cpp has none) or, in flow style, one whose ':', ',' or '}'
+  // is on a later line (yaml-cpp then refuses the key, libyaml does not). Also false after a
+  // '?' in flow style, which libyaml reads as an explicit key and yaml-cpp refuses.
+  bool BeginNode(const yaml_mark_t& start) {
+    if (InFlow()) {
+      size_t i = ToMark(start).pos;
+      while (i > 0 && (text_[i - 1] == ' ' || text_[i - 1] == '\t')) --i;
+      if (i > 0 && text_[i - 1] == '?') return false;
+    }
+    if (frames_.empty() || !frames_.back().map) return true;
+    Frame& f = frames_.back();
+    if (!f.at_value) {
+      f.key_start = start.index;
+      f.key_line = start.line;
+      return true;
+    }
+    if (f.key_end - f.key_start > 1000) return false;
+    return !f.flow || NextToken(ToMark(f.key_end_mark)).line == static_cast<int>(f.key_line);
+  }
+  void EndNode(const yaml_mark_t& end) {
+    if (frames_.empty() || !frames_.back().map) return;
+    Frame& f = frames_.back();
+    if (!f.at_value) {
+      f.key_end = end.index;
+      f.key_end_mark = end;
+    }
+    f.at_value = !f.at_value;
   }
 
   AnchorId Register(const yaml_char_t* name) {
@@ -460,7 +572,11 @@ class LibyamlReader {
       ++i;
     }
     at.pos = static_cast<long>(i);
-    if (i == t.size()) at.column = 0;
+    if (i == t.size()) {
+      // yaml-cpp's end of text: column 0 of the last line (libyaml may have moved past it).
+      at.line = static_cast<int>(std::count(t.begin(), t.end(), '\n'));
+      at.column = 0;
+    }
     return at;
   }
 
@@ -479,7 +595,16 @@ class LibyamlReader {
     return mark;
   }
 
+  struct Frame {
+    bool map = false;
+    bool flow = false;
+    bool at_value = false;  // the key is read, its value comes next
+    size_t key_start = 0, key_line = 0, key_end = 0;
+    yaml_mark_t key_end_mark{};
+  };
+
   const std::string& text_;
+  std::vector<Frame> frames_;
   bool ascii_ = true;
   std::vector<size_t> line_starts_;  // byte offsets, for non-ASCII texts
   std::unordered_map<std::string, AnchorId> anchors_;
@@ -644,7 +769,11 @@ std::vector<Node> ParseYamlWith(YamlBackend backend, const std::string& file, co
   }
   if (!CheckText(file, text, diags)) return docs;
   if (!CheckTabs(file, text, diags)) return docs;
-  if (backend == YamlBackend::kYamlCpp) return ParseWithYamlCpp(file, text, diags, limits);
+  // yaml-cpp refuses nesting past 500 levels on its own, libyaml does not: above that limit
+  // of ours only yaml-cpp is sure to say the same.
+  if (backend == YamlBackend::kYamlCpp || limits.max_depth > kYamlCppDepth) {
+    return ParseWithYamlCpp(file, text, diags, limits);
+  }
   // In kAuto, anything the libyaml run reports sends the file to yaml-cpp, so every message
   // about a file's YAML is yaml-cpp's, mark and words: a second parse only for files with
   // problems.

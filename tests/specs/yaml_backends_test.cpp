@@ -1,5 +1,5 @@
-// libyaml against yaml-cpp: every YAML file of the repository and a set of tricky inputs,
-// parsed by both, must give the same trees (type, text, quoting, line and column of every
+// libyaml against yaml-cpp: every YAML file of the repository, a set of tricky inputs and
+// mutants of them, parsed by both, must give the same trees (type, text, quoting, line and column of every
 // node) and the same diagnostics. yaml-cpp is the reference: its marks and messages are
 // what users saw before libyaml parsed spec files.
 
@@ -129,6 +129,12 @@ const std::vector<std::string>& TrickyInputs() {
       "lit: |\n  line one\n  line two\nfold: >\n  folded\n  text\n\n  para\nkeep: |+\n  k\n\nstrip: |-\n  s\n"
       "ind: |2\n   indented\nlast: x\n",
       "a: |\n  x\n",
+      "- !!str |\n  x\n- &b >\n  y\n- *b\nc: !!str |\n  z\n",
+      "a: !!str\n  b\nc: &c\n  d\n",
+      "a: >\n  one\n   more\n  two\n\n\n  three\nb: >\n\n  lead\nc: >-\n  x\n\n\n  y\n\n",
+      "a: >+\n  k\n\nb: |+\n  k\n\n\nc: |\n  clip\n\n\nd: >\n  clip\n\n",
+      "- |\n  in a list\n- >\n   deeper\n  text\n- |1\n   one\n",
+      "a: |\n  x\n  # not a comment\n# a comment\nb: 1\n",
       "a: >-\n  x\n  y\n",
       "a: |\n",
       "b: >\n\nc: 1\n",
@@ -236,6 +242,35 @@ TEST_CASE("yaml backends: libyaml reads the tricky inputs as yaml-cpp does") {
   MESSAGE(tally.files, " inputs, ", tally.by_libyaml, " read by libyaml, ", tally.nodes, " nodes compared");
   // Most inputs must reach the comparison, or it proves nothing.
   CHECK(tally.by_libyaml * 10 >= tally.files * 6);
+}
+
+// Mutants of the tricky inputs: characters YAML gives meaning to, inserted, deleted or
+// swapped at positions from a fixed-seed generator, so each run tries the same texts.
+TEST_CASE("yaml backends: libyaml reads mutated inputs as yaml-cpp does") {
+  static const std::string kAlphabet = ":-[]{},#'\" \n&*!|>?~x1\t";
+  uint32_t state = 12345;
+  auto next = [&state](uint32_t bound) {
+    state = state * 1103515245u + 12345u;
+    return (state >> 8) % bound;
+  };
+  Tally tally;
+  int i = 0;
+  for (const std::string& input : TrickyInputs()) {
+    for (int round = 0; round < 100; ++round) {
+      std::string text = input;
+      for (int edits = 1 + next(3); edits > 0; --edits) {
+        size_t at = text.empty() ? 0 : next(static_cast<uint32_t>(text.size()));
+        switch (next(3)) {
+          case 0: text.insert(at, 1, kAlphabet[next(static_cast<uint32_t>(kAlphabet.size()))]); break;
+          case 1: if (!text.empty()) text.erase(at, 1); break;
+          default: if (!text.empty()) text[at] = kAlphabet[next(static_cast<uint32_t>(kAlphabet.size()))]; break;
+        }
+      }
+      Compare("mutant-" + std::to_string(i++) + ".yaml", text, &tally);
+    }
+  }
+  MESSAGE(tally.files, " mutants, ", tally.by_libyaml, " read by libyaml, ", tally.nodes, " nodes compared");
+  CHECK(tally.by_libyaml * 4 >= tally.files);
 }
 
 TEST_CASE("yaml backends: libyaml reads the repository's YAML files as yaml-cpp does") {
