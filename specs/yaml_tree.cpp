@@ -353,7 +353,8 @@ class LibyamlReader {
   //     U+2029: libyaml counts them as new lines, yaml-cpp does not;
   //   - a last line of only blanks or a comment without a line break after it: yaml-cpp ends
   //     some collections at that line's end, others at its column 0;
-  //   - an anchor, alias or tag that is not a plain name ([A-Za-z0-9_-]) followed by a blank:
+  //   - an anchor, alias or tag that is not a plain name ([A-Za-z0-9_-]) followed by a blank
+  //     (or, after an anchor or alias, by ',', ']' or '}'):
   //     the two end such names at different characters (`&a:` is "a" to libyaml, "a:" to
   //     yaml-cpp), and the non-specific tag '!'.
   bool Unproven() {
@@ -373,7 +374,10 @@ class LibyamlReader {
         size_t name = j;
         while (j < t.size() && (std::isalnum(static_cast<unsigned char>(t[j])) || t[j] == '-' || t[j] == '_')) ++j;
         if (j == name) return true;  // also '!' alone, the non-specific tag: not proven alike
-        if (j < t.size() && !IsBlank(t[j])) return true;
+        if (j == t.size()) continue;
+        // Both end a name at a blank, and an anchor's or alias's also at ',', ']' or '}'.
+        bool ends = IsBlank(t[j]) || (indicator != '!' && std::string_view(",]}").find(t[j]) != std::string_view::npos);
+        if (!ends) return true;
       }
     }
     for (size_t i = t.find('?'); i != std::string::npos; i = t.find('?', i + 1)) {
