@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build pkg-config make
-  libssl-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev
+  libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libyaml-dev nlohmann-json3-dev libfmt-dev
   doctest-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev sqlite3 zlib1g-dev
   libgit2-dev libsystemd-dev git help2man
 )
