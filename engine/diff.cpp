@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
+#include "base/parallel.h"
 #include "base/sha256.h"
 
 namespace reconciler {
@@ -828,9 +830,22 @@ std::string Digest(const cloud::Group& g) {
 }
 
 std::map<std::string, std::string> DigestAll(const ObservedState& observed) {
+  // Each digest hashes the instance's tags: at 100,000 instances that is worth the cores.
+  std::vector<const cloud::Instance*> instances;
+  instances.reserve(observed.instances.size() + observed.serverless.size());
+  for (const auto* list : {&observed.instances, &observed.serverless}) {
+    for (const cloud::Instance& i : *list) instances.push_back(&i);
+  }
+  std::vector<std::string> digests(instances.size());
+  constexpr size_t kPerTask = 4096;
+  const size_t tasks = (instances.size() + kPerTask - 1) / kPerTask;
+  ParallelFor(tasks, std::max(1u, std::thread::hardware_concurrency()), [&](size_t t) {
+    for (size_t k = t * kPerTask; k < std::min(instances.size(), (t + 1) * kPerTask); ++k) {
+      digests[k] = Digest(*instances[k]);
+    }
+  });
   std::map<std::string, std::string> out;
-  for (const cloud::Instance& i : observed.instances) out[i.id] = Digest(i);
-  for (const cloud::Instance& i : observed.serverless) out[i.id] = Digest(i);
+  for (size_t k = 0; k < instances.size(); ++k) out[instances[k]->id] = std::move(digests[k]);
   for (const cloud::Group& g : observed.groups) out[g.id] = Digest(g);
   return out;
 }
