@@ -22,6 +22,7 @@ using nlohmann::json;
 namespace {
 
 constexpr int64_t kMaxSkewSeconds = 300;
+constexpr size_t kMinGzipBytes = 1024;  // smaller answers go as they are
 
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -35,6 +36,7 @@ std::string NewRequestId() {
 }
 
 std::string Envelope(Reply& reply, const std::string& request_id) {
+  if (reply.ok && reply.cached) return reply.cached->Envelope(request_id);
   if (reply.ok && !reply.raw.empty()) {
     return "{\"Response\":{" + reply.raw + ",\"RequestId\":\"" + request_id + "\"}}";
   }
@@ -278,16 +280,25 @@ void EmulatorServer::HandleApi(const httplib::Request& req, httplib::Response& r
   // The client has given up by the time a late answer is sent; the write then fails.
   if (auto f = faults_.Take(FaultType::kLateAnswer, action, kind)) faults_.Delay(f->ms);
   res.status = 200;
-  std::string body = Envelope(reply, NewRequestId());
-  if (reply.ok) {
-    if (auto f = faults_.Take(FaultType::kMalformedAnswer, action, kind)) body = MalformAnswer(f->malformation, body);
-  }
+  const std::string request_id = NewRequestId();
+  std::optional<FaultRule> malformed;
+  if (reply.ok) malformed = faults_.Take(FaultType::kMalformedAnswer, action, kind);
   // httplib would gzip "application/json" itself at zlib's default level, which costs more
   // than the answer takes to build. The emulator compresses at level 1 instead, and the
   // charset parameter keeps httplib from compressing a second time.
-  if (body.size() > 1024 && req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos) {
+  const bool gzip = req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
+  std::string body;
+  if (reply.cached && !malformed && gzip && reply.cached->EnvelopeSize(request_id) > kMinGzipBytes) {
+    // A kept page: its text was compressed by the first request that asked for it.
     res.set_header("Content-Encoding", "gzip");
-    body = GzipFast(body);
+    body = reply.cached->GzippedEnvelope(request_id);
+  } else {
+    body = Envelope(reply, request_id);
+    if (malformed) body = MalformAnswer(malformed->malformation, body);
+    if (body.size() > kMinGzipBytes && gzip) {
+      res.set_header("Content-Encoding", "gzip");
+      body = GzipFast(body);
+    }
   }
   res.set_content(std::move(body), "application/json; charset=utf-8");
 }

@@ -1,0 +1,79 @@
+#include "emulator/cached_answer.h"
+
+#include <zlib.h>
+
+namespace reconciler::tencentcloud::emulator {
+
+namespace {
+
+constexpr std::string_view kOpen = "{\"Response\":{";
+constexpr std::string_view kIdKey = ",\"RequestId\":\"";
+constexpr std::string_view kClose = "\"}}";
+
+std::string Tail(std::string_view request_id) {
+  std::string tail;
+  tail.reserve(kIdKey.size() + request_id.size() + kClose.size());
+  tail.append(kIdKey).append(request_id).append(kClose);
+  return tail;
+}
+
+void AppendLittleEndian32(uint32_t v, std::string* out) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint32_t Crc(uint32_t crc, std::string_view text) {
+  return static_cast<uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
+}
+
+}  // namespace
+
+std::string CachedAnswer::Envelope(std::string_view request_id) const {
+  std::string out;
+  out.reserve(EnvelopeSize(request_id));
+  out.append(kOpen).append(members_).append(Tail(request_id));
+  return out;
+}
+
+size_t CachedAnswer::EnvelopeSize(std::string_view request_id) const {
+  return kOpen.size() + members_.size() + kIdKey.size() + request_id.size() + kClose.size();
+}
+
+std::string CachedAnswer::GzippedEnvelope(std::string_view request_id) const {
+  std::call_once(compressed_, [this] {
+    // Level 1, as the server compresses other answers (server.cpp, GzipFast); 15 + 16: a
+    // gzip wrapper. Z_SYNC_FLUSH ends the blocks on a byte boundary without a final block.
+    z_stream z{};
+    deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&z, kOpen.size() + members_.size()) + 16, '\0');
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(kOpen.data()));
+    z.avail_in = static_cast<uInt>(kOpen.size());
+    deflate(&z, Z_NO_FLUSH);
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(members_.data()));
+    z.avail_in = static_cast<uInt>(members_.size());
+    deflate(&z, Z_SYNC_FLUSH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    gzip_head_ = std::move(out);
+    head_crc_ = Crc(Crc(0, kOpen), members_);
+  });
+  const std::string tail = Tail(request_id);
+  std::string out;
+  out.reserve(gzip_head_.size() + 5 + tail.size() + 8);
+  out.append(gzip_head_);
+  // The tail as the final stored block (RFC 1951 3.2.4): BFINAL 1, BTYPE 00, then LEN and
+  // its complement. The head ended byte-aligned, so the block starts on a fresh byte.
+  const auto len = static_cast<uint16_t>(tail.size());
+  out.push_back('\x01');
+  out.push_back(static_cast<char>(len & 0xff));
+  out.push_back(static_cast<char>(len >> 8));
+  out.push_back(static_cast<char>(~len & 0xff));
+  out.push_back(static_cast<char>((~len >> 8) & 0xff));
+  out.append(tail);
+  AppendLittleEndian32(Crc(head_crc_, tail), &out);
+  AppendLittleEndian32(static_cast<uint32_t>(EnvelopeSize(request_id)), &out);  // ISIZE: the length mod 2^32
+  return out;
+}
+
+}  // namespace reconciler::tencentcloud::emulator
