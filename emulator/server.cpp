@@ -11,6 +11,7 @@
 #include <thread>
 #include <zlib.h>
 
+#include "emulator/http_server.h"
 #include "emulator/request_parts.h"
 #include "emulator/socket_abort.h"
 #include "providers/tencentcloud/signer.h"
@@ -102,7 +103,7 @@ EmulatorServer::EmulatorServer(World world, ServerOptions options)
       limiter_(world_.catalogue.rate_limits) {
   if (!options_.wall) options_.wall = SystemWallSeconds;
   cloud_ = std::make_unique<EmulatedCloud>(world_, &faults_, options_.wall);
-  http_ = std::make_unique<httplib::Server>();
+  http_ = std::make_unique<HttpServer>();
 }
 
 EmulatorServer::~EmulatorServer() = default;
