@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <cassert>
+
 namespace reconciler::tencentcloud::emulator {
 
 namespace {
@@ -48,36 +50,55 @@ Deflater& ThreadDeflater() {
 
 }  // namespace
 
+CachedAnswer::CachedAnswer(std::string_view members) : members_size_(members.size()) {
+  // Level 1, as the server compresses other answers (server.cpp, GzipFast). Z_SYNC_FLUSH
+  // ends the blocks on a byte boundary without a final block.
+  Deflater& d = ThreadDeflater();
+  z_stream& z = d.Reset();
+  const size_t bound = deflateBound(&z, kOpen.size() + members.size()) + 16;
+  if (d.scratch.size() < bound) d.scratch.resize(bound);
+  z.next_out = reinterpret_cast<Bytef*>(d.scratch.data());
+  z.avail_out = static_cast<uInt>(d.scratch.size());
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(kOpen.data()));
+  z.avail_in = static_cast<uInt>(kOpen.size());
+  deflate(&z, Z_NO_FLUSH);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(members.data()));
+  z.avail_in = static_cast<uInt>(members.size());
+  deflate(&z, Z_SYNC_FLUSH);
+  gzip_head_.assign(d.scratch.data(), z.total_out);
+  head_crc_ = Crc(Crc(0, kOpen), members);
+}
+
+std::string CachedAnswer::members() const {
+  // The kept blocks inflate to exactly the text before the RequestId; they have no final
+  // block, so inflate stops at their end without Z_STREAM_END.
+  std::string head(kOpen.size() + members_size_, '\0');
+  z_stream z{};
+  inflateInit2(&z, 15 + 16);
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gzip_head_.data()));
+  z.avail_in = static_cast<uInt>(gzip_head_.size());
+  z.next_out = reinterpret_cast<Bytef*>(head.data());
+  z.avail_out = static_cast<uInt>(head.size());
+  const int rc = inflate(&z, Z_SYNC_FLUSH);
+  const bool whole = (rc == Z_OK || rc == Z_BUF_ERROR) && z.total_out == head.size() && z.avail_in == 0;
+  inflateEnd(&z);
+  assert(whole && "a kept answer inflates to its text");
+  (void)whole;
+  return head.substr(kOpen.size());
+}
+
 std::string CachedAnswer::Envelope(std::string_view request_id) const {
   std::string out;
   out.reserve(EnvelopeSize(request_id));
-  out.append(kOpen).append(members_).append(Tail(request_id));
+  out.append(kOpen).append(members()).append(Tail(request_id));
   return out;
 }
 
 size_t CachedAnswer::EnvelopeSize(std::string_view request_id) const {
-  return kOpen.size() + members_.size() + kIdKey.size() + request_id.size() + kClose.size();
+  return kOpen.size() + members_size_ + kIdKey.size() + request_id.size() + kClose.size();
 }
 
 std::string CachedAnswer::GzippedEnvelope(std::string_view request_id) const {
-  std::call_once(compressed_, [this] {
-    // Level 1, as the server compresses other answers (server.cpp, GzipFast). Z_SYNC_FLUSH
-    // ends the blocks on a byte boundary without a final block.
-    Deflater& d = ThreadDeflater();
-    z_stream& z = d.Reset();
-    const size_t bound = deflateBound(&z, kOpen.size() + members_.size()) + 16;
-    if (d.scratch.size() < bound) d.scratch.resize(bound);
-    z.next_out = reinterpret_cast<Bytef*>(d.scratch.data());
-    z.avail_out = static_cast<uInt>(d.scratch.size());
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(kOpen.data()));
-    z.avail_in = static_cast<uInt>(kOpen.size());
-    deflate(&z, Z_NO_FLUSH);
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(members_.data()));
-    z.avail_in = static_cast<uInt>(members_.size());
-    deflate(&z, Z_SYNC_FLUSH);
-    gzip_head_.assign(d.scratch.data(), z.total_out);
-    head_crc_ = Crc(Crc(0, kOpen), members_);
-  });
   const std::string tail = Tail(request_id);
   std::string out;
   out.reserve(gzip_head_.size() + 5 + tail.size() + 8);

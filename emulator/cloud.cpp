@@ -449,18 +449,21 @@ EmulatedCloud::KeptListing& EmulatedCloud::CacheListing(std::string key, std::ve
 std::shared_ptr<const CachedAnswer> EmulatedCloud::InstancesPage(KeptListing& listing, size_t first, size_t end) {
   std::shared_ptr<const CachedAnswer>& page = listing.pages[{first, end}];
   if (page) return page;
-  std::string text;
+  // Written into this thread's buffer, which keeps its capacity: only the compressed page
+  // is kept, so its text needs no fresh memory each time.
+  thread_local std::string text;
+  text.clear();
   WriteInstancesPage(listing.instances, first, end, &text);
-  // Paging through every instance keeps every page, about 1.3 KB an instance; past the bound
-  // (a client varying offsets and limits) the pages start over. Requests holding a page keep
-  // their copy.
-  constexpr size_t kMaxPageBytes = size_t{256} << 20;
-  if (page_bytes_ + text.size() > kMaxPageBytes) {
+  auto made = std::make_shared<const CachedAnswer>(text);
+  // Paging through every instance keeps every page, about 80 bytes an instance; past the
+  // bound (a client varying offsets and limits) the pages start over. Requests holding a
+  // page keep their copy.
+  constexpr size_t kMaxPageBytes = size_t{64} << 20;
+  if (page_bytes_ + made->kept_bytes() > kMaxPageBytes) {
     for (auto& [key, kept] : listings_) kept.pages.clear();
     page_bytes_ = 0;
   }
-  page_bytes_ += text.size();
-  auto made = std::make_shared<const CachedAnswer>(std::move(text));
+  page_bytes_ += made->kept_bytes();
   listing.pages[{first, end}] = made;
   return made;
 }
