@@ -259,10 +259,10 @@ Reply EmulatedCloud::DescribeDBInstances(const std::string& region, const json& 
   std::optional<FaultRule> lag = faults_->Take(FaultType::kListingLag, "DescribeDBInstances");
   const std::string key = "DescribeDBInstances\n" + region + "\n" + order_by + "\n" + order_type + "\n" +
                           p.value("Filters", json::array()).dump();
-  const std::vector<const Instance*>* listing = lag ? nullptr : CachedListing(key);
+  KeptListing* kept = lag ? nullptr : CachedListing(key);
   std::deque<Instance> untagged;
   std::vector<const Instance*> hits;
-  if (listing == nullptr) {
+  if (kept == nullptr) {
     const double now = clock_.Now();
     for (const Instance* listed : InRegion(region)) {
       if (listed->type == "serverless") continue;
@@ -292,17 +292,27 @@ Reply EmulatedCloud::DescribeDBInstances(const std::string& region, const json& 
     else if (order_by == "Name") sort([](const Instance* a, const Instance* b) { return std::tie(a->name, a->serial) < std::tie(b->name, b->serial); });
     else if (order_by == "EndTime") sort([](const Instance* a, const Instance* b) { return std::tie(a->expire_at, a->serial) < std::tie(b->expire_at, b->serial); });
     else if (order_type == "desc") std::reverse(hits.begin(), hits.end());
-    listing = lag ? &hits : &CacheListing(key, std::move(hits));
+    if (!lag) kept = &CacheListing(key, std::move(hits));
   }
-  const size_t first = std::min<size_t>(listing->size(), offset);
-  const size_t end = std::min<size_t>(listing->size(), offset + limit);
+  const std::vector<const Instance*>& listing = kept ? kept->instances : hits;
+  const size_t first = std::min<size_t>(listing.size(), offset);
+  const size_t end = std::min<size_t>(listing.size(), offset + limit);
 
   Reply reply;
-  JsonWriter w(&reply.raw);
-  w.Key("TotalCount").Uint(listing->size()).Key("DBInstanceSet").BeginArray();
-  for (size_t i = first; i < end; ++i) WriteDBInstance(*(*listing)[i], w);
-  w.EndArray();
+  // A lagging page is written for this request alone (its instances are copies); any other
+  // is kept with its listing and shared until the next change.
+  if (kept) reply.cached = InstancesPage(*kept, first, end);
+  else WriteInstancesPage(listing, first, end, &reply.raw);
   return reply;
+}
+
+void EmulatedCloud::WriteInstancesPage(const std::vector<const Instance*>& listing, size_t first, size_t end,
+                                       std::string* out) const {
+  out->reserve(out->size() + 64 + (end - first) * 1536);  // an instance is about 1.3 KB
+  JsonWriter w(out);
+  w.Key("TotalCount").Uint(listing.size()).Key("DBInstanceSet").BeginArray();
+  for (size_t i = first; i < end; ++i) WriteDBInstance(*listing[i], w);
+  w.EndArray();
 }
 
 Reply EmulatedCloud::DescribeDBInstanceAttribute(const std::string& region, const json& p) {

@@ -114,10 +114,10 @@ Reply EmulatedCloud::DescribeServerlessDBInstances(const std::string& region, co
   std::optional<FaultRule> lag = faults_->Take(FaultType::kListingLag, "DescribeServerlessDBInstances");
   const std::string key = "DescribeServerlessDBInstances\n" + region + "\n" + order_type + "\n" +
                           p.value("Filter", json::array()).dump();
-  const std::vector<const Instance*>* listing = lag ? nullptr : CachedListing(key);
+  KeptListing* kept = lag ? nullptr : CachedListing(key);
   std::deque<Instance> untagged;
   std::vector<const Instance*> hits;
-  if (listing == nullptr) {
+  if (kept == nullptr) {
     const double now = clock_.Now();
     for (const Instance* in_region : InRegion(region)) {
       const Instance& listed = *in_region;
@@ -148,14 +148,15 @@ Reply EmulatedCloud::DescribeServerlessDBInstances(const std::string& region, co
     }
     // The region index is in creation order already.
     if (order_type == "desc") std::reverse(hits.begin(), hits.end());
-    listing = lag ? &hits : &CacheListing(key, std::move(hits));
+    if (!lag) kept = &CacheListing(key, std::move(hits));
   }
+  const std::vector<const Instance*>& listing = kept ? kept->instances : hits;
   json set = json::array();
-  for (uint64_t i = offset; i < listing->size() && i < offset + limit; ++i) {
-    set.push_back(ServerlessJson(*(*listing)[i]));
+  for (uint64_t i = offset; i < listing.size() && i < offset + limit; ++i) {
+    set.push_back(ServerlessJson(*listing[i]));
   }
   Reply reply;
-  reply.body = {{"TotalCount", listing->size()}, {"DBInstanceSet", std::move(set)}};
+  reply.body = {{"TotalCount", listing.size()}, {"DBInstanceSet", std::move(set)}};
   return reply;
 }
 

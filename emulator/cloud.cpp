@@ -426,19 +426,46 @@ void EmulatedCloud::AddInstance(Instance inst) {
 void EmulatedCloud::Changed() {
   index_dirty_ = true;
   listings_.clear();
+  page_bytes_ = 0;
 }
 
-const std::vector<const Instance*>* EmulatedCloud::CachedListing(const std::string& key) const {
+EmulatedCloud::KeptListing* EmulatedCloud::CachedListing(const std::string& key) {
   auto it = listings_.find(key);
   return it == listings_.end() ? nullptr : &it->second;
 }
 
-const std::vector<const Instance*>& EmulatedCloud::CacheListing(std::string key,
-                                                                std::vector<const Instance*> listing) {
+EmulatedCloud::KeptListing& EmulatedCloud::CacheListing(std::string key, std::vector<const Instance*> listing) {
   // Bounded, so a client that varies its filters cannot grow the emulator without end.
   constexpr size_t kMaxListings = 64;
-  if (listings_.size() >= kMaxListings) listings_.clear();
-  return listings_[std::move(key)] = std::move(listing);
+  if (listings_.size() >= kMaxListings) {
+    listings_.clear();
+    page_bytes_ = 0;
+  }
+  KeptListing& kept = listings_[std::move(key)];
+  kept.instances = std::move(listing);
+  return kept;
+}
+
+std::shared_ptr<const CachedAnswer> EmulatedCloud::InstancesPage(KeptListing& listing, size_t first, size_t end) {
+  std::shared_ptr<const CachedAnswer>& page = listing.pages[{first, end}];
+  if (page) return page;
+  // Written into this thread's buffer, which keeps its capacity: only the compressed page
+  // is kept, so its text needs no fresh memory each time.
+  thread_local std::string text;
+  text.clear();
+  WriteInstancesPage(listing.instances, first, end, &text);
+  auto made = std::make_shared<const CachedAnswer>(text);
+  // Paging through every instance keeps every page, about 80 bytes an instance; past the
+  // bound (a client varying offsets and limits) the pages start over. Requests holding a
+  // page keep their copy.
+  constexpr size_t kMaxPageBytes = size_t{64} << 20;
+  if (page_bytes_ + made->kept_bytes() > kMaxPageBytes) {
+    for (auto& [key, kept] : listings_) kept.pages.clear();
+    page_bytes_ = 0;
+  }
+  page_bytes_ += made->kept_bytes();
+  listing.pages[{first, end}] = made;
+  return made;
 }
 
 const std::vector<const Instance*>& EmulatedCloud::InRegion(const std::string& region) {

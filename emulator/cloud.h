@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <variant>
 #include <string>
 
+#include "emulator/cached_answer.h"
 #include "emulator/faults.h"
 #include "emulator/json_writer.h"
 #include "emulator/site_model.h"
@@ -51,6 +53,9 @@ struct Reply {
   // When set, the Response members as JSON text ("\"A\":1,\"B\":[...]"), used instead of
   // `body` for large answers.
   std::string raw;
+  // When set, the Response members as text shared with other requests (a kept page), used
+  // instead of `raw` and `body`.
+  std::shared_ptr<const CachedAnswer> cached;
   std::string code;
   std::string message;
   bool dry_run = false;    // a validated DryRun that bought nothing
@@ -158,12 +163,23 @@ class EmulatedCloud {
   void Changed();
   // The instances of `region` in creation order. Rebuilt after the set of instances changes.
   const std::vector<const Instance*>& InRegion(const std::string& region);
-  // A listing (the filtered instances in the order asked for) kept under `key` since the last
-  // Changed(), or nullptr. Listings hold no status: pages read it from the instances as they
-  // are written, so a listing stays true while time moves statuses along (Settle calls
-  // Changed() anyway when a step completes).
-  const std::vector<const Instance*>* CachedListing(const std::string& key) const;
-  const std::vector<const Instance*>& CacheListing(std::string key, std::vector<const Instance*> listing);
+  // A listing (the filtered instances in the order asked for) and the pages of it already
+  // served, kept since the last Changed().
+  struct KeptListing {
+    std::vector<const Instance*> instances;
+    // By the positions [first, end) they show. A page's text holds the instances' fields as
+    // they were when it was written; that stays true because every change to an instance goes
+    // through Changed(): an action that is not a read, a lifecycle step (Settle), a reset, a load.
+    std::map<std::pair<size_t, size_t>, std::shared_ptr<const CachedAnswer>> pages;
+  };
+  // The listing kept under `key`, or nullptr.
+  KeptListing* CachedListing(const std::string& key);
+  KeptListing& CacheListing(std::string key, std::vector<const Instance*> listing);
+  // The page [first, end) of `listing` as text, kept with it after the first request.
+  std::shared_ptr<const CachedAnswer> InstancesPage(KeptListing& listing, size_t first, size_t end);
+  // Writes the members of a DescribeDBInstances answer: TotalCount, then [first, end).
+  void WriteInstancesPage(const std::vector<const Instance*>& listing, size_t first, size_t end,
+                          std::string* out) const;
   // An instance visible to DescribeDBInstances-style actions in `region`.
   Instance* FindInstance(const std::string& region, const std::string& id);
 
@@ -194,7 +210,8 @@ class EmulatedCloud {
   std::map<std::string, std::vector<const Instance*>> by_region_;
   // Listings by action, region, filters and order; cleared by Changed(). Paging through N
   // instances would otherwise filter and sort all N for every page.
-  std::map<std::string, std::vector<const Instance*>> listings_;
+  std::map<std::string, KeptListing> listings_;
+  size_t page_bytes_ = 0;  // the text of every kept page, bounded (see InstancesPage)
   int64_t next_flow_id_ = 1000;
   mutable std::mutex mu_;
 };

@@ -36,23 +36,27 @@ JsonWriter& JsonWriter::Key(std::string_view key) {
 JsonWriter& JsonWriter::String(std::string_view value) {
   Separate();
   out_->push_back('"');
-  for (char c : value) {
+  // Runs that need no escape (nearly every string) are copied whole.
+  size_t run = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\') continue;  // UTF-8 passes through as is
+    out_->append(value.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out_->append("\\\""); break;
       case '\\': out_->append("\\\\"); break;
       case '\n': out_->append("\\n"); break;
       case '\r': out_->append("\\r"); break;
       case '\t': out_->append("\\t"); break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out_->append(buf);
-        } else {
-          out_->push_back(c);  // UTF-8 passes through as is
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        out_->append(buf);
+      }
     }
   }
+  out_->append(value.data() + run, value.size() - run);
   out_->push_back('"');
   return *this;
 }

@@ -13,6 +13,7 @@
 #include <thread>
 #include <zlib.h>
 
+#include "emulator/http_server.h"
 #include "emulator/request_parts.h"
 #include "emulator/socket_abort.h"
 #include "providers/tencentcloud/signer.h"
@@ -24,6 +25,7 @@ using nlohmann::json;
 namespace {
 
 constexpr int64_t kMaxSkewSeconds = 300;
+constexpr size_t kMinGzipBytes = 1024;  // smaller answers go as they are
 
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -37,6 +39,7 @@ std::string NewRequestId() {
 }
 
 std::string Envelope(Reply& reply, const std::string& request_id) {
+  if (reply.ok && reply.cached) return reply.cached->Envelope(request_id);
   if (reply.ok && !reply.raw.empty()) {
     return "{\"Response\":{" + reply.raw + ",\"RequestId\":\"" + request_id + "\"}}";
   }
@@ -102,7 +105,7 @@ EmulatorServer::EmulatorServer(World world, ServerOptions options)
       limiter_(world_.catalogue.rate_limits) {
   if (!options_.wall) options_.wall = SystemWallSeconds;
   cloud_ = std::make_unique<EmulatedCloud>(world_, &faults_, options_.wall);
-  http_ = std::make_unique<httplib::Server>();
+  http_ = std::make_unique<HttpServer>();
 }
 
 EmulatorServer::~EmulatorServer() = default;
@@ -292,16 +295,25 @@ void EmulatorServer::HandleApi(const httplib::Request& req, httplib::Response& r
   // The client has given up by the time a late answer is sent; the write then fails.
   if (auto f = faults_.Take(FaultType::kLateAnswer, action, kind)) faults_.Delay(f->ms);
   res.status = 200;
-  std::string body = Envelope(reply, NewRequestId());
-  if (reply.ok) {
-    if (auto f = faults_.Take(FaultType::kMalformedAnswer, action, kind)) body = MalformAnswer(f->malformation, body);
-  }
+  const std::string request_id = NewRequestId();
+  std::optional<FaultRule> malformed;
+  if (reply.ok) malformed = faults_.Take(FaultType::kMalformedAnswer, action, kind);
   // httplib would gzip "application/json" itself at zlib's default level, which costs more
   // than the answer takes to build. The emulator compresses at level 1 instead, and the
   // charset parameter keeps httplib from compressing a second time.
-  if (body.size() > 1024 && req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos) {
+  const bool gzip = req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
+  std::string body;
+  if (reply.cached && !malformed && gzip && reply.cached->EnvelopeSize(request_id) > kMinGzipBytes) {
+    // A kept page: its text was compressed by the first request that asked for it.
     res.set_header("Content-Encoding", "gzip");
-    body = GzipFast(body);
+    body = reply.cached->GzippedEnvelope(request_id);
+  } else {
+    body = Envelope(reply, request_id);
+    if (malformed) body = MalformAnswer(malformed->malformation, body);
+    if (body.size() > kMinGzipBytes && gzip) {
+      res.set_header("Content-Encoding", "gzip");
+      body = GzipFast(body);
+    }
   }
   res.set_content(std::move(body), "application/json; charset=utf-8");
 }
