@@ -134,10 +134,13 @@ Result<int> EmulatorServer::Bind(const std::string& host, int port) {
   http_->set_tcp_nodelay(true);
   // Oversize requests must reach the handler so it can answer RequestSizeLimitExceeded.
   http_->set_payload_max_length(std::max<uint64_t>(64u << 20, world_.catalogue.max_request_bytes * 2));
-  // httplib gives each keep-alive connection a pool thread for its lifetime.
-  http_->new_task_queue = [] { return new httplib::ThreadPool(64); };
+  // httplib gives each keep-alive connection a pool thread for its lifetime, and a connection
+  // beyond the pool waits until one closes. A plan keeps up to 64 pages in flight, so several
+  // processes at once (the crash harness, a daemon beside a CLI) need several times that; an
+  // idle connection's thread sleeps in poll() (http_server.h).
+  http_->new_task_queue = [] { return new httplib::ThreadPool(256); };
   // Debian's httplib is a compiled library that listens with a backlog of 5. A client that
-  // opens 32 connections at once, as a plan fetching its pages does, had most of its SYNs
+  // opens dozens of connections at once, as a plan fetching its pages does, had most of its SYNs
   // dropped and retried a second later: a stall no real endpoint has. Listening again on the
   // bound socket raises the backlog.
   auto listening = std::make_shared<int>(-1);

@@ -22,9 +22,11 @@ struct TencentCloudOptions {
   std::chrono::milliseconds backoff_cap{5000};  // ... to this (default 5 s); each wait is uniform below it
   uint64_t jitter_seed = 0;                     // 0: random (default); tests fix it
   Site site = Site::kIntl;  // decides the request shapes; see site.h (default intl)
-  // Pages of one listing fetched at once after the first (default 32). The rate budget still
-  // paces them; 32 in flight hold DescribeDBInstances' 1,000/s at a 32 ms round trip.
-  int page_parallelism = 32;
+  // Pages of one listing fetched at once after the first (default 64). The rate budget still
+  // paces them; 64 in flight hold DescribeDBInstances' 1,000/s at a 64 ms round trip, and at
+  // 30 ms they leave the listing of 100,000 bound by parsing, not by round trips (2.25 s with
+  // 32, 1.74 s with 64: bench, no-op plan).
+  int page_parallelism = 64;
   // Stops this session's waits (the rate budget, retry backoffs): its stack's stop token, so
   // stopping one stack never cuts short another's calls.
   std::stop_token stop;
