@@ -636,6 +636,10 @@ bool ListingReader::Read(std::string_view body, std::string* request_id) {
   instances_.clear();
   total_ = 0;
   taken_ = false;
+  // nlohmann stops reading at a NUL byte, while the general path's depth check reads the text
+  // to its end: with one, the two could disagree on what follows it. Such text is left to the
+  // general path.
+  if (body.find('\0') != std::string_view::npos) return false;
   auto handler = std::make_unique<PageHandler>(&instances_);
   FastScanner::Result scanned = FastScanner(body, handler.get()).Run();
   if (scanned == FastScanner::Result::kUnsupported) {

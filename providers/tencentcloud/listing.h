@@ -12,7 +12,7 @@
 // ListingReader declines whatever it cannot take in whole: an Error, text that is not JSON,
 // an envelope or a list of the wrong kind, a missing TotalCount, a duplicate list. The
 // general path then parses the answer and reports it, so every error reads as it always
-// did. tests/providers/listing_reader_test.cpp holds the two readers to each other.
+// did. tests/providers/tencentcloud/listing_reader_test.cpp holds the two readers to each other.
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
