@@ -29,6 +29,9 @@ size_t JsonDepth(std::string_view text) {
 }
 
 Result<json> ParseJsonInput(std::string_view text, size_t max_depth) {
+  // nlohmann ends its input at a NUL byte and would accept `{}` followed by anything. JSON text
+  // holds no raw NUL (a string spells it \u0000), so text with one is not JSON.
+  if (text.find('\0') != std::string_view::npos) return Status(Code::kInvalidInput, "not valid JSON");
   if (size_t depth = JsonDepth(text); depth > max_depth) {
     return Status(Code::kInvalidInput, "JSON nested " + std::to_string(depth) + " levels deep; the limit is " +
                                            std::to_string(max_depth));

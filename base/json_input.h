@@ -21,8 +21,9 @@ inline constexpr size_t kMaxJsonDepth = 100;
 // JSON; for anything else it is only a bound, and the parse fails anyway.
 size_t JsonDepth(std::string_view text);
 
-// Parses `text`. Fails with kInvalidInput when it is not JSON or is nested deeper than
-// `max_depth`; the message says which, not what the text holds.
+// Parses `text`. Fails with kInvalidInput when it is not JSON (a raw NUL byte anywhere
+// included) or is nested deeper than `max_depth`; the message says which, not what the text
+// holds.
 Result<nlohmann::json> ParseJsonInput(std::string_view text, size_t max_depth = kMaxJsonDepth);
 
 // Whether `j` holds a number with a fraction or an exponent anywhere within its first

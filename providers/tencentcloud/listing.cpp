@@ -636,9 +636,8 @@ bool ListingReader::Read(std::string_view body, std::string* request_id) {
   instances_.clear();
   total_ = 0;
   taken_ = false;
-  // nlohmann stops reading at a NUL byte, while the general path's depth check reads the text
-  // to its end: with one, the two could disagree on what follows it. Such text is left to the
-  // general path.
+  // nlohmann stops reading at a NUL byte, so the scanner's fallback would take a page followed
+  // by a NUL and anything; the general path refuses text with a NUL (ParseJsonInput).
   if (body.find('\0') != std::string_view::npos) return false;
   auto handler = std::make_unique<PageHandler>(&instances_);
   FastScanner::Result scanned = FastScanner(body, handler.get()).Run();

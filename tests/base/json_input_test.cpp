@@ -30,6 +30,18 @@ TEST_CASE("json input: nesting beyond the limit is refused before anything walks
   CHECK(bad.status().message() == "not valid JSON");
 }
 
+TEST_CASE("json input: a NUL byte is not JSON, even after a whole document") {
+  // nlohmann alone stops at the NUL and accepts what came before it.
+  CHECK(json::parse(std::string("{}") + '\0' + "junk", nullptr, false).is_object());
+  for (const std::string& text : {std::string("{}") + '\0' + "junk", std::string("{}") + '\0',
+                                  std::string(R"({"a":")") + '\0' + R"("})", std::string(1, '\0')}) {
+    Result<json> parsed = ParseJsonInput(text);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.status().message() == "not valid JSON");
+  }
+  CHECK(ParseJsonInput(R"({"a":"\u0000"})").ok());  // spelled as JSON spells it
+}
+
 TEST_CASE("json input: a fraction anywhere is found") {
   CHECK_FALSE(HoldsFraction(json::parse(R"({"a":[1,2,{"b":-3}],"c":"1.5"})")));
   CHECK(HoldsFraction(json::parse(R"({"a":[1,2,{"b":1e300}]})")));
