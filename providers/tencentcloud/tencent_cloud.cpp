@@ -104,7 +104,8 @@ TencentCloud::Page TencentCloud::FetchPage(const std::string& action, const std:
   Page page;
   params["Limit"] = kPageSize;
   params["Offset"] = offset;
-  ListingReader reader(action == "DescribeServerlessDBInstances");
+  const bool serverless = action == "DescribeServerlessDBInstances";
+  ListingReader reader(serverless);
   Result<json> r = Call(action, region, params, Effect::kRead, "postgres", &reader);
   if (!r.ok()) {
     page.status = r.status();
@@ -127,7 +128,6 @@ TencentCloud::Page TencentCloud::FetchPage(const std::string& action, const std:
     return page;
   }
   page.total = total->get<uint64_t>();
-  const bool serverless = action == "DescribeServerlessDBInstances";
   page.instances.reserve((*set)->size());
   for (const json& d : **set) {
     page.instances.push_back(InstanceOf(d));
